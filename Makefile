@@ -1,0 +1,23 @@
+# fleetmigrate: PGXS build.  Use the pg_config of the target server:
+#   make PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+
+MODULE_big = fleetmigrate
+OBJS = \
+	src/fleetmigrate.o \
+	src/order.o \
+	src/parse.o \
+	src/catalog.o \
+	src/runner.o
+
+EXTENSION = fleetmigrate
+DATA = fleetmigrate--1.0.sql
+PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
+
+REGRESS = install ordering register apply errors dry_run privileges trusted
+REGRESS_OPTS = --inputdir=. --outputdir=.
+ISOLATION = concurrent_apply
+ISOLATION_OPTS = --inputdir=test
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)

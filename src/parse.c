@@ -1,0 +1,365 @@
+/*-------------------------------------------------------------------------
+ *
+ * parse.c
+ *	  Splitting migration scripts into statements with the server's parser.
+ *
+ * A migration script is split with raw_parser(), the same grammar the
+ * server uses, never with regular expressions: semicolons inside strings,
+ * dollar quotes, comments and function bodies are handled exactly as the
+ * server would handle them.  Each RawStmt carries its byte offset and
+ * length; we add the line of its first token, which is what error messages
+ * report.
+ *
+ * register() calls FmCheckScript() once per script: a script that does not
+ * parse is rejected with the server's syntax error, shown against the
+ * script itself (its line and position), and so are statements that cannot
+ * run inside a migration (transaction control, COPY from the client).  The
+ * runner calls FmSplitScript() again at apply time; raw parsing is cheap
+ * compared to executing DDL and keeps the catalog free of derived data.
+ *
+ * Everything is allocated in the caller's memory context; the runner uses
+ * a per-migration context that it resets after each migration.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "commands/defrem.h"
+#include "mb/pg_wchar.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "tcop/utility.h"
+
+#include "parse.h"
+
+/* Longest statement preview shown in error context lines, in bytes. */
+#define FM_PREVIEW_LENGTH	60
+
+typedef struct ParseErrorContext
+{
+	const char *source;
+	const char *label;
+} ParseErrorContext;
+
+static void parse_error_callback(void *arg);
+static int	skip_blanks_and_comments(const char *source, int offset, int end);
+
+/*
+ * FmLineOfOffset
+ *		1-based line number of the byte at "offset" in "source".
+ */
+int
+FmLineOfOffset(const char *source, int offset)
+{
+	int			line = 1;
+	int			i;
+
+	for (i = 0; i < offset && source[i] != '\0'; i++)
+	{
+		if (source[i] == '\n')
+			line++;
+	}
+	return line;
+}
+
+/*
+ * FmOffsetOfCharPosition
+ *		Byte offset of the 1-based character position "charpos", as used by
+ *		errposition(), in "source".
+ */
+int
+FmOffsetOfCharPosition(const char *source, int charpos)
+{
+	int			offset = 0;
+	int			i;
+
+	for (i = 1; i < charpos && source[offset] != '\0'; i++)
+		offset += pg_mblen(source + offset);
+	return offset;
+}
+
+/*
+ * Error context callback while parsing a script: show a syntax error
+ * against the script (not against the register() call the client sent)
+ * and say which script and line it was.
+ */
+static void
+parse_error_callback(void *arg)
+{
+	ParseErrorContext *ctx = (ParseErrorContext *) arg;
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		int			line = FmLineOfOffset(ctx->source,
+										  FmOffsetOfCharPosition(ctx->source, pos));
+
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(ctx->source);
+		errcontext("%s, line %d", ctx->label, line);
+	}
+	else
+		errcontext("%s", ctx->label);
+}
+
+/*
+ * Skip white space and comments (both kinds, nested block comments too)
+ * from "offset" up to "end"; returns the offset of the first other byte.
+ */
+static int
+skip_blanks_and_comments(const char *source, int offset, int end)
+{
+	while (offset < end)
+	{
+		char		c = source[offset];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+			c == '\v')
+			offset++;
+		else if (c == '-' && offset + 1 < end && source[offset + 1] == '-')
+		{
+			while (offset < end && source[offset] != '\n')
+				offset++;
+		}
+		else if (c == '/' && offset + 1 < end && source[offset + 1] == '*')
+		{
+			int			depth = 1;
+
+			offset += 2;
+			while (offset < end && depth > 0)
+			{
+				if (source[offset] == '*' && offset + 1 < end &&
+					source[offset + 1] == '/')
+				{
+					depth--;
+					offset += 2;
+				}
+				else if (source[offset] == '/' && offset + 1 < end &&
+						 source[offset + 1] == '*')
+				{
+					depth++;
+					offset += 2;
+				}
+				else
+					offset++;
+			}
+		}
+		else
+			break;
+	}
+	return offset;
+}
+
+/*
+ * FmSplitScript
+ *		Parse "source" and return a List of FmStatement.
+ *
+ * "label" names the script in error context lines, for example
+ * 'up script of migration "003 viral_analytics"'.  A script that does not
+ * parse raises the server's syntax error, with its position transposed into
+ * the script.  An empty or comment-only script yields NIL.  Result and parse
+ * trees are allocated in the current memory context.
+ */
+List *
+FmSplitScript(const char *source, const char *label)
+{
+	ErrorContextCallback errcallback;
+	ParseErrorContext ctx;
+	List	   *raw;
+	List	   *result = NIL;
+	ListCell   *lc;
+	int			total = strlen(source);
+	int			number = 0;
+	int			line = 1;
+	int			line_offset = 0;
+
+	ctx.source = source;
+	ctx.label = label;
+	errcallback.callback = parse_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	raw = raw_parser(source, RAW_PARSE_DEFAULT);
+
+	error_context_stack = errcallback.previous;
+
+	foreach(lc, raw)
+	{
+		RawStmt    *rs = lfirst_node(RawStmt, lc);
+		FmStatement *stmt = palloc(sizeof(FmStatement));
+		int			end;
+
+		stmt->number = ++number;
+		stmt->offset = rs->stmt_location;
+		end = rs->stmt_len > 0 ? rs->stmt_location + rs->stmt_len : total;
+		stmt->length = end - rs->stmt_location;
+		stmt->start = skip_blanks_and_comments(source, rs->stmt_location, end);
+		/* count lines incrementally: statements come in source order */
+		while (line_offset < stmt->start)
+		{
+			if (source[line_offset] == '\n')
+				line++;
+			line_offset++;
+		}
+		stmt->line = line;
+		stmt->parsetree = rs->stmt;
+		result = lappend(result, stmt);
+	}
+
+	return result;
+}
+
+/*
+ * FmStatementText
+ *		The text of one statement from its first token, palloc'd, without
+ *		the semicolon.  Positions in errors about it count from there.
+ */
+char *
+FmStatementText(const char *source, const FmStatement *stmt)
+{
+	return pnstrdup(source + stmt->start,
+					stmt->offset + stmt->length - stmt->start);
+}
+
+/*
+ * FmStatementPreview
+ *		The start of a statement on one line, for error context: from its
+ *		first token, white space runs folded, at most FM_PREVIEW_LENGTH
+ *		bytes (cut at a character boundary) followed by "..." when cut.
+ */
+char *
+FmStatementPreview(const char *source, const FmStatement *stmt)
+{
+	StringInfoData buf;
+	int			end = stmt->offset + stmt->length;
+	int			i = stmt->start;
+	bool		space = false;
+
+	initStringInfo(&buf);
+	while (i < end && buf.len < FM_PREVIEW_LENGTH)
+	{
+		char		c = source[i];
+
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+		{
+			space = true;
+			i++;
+			continue;
+		}
+		if (space && buf.len > 0)
+			appendStringInfoChar(&buf, ' ');
+		space = false;
+		{
+			int			len = pg_mblen(source + i);
+
+			appendBinaryStringInfo(&buf, source + i, len);
+			i += len;
+		}
+	}
+	/* anything but trailing blanks left over means we cut it */
+	while (i < end && (source[i] == ' ' || source[i] == '\t' ||
+					   source[i] == '\n' || source[i] == '\r'))
+		i++;
+	if (i < end)
+		appendStringInfoString(&buf, "...");
+	return buf.data;
+}
+
+/*
+ * FmStatementNeedsTopLevel
+ *		True for statements PostgreSQL refuses inside a transaction block or
+ *		a function (PreventInTransactionBlock in the server), decided from
+ *		the raw parse tree alone.
+ */
+bool
+FmStatementNeedsTopLevel(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_IndexStmt:
+			return ((IndexStmt *) parsetree)->concurrent;
+		case T_DropStmt:
+			return ((DropStmt *) parsetree)->concurrent;
+		case T_ReindexStmt:
+			{
+				ReindexStmt *stmt = (ReindexStmt *) parsetree;
+				ListCell   *lc;
+
+				if (stmt->kind == REINDEX_OBJECT_SCHEMA ||
+					stmt->kind == REINDEX_OBJECT_SYSTEM ||
+					stmt->kind == REINDEX_OBJECT_DATABASE)
+					return true;
+				foreach(lc, stmt->params)
+				{
+					DefElem    *opt = lfirst_node(DefElem, lc);
+
+					if (strcmp(opt->defname, "concurrently") == 0 &&
+						defGetBoolean(opt))
+						return true;
+				}
+				return false;
+			}
+		case T_VacuumStmt:
+			return ((VacuumStmt *) parsetree)->is_vacuumcmd;
+		case T_ClusterStmt:
+			return ((ClusterStmt *) parsetree)->relation == NULL;
+		case T_AlterSystemStmt:
+		case T_CreatedbStmt:
+		case T_DropdbStmt:
+		case T_CreateTableSpaceStmt:
+		case T_DropTableSpaceStmt:
+		case T_CreateSubscriptionStmt:
+		case T_DropSubscriptionStmt:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * FmCheckScript
+ *		Check that "source" parses and holds only statements a migration can
+ *		run; fill "info".  ERRORs with the statement number and line.
+ *
+ * Allocates in the current memory context; callers use a short-lived one.
+ */
+void
+FmCheckScript(const char *source, const char *label, FmScriptInfo *info)
+{
+	List	   *stmts = FmSplitScript(source, label);
+	ListCell   *lc;
+
+	info->statements = list_length(stmts);
+	info->transactional = true;
+
+	foreach(lc, stmts)
+	{
+		FmStatement *stmt = (FmStatement *) lfirst(lc);
+		Node	   *tree = stmt->parsetree;
+
+		if (IsA(tree, TransactionStmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
+					 errmsg("%s contains transaction control statement %s",
+							label, CreateCommandName(tree)),
+					 errdetail("Statement %d, line %d: %s",
+							   stmt->number, stmt->line,
+							   FmStatementPreview(source, stmt)),
+					 errhint("Remove it: fleetmigrate runs each migration in a transaction of its own, so it is applied completely or not at all.")));
+
+		if (IsA(tree, CopyStmt) && ((CopyStmt *) tree)->filename == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s contains COPY from or to the client",
+							label),
+					 errdetail("Statement %d, line %d: %s",
+							   stmt->number, stmt->line,
+							   FmStatementPreview(source, stmt)),
+					 errhint("A migration runs inside the server, where there is no client to copy from. Use INSERT statements instead.")));
+
+		if (FmStatementNeedsTopLevel(tree))
+			info->transactional = false;
+	}
+}

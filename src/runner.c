@@ -1,0 +1,476 @@
+/*-------------------------------------------------------------------------
+ *
+ * runner.c
+ *	  Applying pending migrations and recording them: apply_pending().
+ *
+ * apply_pending() runs inside the caller's transaction.  It
+ *	 1. takes the runner lock, a transaction-level advisory lock on
+ *		(FM_LOCK_CLASSID, FM_LOCK_OBJID), waiting for a concurrent runner
+ *		unless wait => false; the lock goes away with the transaction, so a
+ *		killed session never leaves it behind;
+ *	 2. reads the pending migrations in natural order, locking their rows;
+ *		in READ COMMITTED this read takes a fresh snapshot after the lock
+ *		wait, so a second runner finds what the first one applied; in
+ *		REPEATABLE READ or SERIALIZABLE the row locks raise a serialization
+ *		failure instead of applying a migration twice;
+ *	 3. refuses, before running anything, a plan that contains a migration
+ *		that cannot run inside a transaction;
+ *	 4. runs each migration's statements one at a time through SPI, split
+ *		with the server's parser, under an error context callback naming the
+ *		migration, statement number and line; then records it.
+ * Any error propagates and aborts the caller's transaction (or its
+ * savepoint), so nothing of the call remains.  There is no subtransaction
+ * in the normal path.  A dry run executes the same work inside one internal
+ * subtransaction, rolls it back, and turns an error into a result row.
+ *
+ * Memory: the run's data lives in the SPI procedure context; each
+ * migration's parse trees and statement texts in a per-migration context
+ * that is reset after it.  Result rows go to the tuplestore that
+ * InitMaterializedSRF() set up in the per-query context.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "storage/lock.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "parse.h"
+#include "runner.h"
+
+/* Columns of apply_pending()'s result. */
+#define APPLY_COLUMNS		6
+
+/* Options of one apply_pending() call. */
+typedef struct ApplyOptions
+{
+	char	   *target;			/* apply up to this version; NULL: all */
+	bool		dry_run;		/* execute, report, roll back */
+	bool		wait;			/* wait for a concurrent runner */
+} ApplyOptions;
+
+/* State of one run, shared by the helpers below. */
+typedef struct ApplyRun
+{
+	FmCatalog	catalog;
+	char	   *applied_by;		/* current_user at the start of the call */
+	MemoryContext migration_cxt;	/* reset after every migration */
+	Tuplestorestate *tupstore;
+	TupleDesc	tupdesc;
+} ApplyRun;
+
+/* What the error context callback needs to say where we are. */
+typedef struct ExecErrorContext
+{
+	const FmMigration *migration;
+	const FmStatement *statement;
+} ExecErrorContext;
+
+PG_FUNCTION_INFO_V1(fleetmigrate_apply_pending);
+
+static bool acquire_runner_lock(bool wait);
+static int	runner_lock_holder(void);
+static void refuse_non_transactional(List *pending, const FmMigration *m);
+static void exec_error_callback(void *arg);
+static int	run_migration(ApplyRun *run, const FmMigration *m,
+						  double *duration_ms);
+static void apply_all(ApplyRun *run, List *pending);
+static void apply_dry_run(ApplyRun *run, List *pending);
+static void put_row(ApplyRun *run, const char *version, const char *name,
+					const char *status, double duration_ms, int statements,
+					const char *message);
+static char *format_error(ErrorData *edata);
+
+/*
+ * Take the runner lock for the rest of the transaction.  Returns false if
+ * "wait" is false and another session holds it.
+ */
+static bool
+acquire_runner_lock(bool wait)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, FM_LOCK_CLASSID, FM_LOCK_OBJID, 2);
+	return LockAcquire(&tag, ExclusiveLock, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/*
+ * The process holding the runner lock, or 0 if it is gone by now.
+ */
+static int
+runner_lock_holder(void)
+{
+	SPIPlanPtr	plan;
+	bool		isnull;
+	Datum		pid;
+
+	plan = FmPrepare("SELECT l.pid FROM pg_catalog.pg_locks l"
+					 " WHERE l.locktype = 'advisory' AND l.granted"
+					 "   AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
+					 "                      WHERE d.datname = pg_catalog.current_database())"
+					 "   AND l.classid = " CppAsString2(FM_LOCK_CLASSID)
+					 "   AND l.objid = " CppAsString2(FM_LOCK_OBJID)
+					 "   AND l.objsubid = 2"
+					 " LIMIT 1",
+					 0, NULL);
+	if (FmExecute(plan, NULL, NULL, SPI_OK_SELECT) == 0)
+		return 0;
+	pid = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt32(pid);
+}
+
+/*
+ * refuse_non_transactional
+ *		ERROR for migration "m", which holds a statement that cannot run in a
+ *		transaction block; name the statement and suggest a target that
+ *		applies everything before it.
+ */
+static void
+refuse_non_transactional(List *pending, const FmMigration *m)
+{
+	List	   *stmts = FmSplitScript(m->up, "up script");
+	const FmMigration *previous = NULL;
+	const FmStatement *culprit = NULL;
+	ListCell   *lc;
+
+	foreach(lc, stmts)
+	{
+		FmStatement *stmt = (FmStatement *) lfirst(lc);
+
+		if (FmStatementNeedsTopLevel(stmt->parsetree))
+		{
+			culprit = stmt;
+			break;
+		}
+	}
+	foreach(lc, pending)
+	{
+		if (lfirst(lc) == m)
+			break;
+		previous = (const FmMigration *) lfirst(lc);
+	}
+	if (culprit == NULL)
+		elog(ERROR, "migration marked non-transactional has no such statement");
+
+	ereport(ERROR,
+			(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+			 errmsg("%s cannot run inside a transaction",
+					FmMigrationLabel(m->version, m->name)),
+			 errdetail("Statement %d (line %d) is %s, which PostgreSQL refuses to run inside a transaction block or a function. Nothing was applied.",
+					   culprit->number, culprit->line,
+					   CreateCommandName(culprit->parsetree)),
+			 previous != NULL ?
+			 errhint("apply_pending() runs every migration inside the calling transaction. To apply the migrations before it, call fleetmigrate.apply_pending(target => '%s').",
+					 previous->version) :
+			 errhint("apply_pending() runs every migration inside the calling transaction; rewrite the statement to run in a transaction (for example without CONCURRENTLY).")));
+}
+
+/*
+ * Error context while a migration runs: which migration, which statement,
+ * on which line of the up script, and the start of the statement.
+ */
+static void
+exec_error_callback(void *arg)
+{
+	ExecErrorContext *ctx = (ExecErrorContext *) arg;
+	const FmMigration *m = ctx->migration;
+
+	if (ctx->statement == NULL)
+		errcontext("migration \"%s %s\"", m->version, m->name);
+	else
+		errcontext("migration \"%s %s\", statement %d, line %d: %s",
+				   m->version, m->name, ctx->statement->number,
+				   ctx->statement->line,
+				   FmStatementPreview(m->up, ctx->statement));
+}
+
+/*
+ * run_migration
+ *		Execute one migration's statements and record it as applied, in the
+ *		current (sub)transaction.  Returns the number of statements; sets
+ *		*duration_ms.  ERRORs with context on any failure.
+ */
+static int
+run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(run->migration_cxt);
+	ErrorContextCallback errcallback;
+	ExecErrorContext ctx;
+	TimestampTz started = GetCurrentTimestamp();
+	instr_time	start;
+	instr_time	elapsed;
+	List	   *stmts;
+	ListCell   *lc;
+	int			nstatements;
+
+	INSTR_TIME_SET_CURRENT(start);
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("fleetmigrate: applying migration %s %s",
+									m->version, m->name));
+
+	ctx.migration = m;
+	ctx.statement = NULL;
+	errcallback.callback = exec_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	stmts = FmSplitScript(m->up, psprintf("up script of %s",
+										  FmMigrationLabel(m->version, m->name)));
+	nstatements = list_length(stmts);
+
+	foreach(lc, stmts)
+	{
+		FmStatement *stmt = (FmStatement *) lfirst(lc);
+		int			rc;
+
+		ctx.statement = stmt;
+		rc = SPI_execute(FmStatementText(m->up, stmt), false, 0);
+		MemoryContextSwitchTo(run->migration_cxt);
+		if (rc < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("could not run %s in a migration: %s",
+							CreateCommandName(stmt->parsetree),
+							SPI_result_code_string(rc))));
+		SPI_freetuptable(SPI_tuptable);
+	}
+	ctx.statement = NULL;
+
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+
+	FmCatalogRecordApplied(&run->catalog, m, started, *duration_ms,
+						   nstatements, run->applied_by);
+
+	error_context_stack = errcallback.previous;
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(run->migration_cxt);
+	return nstatements;
+}
+
+static void
+put_row(ApplyRun *run, const char *version, const char *name,
+		const char *status, double duration_ms, int statements,
+		const char *message)
+{
+	Datum		values[APPLY_COLUMNS];
+	bool		nulls[APPLY_COLUMNS];
+
+	memset(nulls, false, sizeof(nulls));
+	values[0] = version ? CStringGetTextDatum(version) : (Datum) 0;
+	nulls[0] = version == NULL;
+	values[1] = name ? CStringGetTextDatum(name) : (Datum) 0;
+	nulls[1] = name == NULL;
+	values[2] = CStringGetTextDatum(status);
+	values[3] = Float8GetDatum(duration_ms);
+	nulls[3] = duration_ms < 0;
+	values[4] = Int32GetDatum(statements);
+	nulls[4] = statements < 0;
+	values[5] = message ? CStringGetTextDatum(message) : (Datum) 0;
+	nulls[5] = message == NULL;
+	tuplestore_putvalues(run->tupstore, run->tupdesc, values, nulls);
+}
+
+/*
+ * apply_all
+ *		The normal path: run every pending migration; errors propagate.
+ */
+static void
+apply_all(ApplyRun *run, List *pending)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending)
+	{
+		FmMigration *m = (FmMigration *) lfirst(lc);
+		double		duration_ms;
+		int			nstatements = run_migration(run, m, &duration_ms);
+
+		ereport(NOTICE,
+				(errmsg("applied %s %s in %.0f ms",
+						m->version, m->name, duration_ms)));
+		put_row(run, m->version, m->name, "applied", duration_ms,
+				nstatements, NULL);
+	}
+}
+
+/*
+ * format_error
+ *		One text with everything an ErrorData says, for a result row.
+ */
+static char *
+format_error(ErrorData *edata)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "ERROR %s: %s",
+					 unpack_sql_state(edata->sqlerrcode), edata->message);
+	if (edata->detail)
+		appendStringInfo(&buf, "\nDETAIL: %s", edata->detail);
+	if (edata->hint)
+		appendStringInfo(&buf, "\nHINT: %s", edata->hint);
+	if (edata->context)
+		appendStringInfo(&buf, "\nCONTEXT: %s", edata->context);
+	return buf.data;
+}
+
+/*
+ * apply_dry_run
+ *		Run every pending migration inside one internal subtransaction, then
+ *		roll it back.  Rows say 'would_apply'; the first error becomes a row
+ *		with status 'error' and ends the rehearsal.  Query cancel and
+ *		shutdown are re-thrown, not reported.
+ */
+static void
+apply_dry_run(ApplyRun *run, List *pending)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	FmMigration *volatile current = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+
+	PG_TRY();
+	{
+		ListCell   *lc;
+
+		foreach(lc, pending)
+		{
+			double		duration_ms;
+			int			nstatements;
+
+			current = (FmMigration *) lfirst(lc);
+			nstatements = run_migration(run, current, &duration_ms);
+			put_row(run, current->version, current->name, "would_apply",
+					duration_ms, nstatements, "dry run: rolled back");
+		}
+		current = NULL;
+
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+			current == NULL)
+			ReThrowError(edata);
+
+		put_row(run, current->version, current->name, "error", -1, -1,
+				format_error(edata));
+	}
+	PG_END_TRY();
+}
+
+/*
+ * fleetmigrate.apply_pending(target text, dry_run boolean, params jsonb,
+ *		allow_destructive boolean, wait boolean)
+ *	RETURNS TABLE(version, name, status, duration_ms, statements, message)
+ */
+Datum
+fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ApplyOptions opts;
+	ApplyRun	run;
+	List	   *pending;
+	ListCell   *lc;
+	int			i;
+
+	for (i = 1; i < 5; i++)
+	{
+		static const char *const argnames[] = {
+			"target", "dry_run", "params", "allow_destructive", "wait"
+		};
+
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"%s\" of apply_pending() cannot be null",
+							argnames[i])));
+	}
+	opts.target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	opts.dry_run = PG_GETARG_BOOL(1);
+	opts.wait = PG_GETARG_BOOL(4);
+	if (JB_ROOT_COUNT(PG_GETARG_JSONB_P(2)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("migration parameters are not supported yet"),
+				 errdetail("This version of fleetmigrate has no migrations that declare parameters."),
+				 errhint("Call apply_pending() without params.")));
+	/* allow_destructive has no effect until destructive statements are checked */
+
+	InitMaterializedSRF(fcinfo, 0);
+	run.tupstore = rsinfo->setResult;
+	run.tupdesc = rsinfo->setDesc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (!acquire_runner_lock(opts.wait))
+	{
+		int			holder = runner_lock_holder();
+
+		put_row(&run, NULL, NULL, "skipped", -1, -1,
+				holder != 0 ?
+				psprintf("another fleetmigrate run is in progress (process %d); nothing was applied", holder) :
+				"another fleetmigrate run is in progress; nothing was applied");
+		SPI_finish();
+		return (Datum) 0;
+	}
+
+	run.applied_by = GetUserNameFromId(GetUserId(), false);
+	run.migration_cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "fleetmigrate migration",
+											  ALLOCSET_DEFAULT_SIZES);
+	FmCatalogPrepare(&run.catalog);
+	pending = FmCatalogPending(&run.catalog, opts.target);
+
+	foreach(lc, pending)
+	{
+		FmMigration *m = (FmMigration *) lfirst(lc);
+
+		if (!m->transactional)
+			refuse_non_transactional(pending, m);
+	}
+
+	if (opts.dry_run)
+		apply_dry_run(&run, pending);
+	else
+		apply_all(&run, pending);
+
+	if (debug_query_string != NULL)
+		pgstat_report_activity(STATE_RUNNING, debug_query_string);
+
+	SPI_finish();
+	return (Datum) 0;
+}
