@@ -25,7 +25,7 @@ fm_build_install
 fm_start_cluster
 
 fm_log "demo: database $db"
-fm_psql -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+PGOPTIONS="-c client_min_messages=warning" fm_psql -q -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
 fm_psql -q -d "$db" -c 'CREATE EXTENSION fleetmigrate'
 
 fm_log "demo: registering $fixtures"
