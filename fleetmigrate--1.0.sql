@@ -12,6 +12,34 @@
  * (@extowner@) what it needs to use and delegate the extension.
  */
 
+-- The schema must be fresh: owned by the installing role or a superuser,
+-- and empty, so nobody else can have planted or can later replace objects
+DO $check$
+DECLARE
+    nsp oid := pg_catalog.to_regnamespace('fleetmigrate');
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                    WHERE n.oid OPERATOR(pg_catalog.=) nsp
+                      AND (n.nspowner OPERATOR(pg_catalog.=) '@extowner@'::pg_catalog.regrole
+                           OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r
+                                WHERE r.oid OPERATOR(pg_catalog.=) n.nspowner))) THEN
+        RAISE EXCEPTION 'schema "fleetmigrate" is owned by another role'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The schema that holds the migration catalog must belong to the role installing the extension or to a superuser.',
+                  HINT = 'Drop or rename the existing schema "fleetmigrate", then run CREATE EXTENSION again.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) nsp)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc WHERE pronamespace OPERATOR(pg_catalog.=) nsp)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_type WHERE typnamespace OPERATOR(pg_catalog.=) nsp)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_operator WHERE oprnamespace OPERATOR(pg_catalog.=) nsp) THEN
+        RAISE EXCEPTION 'schema "fleetmigrate" already contains objects'
+            USING ERRCODE = 'duplicate_schema',
+                  DETAIL = 'The extension creates its catalog in a schema of its own, which must be empty.',
+                  HINT = 'Move the objects out of schema "fleetmigrate" or drop it, then run CREATE EXTENSION again.';
+    END IF;
+END
+$check$;
+
 -- Natural sort key of a version (src/order.c)
 CREATE FUNCTION fleetmigrate.version_key(version text)
 RETURNS bytea

@@ -170,9 +170,9 @@ refuse_non_transactional(List *pending, const FmMigration *m)
 			(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 			 errmsg("%s cannot run inside a transaction",
 					FmMigrationLabel(m->version, m->name)),
-			 errdetail("Statement %d (line %d) is %s, which PostgreSQL refuses to run inside a transaction block or a function. Nothing was applied.",
+			 errdetail("Statement %d (line %d), %s, is one that PostgreSQL refuses to run inside a transaction block or a function. Nothing was applied.",
 					   culprit->number, culprit->line,
-					   CreateCommandName(culprit->parsetree)),
+					   FmStatementPreview(m->up, culprit)),
 			 previous != NULL ?
 			 errhint("apply_pending() runs every migration inside the calling transaction. To apply the migrations before it, call fleetmigrate.apply_pending(target => '%s').",
 					 previous->version) :

@@ -1,0 +1,81 @@
+-- trusted: a database owner who is not a superuser (as on hosted Postgres)
+-- installs and uses the extension, and a hostile search_path cannot hijack
+-- the install script or the bookkeeping
+SELECT current_user AS regress_superuser, current_database() AS regress_db \gset
+SET client_min_messages = warning;
+CREATE ROLE regress_dbowner LOGIN;
+CREATE ROLE regress_ci LOGIN;
+CREATE DATABASE regress_fm_trusted OWNER regress_dbowner;
+
+\c regress_fm_trusted regress_dbowner
+SET client_min_messages = warning;
+SELECT rolsuper FROM pg_roles WHERE rolname = current_user;
+
+-- plant look-alikes of what the script and the C code use, first on the path
+CREATE SCHEMA evil;
+CREATE TABLE evil.calls (what text);
+CREATE FUNCTION evil.now() RETURNS timestamptz LANGUAGE sql
+    AS $$ INSERT INTO evil.calls VALUES ('now'); SELECT '2000-01-01'::timestamptz $$;
+CREATE FUNCTION evil.session_user() RETURNS name LANGUAGE sql
+    AS $$ INSERT INTO evil.calls VALUES ('session_user'); SELECT 'evil'::name $$;
+CREATE FUNCTION evil.text_eq(text, text) RETURNS boolean LANGUAGE sql
+    AS $$ INSERT INTO evil.calls VALUES ('='); SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
+CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.text_eq);
+CREATE FUNCTION evil.text_le(bytea, bytea) RETURNS boolean LANGUAGE sql
+    AS $$ INSERT INTO evil.calls VALUES ('<='); SELECT $1 OPERATOR(pg_catalog.<=) $2 $$;
+CREATE OPERATOR evil.<= (LEFTARG = bytea, RIGHTARG = bytea, FUNCTION = evil.text_le);
+CREATE FUNCTION evil.pg_extension_config_dump(regclass, text) RETURNS void LANGUAGE sql
+    AS $$ INSERT INTO evil.calls VALUES ('config_dump') $$;
+SET search_path = evil, pg_catalog, public;
+
+CREATE EXTENSION fleetmigrate;
+SELECT extname, extowner::regrole FROM pg_extension WHERE extname = 'fleetmigrate';
+SELECT count(*) AS dumped_tables FROM pg_extension, unnest(extconfig) WHERE extname = 'fleetmigrate';
+
+-- the owner uses it, with the hostile search_path still in place
+SELECT fleetmigrate.register('001', 'create_notes', 'CREATE TABLE public.notes (id int)');
+SELECT fleetmigrate.register('002', 'create_tags', 'CREATE TABLE public.tags (id int)');
+SELECT version, status FROM fleetmigrate.apply_pending(target => '1');
+SELECT version, state, applied_by, checksum_ok FROM fleetmigrate.status;
+
+-- and delegates to a deployer
+GRANT USAGE ON SCHEMA fleetmigrate TO regress_ci;
+GRANT EXECUTE ON FUNCTION fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean) TO regress_ci;
+GRANT SELECT, UPDATE ON fleetmigrate.migrations TO regress_ci;
+GRANT SELECT, INSERT ON fleetmigrate.events TO regress_ci;
+GRANT USAGE ON SEQUENCE fleetmigrate.events_id_seq TO regress_ci;
+GRANT CREATE ON SCHEMA public TO regress_ci;
+\c - regress_ci
+SET client_min_messages = warning;
+SELECT current_user, version, status FROM fleetmigrate.apply_pending();
+\c - regress_dbowner
+SET client_min_messages = warning;
+SELECT version, event, performed_by FROM fleetmigrate.history ORDER BY id;
+
+-- none of the planted objects was ever called
+SELECT count(*) AS hijacked_calls FROM evil.calls;
+
+-- the owner can remove the extension again
+DROP EXTENSION fleetmigrate;
+DROP SCHEMA fleetmigrate;
+
+-- a schema someone else prepared is not trusted with the catalog
+\c :regress_db :regress_superuser
+CREATE ROLE regress_squatter;
+\c regress_fm_trusted :regress_superuser
+CREATE SCHEMA fleetmigrate AUTHORIZATION regress_squatter;
+\c - regress_dbowner
+SET client_min_messages = warning;
+CREATE EXTENSION fleetmigrate;
+\c - :regress_superuser
+DROP SCHEMA fleetmigrate;
+-- nor one that already holds objects
+CREATE SCHEMA fleetmigrate AUTHORIZATION regress_dbowner;
+CREATE TABLE fleetmigrate.migrations (version text);
+\c - regress_dbowner
+SET client_min_messages = warning;
+CREATE EXTENSION fleetmigrate;
+
+\c :regress_db :regress_superuser
+DROP DATABASE regress_fm_trusted;
+DROP ROLE regress_dbowner, regress_ci, regress_squatter;
