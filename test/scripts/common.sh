@@ -45,8 +45,13 @@ FM_DATA_DIR=$FM_CLUSTER_DIR/data
 FM_SERVER_LOG=$FM_CLUSTER_DIR/server.log
 
 case ":$PATH:" in
-    "$FM_PG_BINDIR:"*) ;;
+    ":$FM_PG_BINDIR:"*) ;;
     *) PATH=$FM_PG_BINDIR:$PATH ;;
+esac
+# runuser and useradd live in /usr/sbin, which a CI shell may not have.
+case ":$PATH:" in
+    *:/usr/sbin:*) ;;
+    *) PATH=$PATH:/usr/sbin:/sbin ;;
 esac
 
 PGHOST=$FM_CLUSTER_DIR
