@@ -21,3 +21,6 @@ ISOLATION_OPTS = --inputdir=test
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# rebuild objects when a header changes
+$(OBJS): $(wildcard src/*.h)
