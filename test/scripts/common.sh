@@ -132,14 +132,19 @@ fm_install_packages() {
             fm_as_root tee /etc/postgresql-common/createcluster.d/fleetmigrate.conf >/dev/null || return 1
     fi
 
-    fm_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null || {
-        printf 'error: apt-get update failed\n' >&2
+    # apt's output goes to a log, shown when something fails.
+    local log=${TMPDIR:-/tmp}/fleetmigrate-apt.log
+    fm_log "packages: apt-get update && apt-get install (log: $log)"
+    fm_as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q </dev/null >"$log" 2>&1 || {
+        tail -n 40 "$log" >&2
+        printf 'error: apt-get update failed (log: %s)\n' "$log" >&2
         return 1
     }
     # shellcheck disable=SC2086
     fm_as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-        --no-install-recommends $missing </dev/null || {
-        printf 'error: apt-get install failed\n' >&2
+        --no-install-recommends $missing </dev/null >>"$log" 2>&1 || {
+        tail -n 40 "$log" >&2
+        printf 'error: apt-get install failed (log: %s)\n' "$log" >&2
         return 1
     }
     missing=$(fm_missing_packages)

@@ -28,6 +28,8 @@ if [[ ! -d "$corpora" ]]; then
     exit 77
 fi
 pg_isready -q || fm_die "no server at PGHOST=$PGHOST PGPORT=$PGPORT (start one with common.sh's fm_start_cluster)"
+# The corpora are chatty (IF EXISTS, truncated identifiers); keep warnings.
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
