@@ -30,23 +30,23 @@ started=$(date +%s)
 passed=0
 failed=0
 skipped=0
+cluster_started=0
 logdir=${FM_LOG_DIR:-$FM_ROOT/log/check}
 test_timeout=${FM_TEST_TIMEOUT:-1200}
 installcheck_timeout=${FM_INSTALLCHECK_TIMEOUT:-1800}
 
 finish() {
     local secs=$(($(date +%s) - started))
-    if ((failed > 0)); then
-        fm_server_log_tail 60
-    fi
-    if [[ -r "$FM_SERVER_LOG" ]]; then
+    # The cluster of this run (none when the set-up failed before it).
+    if ((cluster_started)); then
+        ((failed == 0)) || fm_server_log_tail 60
         cp "$FM_SERVER_LOG" "$logdir/server.log" 2>/dev/null
-    fi
-    if [[ "${FM_KEEP_CLUSTER:-0}" == 1 ]]; then
-        printf 'cluster left running: PGHOST=%s PGPORT=%s psql -U postgres (stop: %s)\n' \
-            "$PGHOST" "$PGPORT" "$(fm_stop_command)"
-    else
-        fm_stop_cluster
+        if [[ "${FM_KEEP_CLUSTER:-0}" == 1 ]]; then
+            printf 'cluster left running: PGHOST=%s PGPORT=%s psql -U postgres (stop: %s)\n' \
+                "$PGHOST" "$PGPORT" "$(fm_stop_command)"
+        else
+            fm_stop_cluster
+        fi
     fi
     printf 'logs in %s\n' "$logdir"
     printf 'total wall time: %d min %02d s\n' $((secs / 60)) $((secs % 60))
@@ -70,6 +70,7 @@ mkdir -p "$logdir" || fm_die "cannot create $logdir"
 
 fm_install_packages || setup_failed "installing packages"
 fm_build_install || setup_failed "make / make install"
+cluster_started=1
 fm_start_cluster || setup_failed "starting the cluster"
 echo "== cluster up: PGHOST=$PGHOST PGPORT=$PGPORT"
 
