@@ -139,6 +139,8 @@ script=$(mktemp)
 trap 'rm -f "$script"' EXIT
 
 count=0 with_down=0 with_verify=0
+# The backquotes are psql's, not the shell's.
+# shellcheck disable=SC2016
 {
     echo '\set ON_ERROR_STOP 1'
     for i in "${!ups[@]}"; do
