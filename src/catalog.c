@@ -244,7 +244,6 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 	Datum		values[11];
 	char		nulls[11];
 	SPIPlanPtr	select_plan;
-	SPIPlanPtr	insert_plan;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -312,7 +311,7 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 	if (FmExecute(select_plan, values, NULL, SPI_OK_SELECT) == 0)
 	{
 		/* New migration; a concurrent register() may beat us to it. */
-		insert_plan = FmPrepare("INSERT INTO fleetmigrate.migrations"
+		SPIPlanPtr	insert_plan = FmPrepare("INSERT INTO fleetmigrate.migrations"
 								" (version, name, up, down, verify, checksum,"
 								"  down_checksum, verify_checksum, statements,"
 								"  transactional, registered_by)"

@@ -55,7 +55,7 @@ FmVersionKey(const char *version, int len)
 	{
 		if (version[i] >= '0' && version[i] <= '9')
 		{
-			int			start = i;
+			int			start;
 			int			ndigits;
 
 			while (i < len && version[i] == '0')
