@@ -34,12 +34,18 @@ export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Ups that plain psql and apply_pending() can only run outside a transaction.
+# Files left out.  kratos: ups that plain psql and apply_pending() can only
+# run outside a transaction.  harness: one down script is MySQL syntax
+# (DROP INDEX ... ON jobs); register() rejects a script that does not parse,
+# whichever script it is, so that migration is registered without its down.
 skips_for() {
     case "$1" in
         ory-kratos)
             echo 20260616000000000000_courier_messages_restore_list_index.postgres.autocommit.up.sql
             echo 20260703000000000000_courier_messages_status_created_at_idx.postgres.autocommit.up.sql
+            ;;
+        harness-gitness)
+            echo 0029_create_index_job_job_group_id_down.sql
             ;;
     esac
 }
