@@ -514,11 +514,10 @@ FmCatalogPending(FmCatalog *cat, const char *target)
 void
 FmCatalogRecordApplied(FmCatalog *cat, const FmMigration *m,
 					   TimestampTz started, double duration_ms,
-					   int statements, const char *applied_by)
+					   const char *applied_by)
 {
 	Datum		values[6];
 
-	(void) statements;
 	values[0] = CStringGetTextDatum(m->version);
 	values[1] = CStringGetTextDatum(m->name);
 	values[2] = TimestampTzGetDatum(started);

@@ -38,7 +38,7 @@ extern void FmCatalogPrepare(FmCatalog *cat);
 extern List *FmCatalogPending(FmCatalog *cat, const char *target);
 extern void FmCatalogRecordApplied(FmCatalog *cat, const FmMigration *m,
 								   TimestampTz started, double duration_ms,
-								   int statements, const char *applied_by);
+								   const char *applied_by);
 extern char *FmMigrationLabel(const char *version, const char *name);
 
 #endif							/* FLEETMIGRATE_CATALOG_H */

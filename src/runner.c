@@ -256,7 +256,7 @@ run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
 	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 
 	FmCatalogRecordApplied(&run->catalog, m, started, *duration_ms,
-						   nstatements, run->applied_by);
+						   run->applied_by);
 
 	error_context_stack = errcallback.previous;
 	MemoryContextSwitchTo(oldcxt);

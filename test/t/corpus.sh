@@ -84,7 +84,8 @@ for dir in "$corpora"/*/; do
     skip_args=()
     while IFS= read -r f; do
         [[ -n "$f" ]] || continue
-        grep -qxF "$f" "$dir/ORDER-up.txt" || fm_die "$corpus: file to leave out is not in ORDER-up.txt: $f"
+        grep -qxF "$f" "$dir/ORDER-up.txt" || [[ -f "$dir/$f" && "$f" == *down.sql ]] ||
+            fm_die "$corpus: file to leave out is neither in ORDER-up.txt nor a down file: $f"
         skip[$f]=1
         skip_args+=(--skip-file "$f")
     done < <(skips_for "$corpus")
@@ -97,7 +98,7 @@ for dir in "$corpora"/*/; do
     nups=${#ups[@]}
     unset skip
 
-    echo "=== $corpus: $nups ups ($((${#skip_args[@]} / 2)) left out)"
+    echo "=== $corpus: $nups ups ($((${#skip_args[@]} / 2)) files left out)"
 
     # A: plain psql, one transaction, each file read with \i from the
     # corpus folder (a file's last statement ends with the file, as with -f).
