@@ -98,6 +98,15 @@ RESET search_path;
 SELECT to_regclass('app.widgets') AS created_in_app;
 SELECT version, state FROM fleetmigrate.status WHERE version = '007';
 
+-- a migration cannot run the runner
+SELECT fleetmigrate.register('008', 'nested', 'SELECT * FROM fleetmigrate.apply_pending()');
+SELECT version, status FROM fleetmigrate.apply_pending();
+SELECT version, state FROM fleetmigrate.status WHERE version = '008';
+
+-- rows a migration's statements return are discarded
+SELECT fleetmigrate.register('008', 'nested', 'SELECT g FROM generate_series(1, 100000) g');
+SELECT version, status, statements FROM fleetmigrate.apply_pending();
+
 DROP SCHEMA app CASCADE;
 DROP TABLE t5, t6, service_requests, users;
 DROP EXTENSION fleetmigrate;

@@ -39,6 +39,7 @@
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "storage/lock.h"
+#include "tcop/dest.h"
 #include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 #include "utils/backend_status.h"
@@ -79,6 +80,9 @@ typedef struct ExecErrorContext
 	const FmMigration *migration;
 	const FmStatement *statement;
 } ExecErrorContext;
+
+/* True while this backend runs migrations (to refuse a nested call). */
+static bool apply_in_progress = false;
 
 PG_FUNCTION_INFO_V1(fleetmigrate_apply_pending);
 
@@ -210,6 +214,7 @@ run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
 	MemoryContext oldcxt = MemoryContextSwitchTo(run->migration_cxt);
 	ErrorContextCallback errcallback;
 	ExecErrorContext ctx;
+	SPIExecuteOptions options;
 	TimestampTz started = GetCurrentTimestamp();
 	instr_time	start;
 	instr_time	elapsed;
@@ -233,13 +238,17 @@ run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
 										  FmMigrationLabel(m->version, m->name)));
 	nstatements = list_length(stmts);
 
+	/* Rows a statement returns are discarded, not collected in memory. */
+	memset(&options, 0, sizeof(options));
+	options.dest = None_Receiver;
+
 	foreach(lc, stmts)
 	{
 		FmStatement *stmt = (FmStatement *) lfirst(lc);
 		int			rc;
 
 		ctx.statement = stmt;
-		rc = SPI_execute(FmStatementText(m->up, stmt), false, 0);
+		rc = SPI_execute_extended(FmStatementText(m->up, stmt), &options);
 		MemoryContextSwitchTo(run->migration_cxt);
 		if (rc < 0)
 			ereport(ERROR,
@@ -247,7 +256,6 @@ run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
 					 errmsg("could not run %s in a migration: %s",
 							CreateCommandName(stmt->parsetree),
 							SPI_result_code_string(rc))));
-		SPI_freetuptable(SPI_tuptable);
 	}
 	ctx.statement = NULL;
 
@@ -406,6 +414,11 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	int			i;
 
+	if (apply_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("apply_pending() cannot be called from inside a migration")));
+
 	for (i = 1; i < 5; i++)
 	{
 		static const char *const argnames[] = {
@@ -463,10 +476,19 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 			refuse_non_transactional(pending, m);
 	}
 
-	if (opts.dry_run)
-		apply_dry_run(&run, pending);
-	else
-		apply_all(&run, pending);
+	apply_in_progress = true;
+	PG_TRY();
+	{
+		if (opts.dry_run)
+			apply_dry_run(&run, pending);
+		else
+			apply_all(&run, pending);
+	}
+	PG_FINALLY();
+	{
+		apply_in_progress = false;
+	}
+	PG_END_TRY();
 
 	if (debug_query_string != NULL)
 		pgstat_report_activity(STATE_RUNNING, debug_query_string);
