@@ -12,20 +12,20 @@
  * (@extowner@) what it needs to use and delegate the extension.
  */
 
--- The schema must be fresh: owned by the installing role or a superuser,
--- and empty, so nobody else can have planted or can later replace objects
+-- The schema must be fresh: owned by a role the installing role controls
+-- (pg_dump recreates it, with its owner, before CREATE EXTENSION) and
+-- empty, so nobody else can have planted or can later replace objects
 DO $check$
 DECLARE
     nsp oid := pg_catalog.to_regnamespace('fleetmigrate');
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
                     WHERE n.oid OPERATOR(pg_catalog.=) nsp
-                      AND (n.nspowner OPERATOR(pg_catalog.=) '@extowner@'::pg_catalog.regrole
-                           OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r
-                                WHERE r.oid OPERATOR(pg_catalog.=) n.nspowner))) THEN
+                      AND pg_catalog.pg_has_role('@extowner@'::pg_catalog.regrole::pg_catalog.oid,
+                                                 n.nspowner, 'USAGE')) THEN
         RAISE EXCEPTION 'schema "fleetmigrate" is owned by another role'
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'The schema that holds the migration catalog must belong to the role installing the extension or to a superuser.',
+                  DETAIL = 'The schema that holds the migration catalog must belong to the role installing the extension, or to a role it is a member of.',
                   HINT = 'Drop or rename the existing schema "fleetmigrate", then run CREATE EXTENSION again.';
     END IF;
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) nsp)
@@ -180,19 +180,25 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean) IS
 'Apply pending migrations in order, up to target, inside the calling transaction: all or nothing. dry_run executes and rolls back; wait => false skips when another run holds the lock';
 
--- Privileges: nothing that changes state for PUBLIC
+-- Privileges: nothing for PUBLIC.  The functions write the catalog as the
+-- tables' owner (src/catalog.c), so callers need EXECUTE on them and no
+-- privilege on the tables: nobody but the owner writes the catalog or the
+-- history directly.
 REVOKE ALL ON FUNCTION fleetmigrate.register(text, text, text, text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON TABLE fleetmigrate.migrations, fleetmigrate.events,
                     fleetmigrate.status, fleetmigrate.history FROM PUBLIC;
 REVOKE ALL ON SEQUENCE fleetmigrate.events_id_seq FROM PUBLIC;
 
--- The installing role (the database owner on hosted Postgres) may use and delegate everything
+-- The installing role (the database owner on hosted Postgres) may use the
+-- extension and delegate its use ...
 GRANT USAGE ON SCHEMA fleetmigrate TO @extowner@ WITH GRANT OPTION;
 GRANT EXECUTE ON FUNCTION fleetmigrate.register(text, text, text, text, text),
                           fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean)
     TO @extowner@ WITH GRANT OPTION;
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE fleetmigrate.migrations TO @extowner@ WITH GRANT OPTION;
-GRANT SELECT, INSERT ON TABLE fleetmigrate.events TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT ON TABLE fleetmigrate.status, fleetmigrate.history TO @extowner@ WITH GRANT OPTION;
-GRANT USAGE ON SEQUENCE fleetmigrate.events_id_seq TO @extowner@ WITH GRANT OPTION;
+-- ... and dump, restore and repair the catalog itself, but not rewrite the
+-- history (events: no UPDATE or DELETE), and not hand table access on
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE fleetmigrate.migrations TO @extowner@;
+GRANT SELECT, INSERT ON TABLE fleetmigrate.events TO @extowner@;
+GRANT SELECT, UPDATE, USAGE ON SEQUENCE fleetmigrate.events_id_seq TO @extowner@;

@@ -82,6 +82,10 @@ SELECT fleetmigrate.register('006', 'cic', E'CREATE TABLE t6 (id int);\nCREATE I
 SELECT * FROM fleetmigrate.apply_pending();
 SELECT to_regclass('t5') AS t5_not_created;
 SELECT version, status FROM fleetmigrate.apply_pending(target => '005');
+-- the hint's target skips migrations with the same version number
+SELECT fleetmigrate.register('6', 'same_number', 'CREATE TABLE t6b (id int)');
+SELECT * FROM fleetmigrate.apply_pending();
+DELETE FROM fleetmigrate.migrations WHERE version = '6';
 -- a pending migration may be rewritten; the new text is classified again
 SELECT fleetmigrate.register('006', 'cic', E'CREATE TABLE t6 (id int);\nCREATE INDEX t6_id ON t6 (id);');
 SELECT version, transactional FROM fleetmigrate.status WHERE version = '006';
@@ -94,6 +98,8 @@ SET search_path = nowhere;
 $$);
 SET search_path = app, public;
 SELECT version, status FROM fleetmigrate.apply_pending(target => '007');
+-- the migration's SET lasted until the migration ended
+SHOW search_path;
 RESET search_path;
 SELECT to_regclass('app.widgets') AS created_in_app;
 SELECT version, state FROM fleetmigrate.status WHERE version = '007';

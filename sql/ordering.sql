@@ -30,10 +30,22 @@ SELECT seq, what FROM apply_log ORDER BY seq;
 -- the same order in the history
 SELECT version, name, event FROM fleetmigrate.history ORDER BY id;
 
+-- a target is a version number: '7', '007' and '0007' all include both '007' and '7'
+DROP TABLE apply_log;
+DROP EXTENSION fleetmigrate;
+CREATE EXTENSION fleetmigrate;
+CREATE TABLE apply_log (seq serial, what text);
+SELECT fleetmigrate.register(v, n, format('INSERT INTO apply_log (what) VALUES (%L)', v || ' ' || n))
+  FROM (VALUES ('6', 'six'), ('007', 'padded'), ('7', 'unpadded'), ('8', 'eight')) AS t(v, n);
+SELECT version, name, status FROM fleetmigrate.apply_pending(target => '0007', dry_run => true);
+SELECT version, name, status FROM fleetmigrate.apply_pending(target => '7');
+SELECT version, name, status FROM fleetmigrate.apply_pending(target => '07');
+
 -- a migration registered later with a lower version runs next, flagged out of order
-SELECT fleetmigrate.register('8', 'late_merge', 'INSERT INTO apply_log (what) VALUES (''8 late_merge'')');
 SELECT version, name, status FROM fleetmigrate.apply_pending();
-SELECT version, name, state, out_of_order FROM fleetmigrate.status WHERE out_of_order OR version IN ('8', '9');
+SELECT fleetmigrate.register('6', 'late_merge', 'INSERT INTO apply_log (what) VALUES (''6 late_merge'')');
+SELECT version, name, status FROM fleetmigrate.apply_pending();
+SELECT version, name, state, out_of_order FROM fleetmigrate.status WHERE out_of_order OR version IN ('6', '8');
 
 DROP TABLE apply_log;
 DROP EXTENSION fleetmigrate;

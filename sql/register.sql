@@ -81,7 +81,25 @@ SELECT fleetmigrate.register('006', 'copy', E'CREATE TABLE t6 (id int);\nCOPY t6
 SELECT fleetmigrate.register('007', 'cic', 'CREATE INDEX CONCURRENTLY accounts_email ON accounts (email)');
 SELECT fleetmigrate.register('008', 'vacuum', 'VACUUM accounts');
 SELECT fleetmigrate.register('009', 'plain_index', 'CREATE INDEX accounts_email2 ON accounts (email)');
-SELECT version, name, transactional FROM fleetmigrate.migrations WHERE version IN ('007', '008', '009') ORDER BY 1;
+SELECT fleetmigrate.register('010', 'detach', 'ALTER TABLE measurements DETACH PARTITION measurements_2020 CONCURRENTLY');
+SELECT fleetmigrate.register('011', 'detach_plain', 'ALTER TABLE measurements DETACH PARTITION measurements_2020');
+SELECT fleetmigrate.register('012', 'discard', 'DISCARD ALL');
+SELECT fleetmigrate.register('013', 'discard_plans', 'DISCARD PLANS');
+SELECT fleetmigrate.register('014', 'move_db', 'ALTER DATABASE app SET TABLESPACE fast');
+SELECT fleetmigrate.register('015', 'db_setting', 'ALTER DATABASE app SET work_mem = ''64MB''');
+SELECT fleetmigrate.register('016', 'reindex', 'REINDEX TABLE CONCURRENTLY accounts');
+SELECT fleetmigrate.register('017', 'reindex_plain', 'REINDEX TABLE accounts');
+SELECT fleetmigrate.register('018', 'drop_cic', 'DROP INDEX CONCURRENTLY accounts_email');
+SELECT fleetmigrate.register('019', 'analyze', 'ANALYZE accounts');
+SELECT fleetmigrate.register('020', 'alter_system', 'ALTER SYSTEM SET work_mem = ''64MB''');
+SELECT version, name, transactional FROM fleetmigrate.migrations
+ WHERE version BETWEEN '007' AND '020' ORDER BY 1;
+DELETE FROM fleetmigrate.migrations WHERE version BETWEEN '007' AND '020';
+
+-- a migration that was applied and then rolled back is history too
+UPDATE fleetmigrate.migrations SET state = 'rolled_back' WHERE version = '001' AND name = 'create_sessions';
+SELECT fleetmigrate.register('001', 'create_sessions', 'CREATE TABLE sessions (id bigint, user_id bigint);');
+UPDATE fleetmigrate.migrations SET state = 'applied' WHERE version = '001' AND name = 'create_sessions';
 
 -- bad identities
 SELECT fleetmigrate.register(NULL, 'x', 'SELECT 1');

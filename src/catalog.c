@@ -9,11 +9,14 @@
  *	   found by the parser at register time, and its current state;
  *	 - fleetmigrate.events: the append-only history of what happened.
  *
- * All SQL here is fixed text with values passed as $n parameters.  It runs
- * with search_path forced to "pg_catalog, pg_temp" (see FmExecute), so a
- * caller's search_path cannot substitute its own operators or functions
- * for the ones these statements mean, and a migration that changes
- * search_path cannot disturb the bookkeeping.
+ * All SQL here is fixed text with values passed as $n parameters, prepared
+ * once per backend.  It runs as the owner of the catalog tables with
+ * search_path forced to "pg_catalog, pg_temp" (see execute_statement): the
+ * SQL functions' EXECUTE privilege is the only access control a caller
+ * needs, nobody but the owner writes the tables directly, a caller's
+ * search_path cannot substitute its own operators for the ones these
+ * statements mean, and a migration that changed search_path or the current
+ * role cannot disturb the bookkeeping.
  *
  * Callers are connected to SPI.  SPI returns to its own procedure context
  * after every call; the wrappers here switch back to the caller's context so
@@ -23,6 +26,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
@@ -30,13 +35,16 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "catalog.h"
 #include "order.h"
 #include "parse.h"
+#include "runner.h"
 
 /* Upper bounds that keep identities printable on one line. */
 #define FM_MAX_VERSION_LENGTH	100
@@ -56,6 +64,9 @@ static char *sha256_hex(const char *data);
 static bool same_checksum(const char *a, const char *b);
 static void check_identity(const char *version, const char *name);
 static char *nullable_text(HeapTuple tuple, TupleDesc desc, int column);
+static void refuse_change(const char *version, const char *name,
+						  const char *state, const Checksums *old,
+						  const Checksums *new);
 
 /*
  * FmMigrationLabel
@@ -68,58 +79,190 @@ FmMigrationLabel(const char *version, const char *name)
 }
 
 /*
- * Enter and leave the fixed search_path under which catalog statements are
- * prepared and run.  The GUC nest level is unwound by transaction abort if
- * an error escapes in between.
+ * The catalog statements.  Each is prepared once per backend and kept
+ * (SPI_keepplan), so the plan cache revalidates it when the catalog tables
+ * change, for example when the extension is dropped and created again.
  */
-static int
-enter_catalog_search_path(void)
+typedef enum CatalogStatement
 {
-	int			nestlevel = NewGUCNestLevel();
+	STMT_REGISTER_SELECT,
+	STMT_REGISTER_INSERT,
+	STMT_REGISTER_UPDATE,
+	STMT_TARGET_KNOWN,
+	STMT_LAST_APPLIED,
+	STMT_PENDING,
+	STMT_UP_SCRIPT,
+	STMT_RECORD_APPLIED,
+	STMT_LOCK_HOLDER,
+	NUM_CATALOG_STATEMENTS
+} CatalogStatement;
 
+#define MAX_STATEMENT_ARGS 11
+
+typedef struct CatalogStatementDef
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[MAX_STATEMENT_ARGS];
+} CatalogStatementDef;
+
+/* Argument lists of register's statements: the catalog row. */
+#define REGISTER_ROW_TYPES {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, \
+		TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID}
+
+static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
+	[STMT_REGISTER_SELECT] = {
+		"SELECT checksum, down_checksum, verify_checksum, state"
+		"  FROM fleetmigrate.migrations"
+		" WHERE version = $1 AND name = $2"
+		"   FOR UPDATE",
+		2, {TEXTOID, TEXTOID}
+	},
+	[STMT_REGISTER_INSERT] = {
+		"INSERT INTO fleetmigrate.migrations"
+		" (version, name, up, down, verify, checksum, down_checksum,"
+		"  verify_checksum, statements, transactional, registered_by)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+		" ON CONFLICT (version, name) DO NOTHING",
+		11, REGISTER_ROW_TYPES
+	},
+	[STMT_REGISTER_UPDATE] = {
+		"UPDATE fleetmigrate.migrations"
+		"   SET up = $3, down = $4, verify = $5, checksum = $6,"
+		"       down_checksum = $7, verify_checksum = $8, statements = $9,"
+		"       transactional = $10, registered_by = $11,"
+		"       registered_at = pg_catalog.now()"
+		" WHERE version = $1 AND name = $2",
+		11, REGISTER_ROW_TYPES
+	},
+	[STMT_TARGET_KNOWN] = {
+		"SELECT 1 FROM fleetmigrate.migrations WHERE sort_key = $1 LIMIT 1",
+		1, {BYTEAOID}
+	},
+	[STMT_LAST_APPLIED] = {
+		"SELECT version, name FROM fleetmigrate.migrations"
+		" WHERE state IN ('applied', 'baseline')"
+		" ORDER BY sort_key DESC, version COLLATE \"C\" DESC, name COLLATE \"C\" DESC"
+		" LIMIT 1",
+		0, {InvalidOid}
+	},
+	[STMT_PENDING] = {
+		"SELECT version, name, sort_key, transactional"
+		"  FROM fleetmigrate.migrations"
+		" WHERE state IN ('pending', 'failed', 'rolled_back')"
+		"   AND ($1 IS NULL OR sort_key <= $1)"
+		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\""
+		"   FOR UPDATE",
+		1, {BYTEAOID}
+	},
+	[STMT_UP_SCRIPT] = {
+		"SELECT up FROM fleetmigrate.migrations WHERE version = $1 AND name = $2",
+		2, {TEXTOID, TEXTOID}
+	},
+	[STMT_RECORD_APPLIED] = {
+		"WITH m AS ("
+		" UPDATE fleetmigrate.migrations"
+		"    SET state = 'applied', applied_checksum = checksum,"
+		"        applied_at = $3, applied_by = $4,"
+		"        duration_ms = $5, out_of_order = $6"
+		"  WHERE version = $1 AND name = $2"
+		" RETURNING version, name, checksum, statements)"
+		" INSERT INTO fleetmigrate.events"
+		" (version, name, event, checksum, started_at, duration_ms,"
+		"  performed_by, statements)"
+		" SELECT version, name, 'applied', checksum, $3, $5, $4, statements"
+		"   FROM m",
+		6, {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, BOOLOID}
+	},
+	[STMT_LOCK_HOLDER] = {
+		"SELECT l.pid FROM pg_catalog.pg_locks l"
+		" WHERE l.locktype = 'advisory' AND l.granted"
+		"   AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
+		"                      WHERE d.datname = pg_catalog.current_database())"
+		"   AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2"
+		" LIMIT 1",
+		2, {OIDOID, OIDOID}
+	},
+};
+
+static SPIPlanPtr statement_plans[NUM_CATALOG_STATEMENTS];
+
+/* Owner of the catalog tables, looked up by FmCatalogBegin(). */
+static Oid	catalog_owner = InvalidOid;
+
+/*
+ * FmCatalogBegin
+ *		Look up the catalog's owner.  Every SQL entry point calls this, while
+ *		connected to SPI, before its first catalog statement.
+ */
+void
+FmCatalogBegin(void)
+{
+	Oid			nsp = get_namespace_oid("fleetmigrate", false);
+	Oid			rel = get_relname_relid("migrations", nsp);
+	HeapTuple	tuple;
+
+	if (!OidIsValid(rel))
+		elog(ERROR, "fleetmigrate catalog table is missing");
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+	if (!HeapTupleIsValid(tuple))
+		elog(ERROR, "cache lookup failed for relation %u", rel);
+	catalog_owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+}
+
+/*
+ * execute_statement
+ *		Run one catalog statement and check that SPI answered "expected".
+ *		Returns SPI_processed; the rows are in SPI_tuptable.
+ *
+ * The statement runs as the owner of the catalog tables, in a restricted
+ * security context, with search_path "pg_catalog, pg_temp": callers need no
+ * privileges on the tables (EXECUTE on the SQL function is the access
+ * control), a caller's search_path cannot substitute its own operators, and
+ * a migration that changed search_path or the role cannot disturb the
+ * bookkeeping.  An error in between is cleaned up by (sub)transaction
+ * abort, which restores the user id and the GUC nest level.  The current
+ * memory context is preserved.
+ */
+static uint64
+execute_statement(CatalogStatement id, Datum *values, const char *nulls,
+				  int expected)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	const CatalogStatementDef *def = &statement_defs[id];
+	Oid			save_userid;
+	int			save_sec_context;
+	int			nestlevel;
+	int			rc;
+
+	Assert(OidIsValid(catalog_owner));
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(catalog_owner,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = NewGUCNestLevel();
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	return nestlevel;
-}
 
-/*
- * FmPrepare
- *		SPI_prepare a catalog statement under the fixed search_path.
- *
- * The plan lives in the SPI procedure context, until SPI_finish().
- */
-SPIPlanPtr
-FmPrepare(const char *sql, int nargs, Oid *argtypes)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	int			nestlevel = enter_catalog_search_path();
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	if (statement_plans[id] == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(def->sql, def->nargs,
+									   (Oid *) def->argtypes);
 
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-			 sql, SPI_result_code_string(SPI_result));
-	AtEOXact_GUC(true, nestlevel);
-	MemoryContextSwitchTo(oldcxt);
-	return plan;
-}
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+				 def->sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		statement_plans[id] = plan;
+	}
 
-/*
- * FmExecute
- *		Run a prepared catalog statement under the fixed search_path and
- *		check that SPI answered "expected".  Returns SPI_processed.
- *
- * The result, if any, is in SPI_tuptable (SPI procedure context).  The
- * current memory context is preserved.
- */
-uint64
-FmExecute(SPIPlanPtr plan, Datum *values, const char *nulls, int expected)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	int			nestlevel = enter_catalog_search_path();
-	int			rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	rc = SPI_execute_plan(statement_plans[id], values, nulls, false, 0);
 
 	AtEOXact_GUC(true, nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
 	MemoryContextSwitchTo(oldcxt);
 	if (rc != expected)
 		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
@@ -183,12 +326,16 @@ check_identity(const char *version, const char *name)
 {
 	const char *p;
 
-	if (version[0] == '\0' || strlen(version) > FM_MAX_VERSION_LENGTH)
+	if (version[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid migration version \"%s\"", version),
-				 errdetail("A version must have between 1 and %d bytes.",
-						   FM_MAX_VERSION_LENGTH)));
+				 errmsg("migration version cannot be empty")));
+	if (strlen(version) > FM_MAX_VERSION_LENGTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration version is too long"),
+				 errdetail("A version can have at most %d bytes; this one has %zu.",
+						   FM_MAX_VERSION_LENGTH, strlen(version))));
 	for (p = version; *p; p++)
 	{
 		if ((unsigned char) *p <= ' ' || *p == 0x7f)
@@ -199,12 +346,16 @@ check_identity(const char *version, const char *name)
 					 errhint("Put the description in the name, as in register('007', 'create_feedback_tables', ...).")));
 	}
 
-	if (name[0] == '\0' || strlen(name) > FM_MAX_NAME_LENGTH)
+	if (name[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid migration name \"%s\"", name),
-				 errdetail("A name must have between 1 and %d bytes.",
-						   FM_MAX_NAME_LENGTH)));
+				 errmsg("migration name cannot be empty")));
+	if (strlen(name) > FM_MAX_NAME_LENGTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration name is too long"),
+				 errdetail("A name can have at most %d bytes; this one has %zu.",
+						   FM_MAX_NAME_LENGTH, strlen(name))));
 	for (p = name; *p; p++)
 	{
 		if ((unsigned char) *p < ' ' || *p == 0x7f)
@@ -216,14 +367,55 @@ check_identity(const char *version, const char *name)
 }
 
 /*
+ * refuse_change
+ *		ERROR for an attempt to change a migration that has been applied.
+ */
+static void
+refuse_change(const char *version, const char *name, const char *state,
+			  const Checksums *old, const Checksums *new)
+{
+	const char *what;
+	const char *was;
+	const char *now;
+
+	if (!same_checksum(old->up, new->up))
+	{
+		what = "up";
+		was = old->up;
+		now = new->up;
+	}
+	else if (!same_checksum(old->down, new->down))
+	{
+		what = "down";
+		was = old->down;
+		now = new->down;
+	}
+	else
+	{
+		what = "verify";
+		was = old->verify;
+		now = new->verify;
+	}
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("%s has already been applied and cannot be changed",
+					FmMigrationLabel(version, name)),
+			 errdetail("Its state is \"%s\". The new %s script differs from the registered one (checksum %.12s, was %.12s).",
+					   state, what, now ? now : "none", was ? was : "none"),
+			 errhint("Put the change in a new migration with a later version. Applied migrations are history: editing one would make databases that ran the old text differ from new ones.")));
+}
+
+/*
  * fleetmigrate.register(version, name, up, down, verify) RETURNS text
  *
  * Adds a migration to the catalog, or confirms or replaces an existing one.
  * Answers 'registered', 'unchanged' or 'updated'.  The scripts are parsed
  * first (syntax errors, transaction control and COPY to the client are
- * rejected with the statement and line).  A migration that has been applied
- * cannot be changed.  The row is locked (FOR UPDATE) so that a concurrent
- * apply_pending() and register() of the same migration serialize.
+ * rejected with the statement and line).  A migration that has ever been
+ * applied cannot be changed.  The row is locked (FOR UPDATE) so that a
+ * concurrent apply_pending() and register() of the same migration
+ * serialize.
  */
 Datum
 fleetmigrate_register(PG_FUNCTION_ARGS)
@@ -233,17 +425,12 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 	char	   *up;
 	char	   *down;
 	char	   *verify;
-	char	   *label;
 	FmScriptInfo info;
 	FmScriptInfo unused;
 	Checksums	sums;
 	const char *outcome;
-	Oid			keytypes[2] = {TEXTOID, TEXTOID};
-	Oid			rowtypes[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID};
-	Datum		values[11];
-	char		nulls[11];
-	SPIPlanPtr	select_plan;
+	Datum		values[MAX_STATEMENT_ARGS];
+	char		nulls[MAX_STATEMENT_ARGS];
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -267,8 +454,8 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 	verify = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
 
 	/* Parse every script before touching the catalog. */
-	label = psprintf("up script of %s", FmMigrationLabel(version, name));
-	FmCheckScript(up, label, &info);
+	FmCheckScript(up, psprintf("up script of %s",
+							   FmMigrationLabel(version, name)), &info);
 	if (down != NULL)
 		FmCheckScript(down, psprintf("down script of %s",
 									 FmMigrationLabel(version, name)),
@@ -281,15 +468,6 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 	sums.up = sha256_hex(up);
 	sums.down = sha256_hex(down);
 	sums.verify = sha256_hex(verify);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	select_plan = FmPrepare("SELECT checksum, down_checksum, verify_checksum, state"
-							"  FROM fleetmigrate.migrations"
-							" WHERE version = $1 AND name = $2"
-							"   FOR UPDATE",
-							2, keytypes);
 
 	values[0] = CStringGetTextDatum(version);
 	values[1] = CStringGetTextDatum(name);
@@ -308,22 +486,21 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 	nulls[6] = down ? ' ' : 'n';
 	nulls[7] = verify ? ' ' : 'n';
 
-	if (FmExecute(select_plan, values, NULL, SPI_OK_SELECT) == 0)
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+
+	if (execute_statement(STMT_REGISTER_SELECT, values, NULL, SPI_OK_SELECT) == 0)
 	{
 		/* New migration; a concurrent register() may beat us to it. */
-		SPIPlanPtr	insert_plan = FmPrepare("INSERT INTO fleetmigrate.migrations"
-								" (version, name, up, down, verify, checksum,"
-								"  down_checksum, verify_checksum, statements,"
-								"  transactional, registered_by)"
-								" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-								" ON CONFLICT (version, name) DO NOTHING",
-								11, rowtypes);
-		if (FmExecute(insert_plan, values, nulls, SPI_OK_INSERT) == 1)
+		if (execute_statement(STMT_REGISTER_INSERT, values, nulls,
+							  SPI_OK_INSERT) == 1)
 		{
 			SPI_finish();
 			PG_RETURN_TEXT_P(cstring_to_text("registered"));
 		}
-		if (FmExecute(select_plan, values, NULL, SPI_OK_SELECT) != 1)
+		if (execute_statement(STMT_REGISTER_SELECT, values, NULL,
+							  SPI_OK_SELECT) != 1)
 			elog(ERROR, "registered migration vanished");
 	}
 
@@ -342,38 +519,12 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 			same_checksum(old.down, sums.down) &&
 			same_checksum(old.verify, sums.verify))
 			outcome = "unchanged";
-		else if (strcmp(state, "applied") == 0 || strcmp(state, "baseline") == 0)
-		{
-			const char *what = !same_checksum(old.up, sums.up) ? "up" :
-				!same_checksum(old.down, sums.down) ? "down" : "verify";
-
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("%s has already been applied and cannot be changed",
-							FmMigrationLabel(version, name)),
-					 errdetail("The new %s script differs from the registered one (checksum %.12s, was %.12s).",
-							   what,
-							   strcmp(what, "up") == 0 ? sums.up :
-							   strcmp(what, "down") == 0 ? (sums.down ? sums.down : "none") :
-							   (sums.verify ? sums.verify : "none"),
-							   strcmp(what, "up") == 0 ? old.up :
-							   strcmp(what, "down") == 0 ? (old.down ? old.down : "none") :
-							   (old.verify ? old.verify : "none")),
-					 errhint("Put the change in a new migration with a later version. Applied migrations are history: editing one would make databases that ran the old text differ from new ones.")));
-		}
+		else if (strcmp(state, "pending") != 0 && strcmp(state, "failed") != 0)
+			refuse_change(version, name, state, &old, &sums);
 		else
 		{
-			SPIPlanPtr	update_plan;
-
-			update_plan = FmPrepare("UPDATE fleetmigrate.migrations"
-									"   SET up = $3, down = $4, verify = $5,"
-									"       checksum = $6, down_checksum = $7,"
-									"       verify_checksum = $8, statements = $9,"
-									"       transactional = $10, registered_by = $11,"
-									"       registered_at = pg_catalog.now()"
-									" WHERE version = $1 AND name = $2",
-									11, rowtypes);
-			if (FmExecute(update_plan, values, nulls, SPI_OK_UPDATE) != 1)
+			if (execute_statement(STMT_REGISTER_UPDATE, values, nulls,
+								  SPI_OK_UPDATE) != 1)
 				elog(ERROR, "could not update migration row");
 			outcome = "updated";
 		}
@@ -384,51 +535,23 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 }
 
 /*
- * FmCatalogPrepare
- *		Prepare the statements one apply run needs.
+ * FmCompareVersionKeys
+ *		memcmp order of two sort keys, a prefix first.
  */
-void
-FmCatalogPrepare(FmCatalog *cat)
+int
+FmCompareVersionKeys(const bytea *a, const bytea *b)
 {
-	Oid			bytea_type[1] = {BYTEAOID};
-	Oid			record_types[6] = {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID,
-		FLOAT8OID, BOOLOID};
+	int			la = VARSIZE_ANY_EXHDR(a);
+	int			lb = VARSIZE_ANY_EXHDR(b);
+	int			cmp = memcmp(VARDATA_ANY(a), VARDATA_ANY(b), Min(la, lb));
 
-	cat->target_known = FmPrepare("SELECT 1 FROM fleetmigrate.migrations"
-								  " WHERE sort_key = $1 LIMIT 1",
-								  1, bytea_type);
-	cat->last_applied = FmPrepare("SELECT version, name"
-								  "  FROM fleetmigrate.migrations"
-								  " WHERE state IN ('applied', 'baseline')"
-								  " ORDER BY sort_key DESC, version COLLATE \"C\" DESC,"
-								  "          name COLLATE \"C\" DESC"
-								  " LIMIT 1",
-								  0, NULL);
-	cat->pending = FmPrepare("SELECT version, name, up, transactional"
-							 "  FROM fleetmigrate.migrations"
-							 " WHERE state IN ('pending', 'failed', 'rolled_back')"
-							 "   AND ($1 IS NULL OR sort_key <= $1)"
-							 " ORDER BY sort_key, version COLLATE \"C\","
-							 "          name COLLATE \"C\""
-							 "   FOR UPDATE",
-							 1, bytea_type);
-	cat->record_applied = FmPrepare("WITH m AS ("
-									" UPDATE fleetmigrate.migrations"
-									"    SET state = 'applied', applied_checksum = checksum,"
-									"        applied_at = $3, applied_by = $4,"
-									"        duration_ms = $5, out_of_order = $6"
-									"  WHERE version = $1 AND name = $2"
-									" RETURNING version, name, checksum, statements)"
-									" INSERT INTO fleetmigrate.events"
-									" (version, name, event, checksum, started_at,"
-									"  duration_ms, performed_by, statements)"
-									" SELECT version, name, 'applied', checksum, $3, $5, $4,"
-									"        statements FROM m",
-									6, record_types);
+	if (cmp == 0)
+		cmp = (la > lb) - (la < lb);
+	return cmp;
 }
 
 /*
- * Natural order of two migrations: version key, version text, name.
+ * Apply order of two migrations: version key, version text, name.
  */
 static int
 compare_migrations(const char *v1, const char *n1, const char *v2,
@@ -436,12 +559,8 @@ compare_migrations(const char *v1, const char *n1, const char *v2,
 {
 	bytea	   *k1 = FmVersionKey(v1, strlen(v1));
 	bytea	   *k2 = FmVersionKey(v2, strlen(v2));
-	int			l1 = VARSIZE(k1) - VARHDRSZ;
-	int			l2 = VARSIZE(k2) - VARHDRSZ;
-	int			cmp = memcmp(VARDATA(k1), VARDATA(k2), Min(l1, l2));
+	int			cmp = FmCompareVersionKeys(k1, k2);
 
-	if (cmp == 0)
-		cmp = (l1 > l2) - (l1 < l2);
 	if (cmp == 0)
 		cmp = strcmp(v1, v2);
 	if (cmp == 0)
@@ -454,14 +573,17 @@ compare_migrations(const char *v1, const char *n1, const char *v2,
 /*
  * FmCatalogPending
  *		The pending migrations up to "target" (NULL: all), in apply order,
- *		locked FOR UPDATE.  ERRORs if "target" matches no registered
- *		version.  The list is allocated in the current memory context.
+ *		their rows locked FOR UPDATE.  "target" includes every version whose
+ *		number is at most the target's: '7', '007' and '0007' are the same
+ *		target and include both a '7' and a '007'.  ERRORs if "target"
+ *		matches no registered version.  The list is allocated in the current
+ *		memory context; scripts are fetched one at a time later.
  */
 List *
-FmCatalogPending(FmCatalog *cat, const char *target)
+FmCatalogPending(const char *target)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Datum		key[1];
+	Datum		key[1] = {(Datum) 0};
 	char		nulls[1] = {'n'};
 	char	   *last_version = NULL;
 	char	   *last_name = NULL;
@@ -472,21 +594,20 @@ FmCatalogPending(FmCatalog *cat, const char *target)
 	{
 		key[0] = PointerGetDatum(FmVersionKey(target, strlen(target)));
 		nulls[0] = ' ';
-		if (FmExecute(cat->target_known, key, nulls, SPI_OK_SELECT) == 0)
+		if (execute_statement(STMT_TARGET_KNOWN, key, nulls, SPI_OK_SELECT) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("target version \"%s\" is not registered", target),
 					 errhint("See SELECT version, name FROM fleetmigrate.status for the registered versions.")));
 	}
 
-	if (FmExecute(cat->last_applied, NULL, NULL, SPI_OK_SELECT) == 1)
+	if (execute_statement(STMT_LAST_APPLIED, NULL, NULL, SPI_OK_SELECT) == 1)
 	{
 		last_version = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		last_name = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	}
 
-	FmExecute(cat->pending, key, nulls, SPI_OK_SELECT);
-	MemoryContextSwitchTo(cxt);
+	execute_statement(STMT_PENDING, key, nulls, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];
@@ -496,14 +617,35 @@ FmCatalogPending(FmCatalog *cat, const char *target)
 
 		m->version = nullable_text(tuple, desc, 1);
 		m->name = nullable_text(tuple, desc, 2);
-		m->up = nullable_text(tuple, desc, 3);
+		m->sort_key = DatumGetByteaPCopy(SPI_getbinval(tuple, desc, 3, &isnull));
 		m->transactional = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
 		m->out_of_order = last_version != NULL &&
 			compare_migrations(m->version, m->name, last_version, last_name) < 0;
 		result = lappend(result, m);
 	}
 	SPI_freetuptable(SPI_tuptable);
+	MemoryContextSwitchTo(cxt);
 	return result;
+}
+
+/*
+ * FmCatalogUpScript
+ *		The up script of a migration, palloc'd in the current context.
+ */
+char *
+FmCatalogUpScript(const FmMigration *m)
+{
+	Datum		values[2];
+	char	   *up;
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	if (execute_statement(STMT_UP_SCRIPT, values, NULL, SPI_OK_SELECT) != 1)
+		elog(ERROR, "migration %s %s vanished from the catalog",
+			 m->version, m->name);
+	up = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return up;
 }
 
 /*
@@ -512,9 +654,8 @@ FmCatalogPending(FmCatalog *cat, const char *target)
  *		current (sub)transaction.
  */
 void
-FmCatalogRecordApplied(FmCatalog *cat, const FmMigration *m,
-					   TimestampTz started, double duration_ms,
-					   const char *applied_by)
+FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
+					   double duration_ms, const char *applied_by)
 {
 	Datum		values[6];
 
@@ -524,7 +665,31 @@ FmCatalogRecordApplied(FmCatalog *cat, const FmMigration *m,
 	values[3] = CStringGetTextDatum(applied_by);
 	values[4] = Float8GetDatum(duration_ms);
 	values[5] = BoolGetDatum(m->out_of_order);
-	if (FmExecute(cat->record_applied, values, NULL, SPI_OK_INSERT) != 1)
+	if (execute_statement(STMT_RECORD_APPLIED, values, NULL, SPI_OK_INSERT) != 1)
 		elog(ERROR, "could not record migration %s %s as applied",
 			 m->version, m->name);
+}
+
+/*
+ * FmCatalogLockHolder
+ *		The process holding the runner lock, or 0 if it is gone by now.
+ */
+int
+FmCatalogLockHolder(void)
+{
+	Datum		values[2];
+	bool		isnull;
+	Datum		pid;
+	int			result = 0;
+
+	values[0] = ObjectIdGetDatum(FM_LOCK_CLASSID);
+	values[1] = ObjectIdGetDatum(FM_LOCK_OBJID);
+	if (execute_statement(STMT_LOCK_HOLDER, values, NULL, SPI_OK_SELECT) == 1)
+	{
+		pid = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+			result = DatumGetInt32(pid);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
 }

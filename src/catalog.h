@@ -9,36 +9,25 @@
 #define FLEETMIGRATE_CATALOG_H
 
 #include "datatype/timestamp.h"
-#include "executor/spi.h"
 #include "nodes/pg_list.h"
 
-/* A migration as the runner needs it, read from fleetmigrate.migrations. */
+/* A pending migration as the runner needs it. */
 typedef struct FmMigration
 {
 	char	   *version;
 	char	   *name;
-	char	   *up;
+	bytea	   *sort_key;		/* FmVersionKey(version) */
 	bool		transactional;
 	bool		out_of_order;	/* an applied migration sorts after it */
 } FmMigration;
 
-/* Prepared catalog statements of one run; valid until SPI_finish(). */
-typedef struct FmCatalog
-{
-	SPIPlanPtr	pending;
-	SPIPlanPtr	target_known;
-	SPIPlanPtr	last_applied;
-	SPIPlanPtr	record_applied;
-} FmCatalog;
-
-extern SPIPlanPtr FmPrepare(const char *sql, int nargs, Oid *argtypes);
-extern uint64 FmExecute(SPIPlanPtr plan, Datum *values, const char *nulls,
-						int expected);
-extern void FmCatalogPrepare(FmCatalog *cat);
-extern List *FmCatalogPending(FmCatalog *cat, const char *target);
-extern void FmCatalogRecordApplied(FmCatalog *cat, const FmMigration *m,
-								   TimestampTz started, double duration_ms,
-								   const char *applied_by);
+extern void FmCatalogBegin(void);
+extern List *FmCatalogPending(const char *target);
+extern char *FmCatalogUpScript(const FmMigration *m);
+extern void FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
+								   double duration_ms, const char *applied_by);
+extern int	FmCatalogLockHolder(void);
 extern char *FmMigrationLabel(const char *version, const char *name);
+extern int	FmCompareVersionKeys(const bytea *a, const bytea *b);
 
 #endif							/* FLEETMIGRATE_CATALOG_H */

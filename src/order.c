@@ -28,6 +28,7 @@
 
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "order.h"
 
@@ -46,10 +47,17 @@ PG_FUNCTION_INFO_V1(fleetmigrate_version_key);
 bytea *
 FmVersionKey(const char *version, int len)
 {
-	/* worst case: every byte is a one-digit number and takes four bytes */
-	bytea	   *result = palloc(VARHDRSZ + 4 * len + 4);
-	char	   *out = VARDATA(result);
+	bytea	   *result;
+	char	   *out;
 	int			i = 0;
+
+	/* worst case: every byte is a one-digit number and takes four bytes */
+	if ((Size) len > (MaxAllocSize - VARHDRSZ - 4) / 4)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("version is too long to compute its sort key")));
+	result = palloc(VARHDRSZ + 4 * (Size) len + 4);
+	out = VARDATA(result);
 
 	while (i < len)
 	{

@@ -301,6 +301,35 @@ FmStatementNeedsTopLevel(Node *parsetree)
 				}
 				return false;
 			}
+		case T_AlterTableStmt:
+			{
+				ListCell   *lc;
+
+				/* ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY */
+				foreach(lc, ((AlterTableStmt *) parsetree)->cmds)
+				{
+					AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+					if (cmd->subtype == AT_DetachPartition &&
+						((PartitionCmd *) cmd->def)->concurrent)
+						return true;
+				}
+				return false;
+			}
+		case T_AlterDatabaseStmt:
+			{
+				ListCell   *lc;
+
+				/* ALTER DATABASE ... SET TABLESPACE */
+				foreach(lc, ((AlterDatabaseStmt *) parsetree)->options)
+				{
+					if (strcmp(lfirst_node(DefElem, lc)->defname, "tablespace") == 0)
+						return true;
+				}
+				return false;
+			}
+		case T_DiscardStmt:
+			return ((DiscardStmt *) parsetree)->target == DISCARD_ALL;
 		case T_VacuumStmt:
 			return ((VacuumStmt *) parsetree)->is_vacuumcmd;
 		case T_ClusterStmt:
@@ -344,17 +373,17 @@ FmCheckScript(const char *source, const char *label, FmScriptInfo *info)
 					(errcode(ERRCODE_INVALID_TRANSACTION_TERMINATION),
 					 errmsg("%s contains transaction control statement %s",
 							label, CreateCommandName(tree)),
-					 errdetail("Statement %d, line %d: %s",
+					 errdetail("Statement %d, on line %d, is \"%s\".",
 							   stmt->number, stmt->line,
 							   FmStatementPreview(source, stmt)),
-					 errhint("Remove it: fleetmigrate runs each migration in a transaction of its own, so it is applied completely or not at all.")));
+					 errhint("Remove it. fleetmigrate runs migrations inside a transaction that it controls, so that each one is applied completely or not at all.")));
 
 		if (IsA(tree, CopyStmt) && ((CopyStmt *) tree)->filename == NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("%s contains COPY from or to the client",
 							label),
-					 errdetail("Statement %d, line %d: %s",
+					 errdetail("Statement %d, on line %d, is \"%s\".",
 							   stmt->number, stmt->line,
 							   FmStatementPreview(source, stmt)),
 					 errhint("A migration runs inside the server, where there is no client to copy from. Use INSERT statements instead.")));

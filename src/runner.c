@@ -10,22 +10,28 @@
  *		killed session never leaves it behind;
  *	 2. reads the pending migrations in natural order, locking their rows;
  *		in READ COMMITTED this read takes a fresh snapshot after the lock
- *		wait, so a second runner finds what the first one applied; in
- *		REPEATABLE READ or SERIALIZABLE the row locks raise a serialization
- *		failure instead of applying a migration twice;
+ *		wait, so a second runner finds what the first one applied.  In
+ *		REPEATABLE READ or SERIALIZABLE the snapshot predates any wait, so
+ *		we do not wait: a busy lock is a serialization failure, and a run
+ *		that committed after our snapshot makes the row locks raise one;
+ *		either way nothing is applied twice;
  *	 3. refuses, before running anything, a plan that contains a migration
  *		that cannot run inside a transaction;
  *	 4. runs each migration's statements one at a time through SPI, split
  *		with the server's parser, under an error context callback naming the
- *		migration, statement number and line; then records it.
+ *		migration, statement number and line; then records it.  Settings a
+ *		migration changes (SET search_path, SET ROLE, ...) are undone when
+ *		it ends, as for a function with a SET clause, so each migration
+ *		starts from the caller's settings and the caller gets them back.
  * Any error propagates and aborts the caller's transaction (or its
  * savepoint), so nothing of the call remains.  There is no subtransaction
  * in the normal path.  A dry run executes the same work inside one internal
  * subtransaction, rolls it back, and turns an error into a result row.
  *
- * Memory: the run's data lives in the SPI procedure context; each
- * migration's parse trees and statement texts in a per-migration context
- * that is reset after it.  Result rows go to the tuplestore that
+ * Memory: the list of pending migrations lives in the SPI procedure
+ * context; each migration's script, parse trees, statement texts and result
+ * row datums in a per-migration context that is reset after it, so memory
+ * does not grow with the number of migrations.  Result rows go to the tuplestore that
  * InitMaterializedSRF() set up in the per-query context.
  *
  *-------------------------------------------------------------------------
@@ -33,6 +39,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "utils/guc.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -67,7 +74,6 @@ typedef struct ApplyOptions
 /* State of one run, shared by the helpers below. */
 typedef struct ApplyRun
 {
-	FmCatalog	catalog;
 	char	   *applied_by;		/* current_user at the start of the call */
 	MemoryContext migration_cxt;	/* reset after every migration */
 	Tuplestorestate *tupstore;
@@ -78,7 +84,8 @@ typedef struct ApplyRun
 typedef struct ExecErrorContext
 {
 	const FmMigration *migration;
-	const FmStatement *statement;
+	const char *script;			/* its up script */
+	const FmStatement *statement;	/* NULL outside a statement */
 } ExecErrorContext;
 
 /* True while this backend runs migrations (to refuse a nested call). */
@@ -86,10 +93,10 @@ static bool apply_in_progress = false;
 
 PG_FUNCTION_INFO_V1(fleetmigrate_apply_pending);
 
-static bool acquire_runner_lock(bool wait);
-static int	runner_lock_holder(void);
+static void acquire_runner_lock(ApplyRun *run, bool wait, bool *skipped);
 static void refuse_non_transactional(List *pending, const FmMigration *m);
 static void exec_error_callback(void *arg);
+static char *drop_statement_context(char *context, const char *statement);
 static int	run_migration(ApplyRun *run, const FmMigration *m,
 						  double *duration_ms);
 static void apply_all(ApplyRun *run, List *pending);
@@ -100,53 +107,57 @@ static void put_row(ApplyRun *run, const char *version, const char *name,
 static char *format_error(ErrorData *edata);
 
 /*
- * Take the runner lock for the rest of the transaction.  Returns false if
- * "wait" is false and another session holds it.
+ * acquire_runner_lock
+ *		Take the runner lock for the rest of the transaction.  If another
+ *		session holds it and "wait" is false, put a 'skipped' row and set
+ *		*skipped.  In a transaction with a transaction snapshot we never
+ *		wait (what the other run applies would stay invisible): a busy lock
+ *		is a serialization failure.
  */
-static bool
-acquire_runner_lock(bool wait)
+static void
+acquire_runner_lock(ApplyRun *run, bool wait, bool *skipped)
 {
 	LOCKTAG		tag;
+	bool		xact_snapshot = IsolationUsesXactSnapshot();
+	int			holder;
 
+	*skipped = false;
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, FM_LOCK_CLASSID, FM_LOCK_OBJID, 2);
-	return LockAcquire(&tag, ExclusiveLock, false, !wait) != LOCKACQUIRE_NOT_AVAIL;
-}
+	if (LockAcquire(&tag, ExclusiveLock, false, !wait || xact_snapshot) !=
+		LOCKACQUIRE_NOT_AVAIL)
+		return;
 
-/*
- * The process holding the runner lock, or 0 if it is gone by now.
- */
-static int
-runner_lock_holder(void)
-{
-	SPIPlanPtr	plan;
-	bool		isnull;
-	Datum		pid;
-
-	plan = FmPrepare("SELECT l.pid FROM pg_catalog.pg_locks l"
-					 " WHERE l.locktype = 'advisory' AND l.granted"
-					 "   AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
-					 "                      WHERE d.datname = pg_catalog.current_database())"
-					 "   AND l.classid = " CppAsString2(FM_LOCK_CLASSID)
-					 "   AND l.objid = " CppAsString2(FM_LOCK_OBJID)
-					 "   AND l.objsubid = 2"
-					 " LIMIT 1",
-					 0, NULL);
-	if (FmExecute(plan, NULL, NULL, SPI_OK_SELECT) == 0)
-		return 0;
-	pid = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? 0 : DatumGetInt32(pid);
+	holder = FmCatalogLockHolder();
+	if (!wait)
+	{
+		put_row(run, NULL, NULL, "skipped", -1, -1,
+				holder != 0 ?
+				psprintf("another fleetmigrate run is in progress (process %d); nothing was applied", holder) :
+				"another fleetmigrate run is in progress; nothing was applied");
+		*skipped = true;
+		return;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("could not wait for another fleetmigrate run in a %s transaction",
+					IsolationIsSerializable() ? "SERIALIZABLE" : "REPEATABLE READ"),
+			 holder != 0 ?
+			 errdetail("Process %d is applying migrations. This transaction's snapshot was taken before that run can commit, so it could never see what that run applies.", holder) :
+			 errdetail("Another session is applying migrations. This transaction's snapshot was taken before that run can commit, so it could never see what that run applies."),
+			 errhint("Call apply_pending() in a READ COMMITTED transaction to wait for the other run, or retry this transaction when it has finished.")));
 }
 
 /*
  * refuse_non_transactional
  *		ERROR for migration "m", which holds a statement that cannot run in a
  *		transaction block; name the statement and suggest a target that
- *		applies everything before it.
+ *		applies everything that sorts before it.
  */
 static void
 refuse_non_transactional(List *pending, const FmMigration *m)
 {
-	List	   *stmts = FmSplitScript(m->up, "up script");
+	char	   *script = FmCatalogUpScript(m);
+	List	   *stmts = FmSplitScript(script, "up script");
 	const FmMigration *previous = NULL;
 	const FmStatement *culprit = NULL;
 	ListCell   *lc;
@@ -161,14 +172,18 @@ refuse_non_transactional(List *pending, const FmMigration *m)
 			break;
 		}
 	}
-	foreach(lc, pending)
-	{
-		if (lfirst(lc) == m)
-			break;
-		previous = (const FmMigration *) lfirst(lc);
-	}
 	if (culprit == NULL)
 		elog(ERROR, "migration marked non-transactional has no such statement");
+
+	/* the last pending migration whose version sorts strictly before */
+	foreach(lc, pending)
+	{
+		const FmMigration *other = (const FmMigration *) lfirst(lc);
+
+		if (FmCompareVersionKeys(other->sort_key, m->sort_key) >= 0)
+			break;
+		previous = other;
+	}
 
 	ereport(ERROR,
 			(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
@@ -176,10 +191,10 @@ refuse_non_transactional(List *pending, const FmMigration *m)
 					FmMigrationLabel(m->version, m->name)),
 			 errdetail("Statement %d (line %d), %s, is one that PostgreSQL refuses to run inside a transaction block or a function. Nothing was applied.",
 					   culprit->number, culprit->line,
-					   FmStatementPreview(m->up, culprit)),
+					   FmStatementPreview(script, culprit)),
 			 previous != NULL ?
-			 errhint("apply_pending() runs every migration inside the calling transaction. To apply the migrations before it, call fleetmigrate.apply_pending(target => '%s').",
-					 previous->version) :
+			 errhint("apply_pending() runs every migration inside the calling transaction. To apply the migrations before it, call fleetmigrate.apply_pending(target => %s).",
+					 quote_literal_cstr(previous->version)) :
 			 errhint("apply_pending() runs every migration inside the calling transaction; rewrite the statement to run in a transaction (for example without CONCURRENTLY).")));
 }
 
@@ -199,14 +214,39 @@ exec_error_callback(void *arg)
 		errcontext("migration \"%s %s\", statement %d, line %d: %s",
 				   m->version, m->name, ctx->statement->number,
 				   ctx->statement->line,
-				   FmStatementPreview(m->up, ctx->statement));
+				   FmStatementPreview(ctx->script, ctx->statement));
+}
+
+/*
+ * drop_statement_context
+ *		Remove the 'SQL statement "<whole statement>"' line that SPI adds to
+ *		an error's context: our own context line already names the statement
+ *		(shortened) and its line.  Returns "context" otherwise unchanged.
+ */
+static char *
+drop_statement_context(char *context, const char *statement)
+{
+	char	   *line = psprintf("SQL statement \"%s\"", statement);
+	char	   *found = strstr(context, line);
+	size_t		len = strlen(line);
+
+	if (found == NULL)
+		return context;
+	if (found[len] == '\n')
+		len++;
+	else if (found[len] != '\0')
+		return context;
+	memmove(found, found + len, strlen(found + len) + 1);
+	return context;
 }
 
 /*
  * run_migration
  *		Execute one migration's statements and record it as applied, in the
  *		current (sub)transaction.  Returns the number of statements; sets
- *		*duration_ms.  ERRORs with context on any failure.
+ *		*duration_ms.  ERRORs with context on any failure.  Allocates in
+ *		run->migration_cxt, which the caller resets; returns in the caller's
+ *		memory context.
  */
 static int
 run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
@@ -219,7 +259,8 @@ run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
 	instr_time	start;
 	instr_time	elapsed;
 	List	   *stmts;
-	ListCell   *lc;
+	char	   *volatile text = NULL;
+	int			nestlevel;
 	int			nstatements;
 
 	INSTR_TIME_SET_CURRENT(start);
@@ -228,55 +269,84 @@ run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
 									m->version, m->name));
 
 	ctx.migration = m;
+	ctx.script = FmCatalogUpScript(m);
 	ctx.statement = NULL;
 	errcallback.callback = exec_error_callback;
 	errcallback.arg = &ctx;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
-	stmts = FmSplitScript(m->up, psprintf("up script of %s",
-										  FmMigrationLabel(m->version, m->name)));
+	stmts = FmSplitScript(ctx.script,
+						  psprintf("up script of %s",
+								   FmMigrationLabel(m->version, m->name)));
 	nstatements = list_length(stmts);
 
 	/* Rows a statement returns are discarded, not collected in memory. */
 	memset(&options, 0, sizeof(options));
 	options.dest = None_Receiver;
 
-	foreach(lc, stmts)
-	{
-		FmStatement *stmt = (FmStatement *) lfirst(lc);
-		int			rc;
+	/* SET in a migration lasts until the migration ends. */
+	nestlevel = NewGUCNestLevel();
 
-		ctx.statement = stmt;
-		rc = SPI_execute_extended(FmStatementText(m->up, stmt), &options);
-		MemoryContextSwitchTo(run->migration_cxt);
-		if (rc < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("could not run %s in a migration: %s",
-							CreateCommandName(stmt->parsetree),
-							SPI_result_code_string(rc))));
+	PG_TRY();
+	{
+		ListCell   *lc;
+
+		foreach(lc, stmts)
+		{
+			FmStatement *stmt = (FmStatement *) lfirst(lc);
+			int			rc;
+
+			ctx.statement = stmt;
+			text = FmStatementText(ctx.script, stmt);
+			rc = SPI_execute_extended(text, &options);
+			MemoryContextSwitchTo(run->migration_cxt);
+			if (rc < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("could not run %s in a migration: %s",
+								CreateCommandName(stmt->parsetree),
+								SPI_result_code_string(rc))));
+		}
 	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/* keep the error, minus SPI's copy of the whole statement */
+		MemoryContextSwitchTo(run->migration_cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		if (edata->context != NULL && text != NULL)
+			edata->context = drop_statement_context(edata->context, text);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
 	ctx.statement = NULL;
+
+	AtEOXact_GUC(false, nestlevel);
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 
-	FmCatalogRecordApplied(&run->catalog, m, started, *duration_ms,
-						   run->applied_by);
+	FmCatalogRecordApplied(m, started, *duration_ms, run->applied_by);
 
 	error_context_stack = errcallback.previous;
 	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(run->migration_cxt);
 	return nstatements;
 }
 
+/*
+ * put_row
+ *		Add a result row; the datums are built in the migration context.
+ */
 static void
 put_row(ApplyRun *run, const char *version, const char *name,
 		const char *status, double duration_ms, int statements,
 		const char *message)
 {
+	MemoryContext oldcxt = MemoryContextSwitchTo(run->migration_cxt);
 	Datum		values[APPLY_COLUMNS];
 	bool		nulls[APPLY_COLUMNS];
 
@@ -293,6 +363,7 @@ put_row(ApplyRun *run, const char *version, const char *name,
 	values[5] = message ? CStringGetTextDatum(message) : (Datum) 0;
 	nulls[5] = message == NULL;
 	tuplestore_putvalues(run->tupstore, run->tupdesc, values, nulls);
+	MemoryContextSwitchTo(oldcxt);
 }
 
 /*
@@ -315,6 +386,7 @@ apply_all(ApplyRun *run, List *pending)
 						m->version, m->name, duration_ms)));
 		put_row(run, m->version, m->name, "applied", duration_ms,
 				nstatements, NULL);
+		MemoryContextReset(run->migration_cxt);
 	}
 }
 
@@ -352,6 +424,7 @@ apply_dry_run(ApplyRun *run, List *pending)
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	FmMigration *volatile current = NULL;
+	ErrorData  *volatile edata = NULL;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
@@ -369,34 +442,32 @@ apply_dry_run(ApplyRun *run, List *pending)
 			nstatements = run_migration(run, current, &duration_ms);
 			put_row(run, current->version, current->name, "would_apply",
 					duration_ms, nstatements, "dry run: rolled back");
+			MemoryContextReset(run->migration_cxt);
 		}
-		current = NULL;
-
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+	}
+	PG_END_TRY();
 
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+	/* success or not, nothing of the rehearsal stays */
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
 
+	if (edata != NULL)
+	{
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
 			current == NULL)
 			ReThrowError(edata);
-
 		put_row(run, current->version, current->name, "error", -1, -1,
 				format_error(edata));
+		MemoryContextReset(run->migration_cxt);
 	}
-	PG_END_TRY();
 }
 
 /*
@@ -407,11 +478,15 @@ apply_dry_run(ApplyRun *run, List *pending)
 Datum
 fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 {
+	static const char *const argnames[] = {
+		"target", "dry_run", "params", "allow_destructive", "wait"
+	};
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ApplyOptions opts;
 	ApplyRun	run;
 	List	   *pending;
 	ListCell   *lc;
+	bool		skipped;
 	int			i;
 
 	if (apply_in_progress)
@@ -421,10 +496,6 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 
 	for (i = 1; i < 5; i++)
 	{
-		static const char *const argnames[] = {
-			"target", "dry_run", "params", "allow_destructive", "wait"
-		};
-
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -448,25 +519,20 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-
-	if (!acquire_runner_lock(opts.wait))
-	{
-		int			holder = runner_lock_holder();
-
-		put_row(&run, NULL, NULL, "skipped", -1, -1,
-				holder != 0 ?
-				psprintf("another fleetmigrate run is in progress (process %d); nothing was applied", holder) :
-				"another fleetmigrate run is in progress; nothing was applied");
-		SPI_finish();
-		return (Datum) 0;
-	}
-
+	FmCatalogBegin();
 	run.applied_by = GetUserNameFromId(GetUserId(), false);
 	run.migration_cxt = AllocSetContextCreate(CurrentMemoryContext,
 											  "fleetmigrate migration",
 											  ALLOCSET_DEFAULT_SIZES);
-	FmCatalogPrepare(&run.catalog);
-	pending = FmCatalogPending(&run.catalog, opts.target);
+
+	acquire_runner_lock(&run, opts.wait, &skipped);
+	if (skipped)
+	{
+		SPI_finish();
+		return (Datum) 0;
+	}
+
+	pending = FmCatalogPending(opts.target);
 
 	foreach(lc, pending)
 	{
