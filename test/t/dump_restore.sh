@@ -2,9 +2,11 @@
 #
 # dump_restore.sh -- the catalog and the history survive pg_dump / pg_restore
 #
-# Registers and applies the FleetOS fixtures, dumps the database with
-# pg_dump -Fc, restores it into a new database with pg_restore --exit-on-error
-# and checks that
+# Twice: as the superuser, and as a database owner who is not a superuser
+# (hosted Postgres: the owner installs the trusted extension, dumps and
+# restores its own database).  Registers and applies the FleetOS fixtures,
+# dumps the database with pg_dump -Fc, restores it into a new database with
+# pg_restore --exit-on-error and checks that
 #   - fleetmigrate.status and fleetmigrate.history are identical,
 #   - apply_pending() in the restored database has nothing to do,
 #   - one more migration registers and applies there, and its history row
@@ -36,66 +38,78 @@ fail() {
     exit 1
 }
 
-dropdb --if-exists "$src"
-dropdb --if-exists "$dst"
-createdb "$src"
-fm_psql -q -d "$src" -c 'CREATE EXTENSION fleetmigrate'
-bash "$FM_ROOT/test/scripts/register_dir.sh" "$fixtures" "$src"
-nfix=$(find "$fixtures" -maxdepth 1 -name '*.up.sql' | wc -l)
-applied=$(fm_psql -At -d "$src" -c "SELECT count(*) FROM fleetmigrate.apply_pending() WHERE status = 'applied'")
-[[ "$applied" == "$nfix" ]] || fail "apply_pending() applied $applied migrations in $src, expected $nfix"
+# scenario ROLE: the whole round trip, run by ROLE
+scenario() {
+    local PGUSER=$1
+    export PGUSER
+    echo "=== as $PGUSER"
+    dropdb --if-exists "$src"
+    dropdb --if-exists "$dst"
+    createdb "$src"
+    fm_psql -q -d "$src" -c 'CREATE EXTENSION fleetmigrate'
+    bash "$FM_ROOT/test/scripts/register_dir.sh" "$fixtures" "$src"
+    nfix=$(find "$fixtures" -maxdepth 1 -name '*.up.sql' | wc -l)
+    applied=$(fm_psql -At -d "$src" -c "SELECT count(*) FROM fleetmigrate.apply_pending() WHERE status = 'applied'")
+    [[ "$applied" == "$nfix" ]] || fail "apply_pending() applied $applied migrations in $src, expected $nfix"
 
-fm_psql -At -d "$src" -c "$status_sql" >"$work/status-src"
-fm_psql -At -d "$src" -c "$history_sql" >"$work/history-src"
-nstatus=$(wc -l <"$work/status-src")
-nhistory=$(wc -l <"$work/history-src")
-((nstatus == nfix)) || fail "fleetmigrate.status has $nstatus rows, expected $nfix"
-((nhistory >= nfix)) || fail "fleetmigrate.history has $nhistory rows, expected at least $nfix"
-echo "source: $nstatus migrations, $nhistory history events"
+    fm_psql -At -d "$src" -c "$status_sql" >"$work/status-src"
+    fm_psql -At -d "$src" -c "$history_sql" >"$work/history-src"
+    nstatus=$(wc -l <"$work/status-src")
+    nhistory=$(wc -l <"$work/history-src")
+    ((nstatus == nfix)) || fail "fleetmigrate.status has $nstatus rows, expected $nfix"
+    ((nhistory >= nfix)) || fail "fleetmigrate.history has $nhistory rows, expected at least $nfix"
+    echo "source: $nstatus migrations, $nhistory history events"
 
-pg_dump -Fc -f "$work/src.dump" "$src"
-createdb "$dst"
-pg_restore --exit-on-error -d "$dst" "$work/src.dump" || fail "pg_restore into $dst failed"
-echo "pg_dump -Fc $src | pg_restore --exit-on-error -d $dst: done"
+    pg_dump -Fc -f "$work/src.dump" "$src"
+    createdb "$dst"
+    pg_restore --exit-on-error -d "$dst" "$work/src.dump" || fail "pg_restore into $dst failed"
+    echo "pg_dump -Fc $src | pg_restore --exit-on-error -d $dst: done"
 
-fm_psql -At -d "$dst" -c "$status_sql" >"$work/status-dst"
-fm_psql -At -d "$dst" -c "$history_sql" >"$work/history-dst"
-if ! diff -u --label "$src status" --label "$dst status" "$work/status-src" "$work/status-dst"; then
-    fail "fleetmigrate.status differs after restore"
-fi
-if ! diff -u --label "$src history" --label "$dst history" "$work/history-src" "$work/history-dst"; then
-    fail "fleetmigrate.history differs after restore"
-fi
-echo "restored: status ($nstatus rows) and history ($nhistory rows) identical"
+    fm_psql -At -d "$dst" -c "$status_sql" >"$work/status-dst"
+    fm_psql -At -d "$dst" -c "$history_sql" >"$work/history-dst"
+    if ! diff -u --label "$src status" --label "$dst status" "$work/status-src" "$work/status-dst"; then
+        fail "fleetmigrate.status differs after restore"
+    fi
+    if ! diff -u --label "$src history" --label "$dst history" "$work/history-src" "$work/history-dst"; then
+        fail "fleetmigrate.history differs after restore"
+    fi
+    echo "restored: status ($nstatus rows) and history ($nhistory rows) identical"
 
-again=$(fm_psql -At -d "$dst" -c 'SELECT count(*) FROM fleetmigrate.apply_pending()')
-[[ "$again" == 0 ]] || fail "apply_pending() in the restored database returned $again rows, expected 0"
-echo "restored: apply_pending() returns no rows"
+    again=$(fm_psql -At -d "$dst" -c 'SELECT count(*) FROM fleetmigrate.apply_pending()')
+    [[ "$again" == 0 ]] || fail "apply_pending() in the restored database returned $again rows, expected 0"
+    echo "restored: apply_pending() returns no rows"
 
-# One more migration in the restored database.  Without the dumped sequence
-# its history row would collide with a restored id.
-maxid=$(fm_psql -At -d "$dst" -c 'SELECT max(id) FROM fleetmigrate.history')
-outcome=$(fm_psql -At -d "$dst" -c "SELECT fleetmigrate.register('999', 'dump_restore_probe',
-    'CREATE TABLE public.fm_dump_restore_probe (id integer);',
-    'DROP TABLE public.fm_dump_restore_probe;')") ||
-    fail "register() of a new migration in the restored database raised an error"
-[[ "$outcome" == registered ]] || fail "register() in the restored database returned '$outcome'"
-probe=$(fm_psql -At -d "$dst" -c 'SELECT version, name, status FROM fleetmigrate.apply_pending()') ||
-    fail "apply_pending() of a new migration in the restored database raised an error"
-[[ "$probe" == "999|dump_restore_probe|applied" ]] ||
-    fail "apply_pending() of the new migration returned '$probe'"
-after=$(fm_psql -At -d "$dst" -c "SELECT count(*), max(id) FROM fleetmigrate.history")
-expected="$((nhistory + 1))|"
-[[ "$after" == "$expected"* ]] || fail "history after the new migration: '$after', expected $((nhistory + 1)) rows"
-newid=${after#*|}
-((newid > maxid)) || fail "new history id $newid is not after the restored ones (max $maxid)"
-table=$(fm_psql -At -d "$dst" -c "SELECT to_regclass('public.fm_dump_restore_probe') IS NOT NULL")
-[[ "$table" == t ]] || fail "the new migration's table does not exist"
-state=$(fm_psql -At -d "$dst" -c \
-    "SELECT state FROM fleetmigrate.status WHERE version = '999' AND name = 'dump_restore_probe'")
-[[ "$state" == applied ]] || fail "status of the new migration is '$state'"
-echo "restored: a new migration registers and applies (history id $newid after $maxid)"
+    # One more migration in the restored database.  Without the dumped sequence
+    # its history row would collide with a restored id.
+    maxid=$(fm_psql -At -d "$dst" -c 'SELECT max(id) FROM fleetmigrate.history')
+    outcome=$(fm_psql -At -d "$dst" -c "SELECT fleetmigrate.register('999', 'dump_restore_probe',
+        'CREATE TABLE public.fm_dump_restore_probe (id integer);',
+        'DROP TABLE public.fm_dump_restore_probe;')") ||
+        fail "register() of a new migration in the restored database raised an error"
+    [[ "$outcome" == registered ]] || fail "register() in the restored database returned '$outcome'"
+    probe=$(fm_psql -At -d "$dst" -c 'SELECT version, name, status FROM fleetmigrate.apply_pending()') ||
+        fail "apply_pending() of a new migration in the restored database raised an error"
+    [[ "$probe" == "999|dump_restore_probe|applied" ]] ||
+        fail "apply_pending() of the new migration returned '$probe'"
+    after=$(fm_psql -At -d "$dst" -c "SELECT count(*), max(id) FROM fleetmigrate.history")
+    expected="$((nhistory + 1))|"
+    [[ "$after" == "$expected"* ]] || fail "history after the new migration: '$after', expected $((nhistory + 1)) rows"
+    newid=${after#*|}
+    ((newid > maxid)) || fail "new history id $newid is not after the restored ones (max $maxid)"
+    table=$(fm_psql -At -d "$dst" -c "SELECT to_regclass('public.fm_dump_restore_probe') IS NOT NULL")
+    [[ "$table" == t ]] || fail "the new migration's table does not exist"
+    state=$(fm_psql -At -d "$dst" -c \
+        "SELECT state FROM fleetmigrate.status WHERE version = '999' AND name = 'dump_restore_probe'")
+    [[ "$state" == applied ]] || fail "status of the new migration is '$state'"
+    echo "restored: a new migration registers and applies (history id $newid after $maxid)"
 
-dropdb "$src"
-dropdb "$dst"
+    dropdb "$src"
+    dropdb "$dst"
+}
+
+owner=fm_dump_owner
+fm_psql -q -d postgres -c "DROP ROLE IF EXISTS $owner" -c "CREATE ROLE $owner LOGIN CREATEDB"
+scenario postgres
+scenario "$owner"
+PGUSER=postgres fm_psql -q -d postgres -c "DROP ROLE $owner"
 echo "dump_restore.sh: ok"
