@@ -66,7 +66,7 @@ static void check_identity(const char *version, const char *name);
 static char *nullable_text(HeapTuple tuple, TupleDesc desc, int column);
 static void refuse_change(const char *version, const char *name,
 						  const char *state, const Checksums *old,
-						  const Checksums *new);
+						  const Checksums *new) pg_attribute_noreturn();
 
 /*
  * FmMigrationLabel
@@ -375,26 +375,26 @@ refuse_change(const char *version, const char *name, const char *state,
 			  const Checksums *old, const Checksums *new)
 {
 	const char *what;
-	const char *was;
-	const char *now;
+	const char *old_sum;
+	const char *new_sum;
 
 	if (!same_checksum(old->up, new->up))
 	{
 		what = "up";
-		was = old->up;
-		now = new->up;
+		old_sum = old->up;
+		new_sum = new->up;
 	}
 	else if (!same_checksum(old->down, new->down))
 	{
 		what = "down";
-		was = old->down;
-		now = new->down;
+		old_sum = old->down;
+		new_sum = new->down;
 	}
 	else
 	{
 		what = "verify";
-		was = old->verify;
-		now = new->verify;
+		old_sum = old->verify;
+		new_sum = new->verify;
 	}
 
 	ereport(ERROR,
@@ -402,7 +402,7 @@ refuse_change(const char *version, const char *name, const char *state,
 			 errmsg("%s has already been applied and cannot be changed",
 					FmMigrationLabel(version, name)),
 			 errdetail("Its state is \"%s\". The new %s script differs from the registered one (checksum %.12s, was %.12s).",
-					   state, what, now ? now : "none", was ? was : "none"),
+					   state, what, new_sum ? new_sum : "none", old_sum ? old_sum : "none"),
 			 errhint("Put the change in a new migration with a later version. Applied migrations are history: editing one would make databases that ran the old text differ from new ones.")));
 }
 
@@ -678,15 +678,16 @@ int
 FmCatalogLockHolder(void)
 {
 	Datum		values[2];
-	bool		isnull;
-	Datum		pid;
 	int			result = 0;
 
 	values[0] = ObjectIdGetDatum(FM_LOCK_CLASSID);
 	values[1] = ObjectIdGetDatum(FM_LOCK_OBJID);
 	if (execute_statement(STMT_LOCK_HOLDER, values, NULL, SPI_OK_SELECT) == 1)
 	{
-		pid = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		bool		isnull;
+		Datum		pid = SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull);
+
 		if (!isnull)
 			result = DatumGetInt32(pid);
 	}
