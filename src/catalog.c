@@ -554,19 +554,15 @@ FmCompareVersionKeys(const bytea *a, const bytea *b)
  * Apply order of two migrations: version key, version text, name.
  */
 static int
-compare_migrations(const char *v1, const char *n1, const char *v2,
-				   const char *n2)
+compare_migrations(const bytea *k1, const char *v1, const char *n1,
+				   const bytea *k2, const char *v2, const char *n2)
 {
-	bytea	   *k1 = FmVersionKey(v1, strlen(v1));
-	bytea	   *k2 = FmVersionKey(v2, strlen(v2));
 	int			cmp = FmCompareVersionKeys(k1, k2);
 
 	if (cmp == 0)
 		cmp = strcmp(v1, v2);
 	if (cmp == 0)
 		cmp = strcmp(n1, n2);
-	pfree(k1);
-	pfree(k2);
 	return cmp;
 }
 
@@ -587,6 +583,7 @@ FmCatalogPending(const char *target)
 	char		nulls[1] = {'n'};
 	char	   *last_version = NULL;
 	char	   *last_name = NULL;
+	bytea	   *last_key = NULL;
 	List	   *result = NIL;
 	uint64		i;
 
@@ -605,6 +602,7 @@ FmCatalogPending(const char *target)
 	{
 		last_version = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		last_name = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		last_key = FmVersionKey(last_version, strlen(last_version));
 	}
 
 	execute_statement(STMT_PENDING, key, nulls, SPI_OK_SELECT);
@@ -619,8 +617,9 @@ FmCatalogPending(const char *target)
 		m->name = nullable_text(tuple, desc, 2);
 		m->sort_key = DatumGetByteaPCopy(SPI_getbinval(tuple, desc, 3, &isnull));
 		m->transactional = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
-		m->out_of_order = last_version != NULL &&
-			compare_migrations(m->version, m->name, last_version, last_name) < 0;
+		m->out_of_order = last_key != NULL &&
+			compare_migrations(m->sort_key, m->version, m->name,
+							   last_key, last_version, last_name) < 0;
 		result = lappend(result, m);
 	}
 	SPI_freetuptable(SPI_tuptable);
