@@ -420,6 +420,15 @@ drop_databases
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+# extremes N...: print the smallest and the largest of the numbers
+extremes() {
+    local lo=$1 hi=$1 n
+    for n in "$@"; do
+        if ((n < lo)); then lo=$n; fi
+        if ((n > hi)); then hi=$n; fi
+    done
+    echo "$lo $hi"
+}
 
 pg_version=$(fm_psql -At -c 'SELECT version()')
 settings=$(fm_psql -At -c "SELECT string_agg(name || ' = ' || pg_catalog.current_setting(name), ', ' ORDER BY name)
@@ -457,11 +466,7 @@ done
 # The no-op corpora: fleetmigrate's own marginal cost per migration.
 noop_scaling=
 if ((${#noop_sizes[@]} >= 2)); then
-    nsmall=${noop_sizes[0]} nbig=${noop_sizes[0]}
-    for n in "${noop_sizes[@]}"; do
-        if ((n < nsmall)); then nsmall=$n; fi
-        if ((n > nbig)); then nbig=$n; fi
-    done
+    read -r nsmall nbig < <(extremes "${noop_sizes[@]}")
     if ((nbig > nsmall)); then
         n_small=$(median "${t_fm[no-op $nsmall]}")
         n_big=$(median "${t_fm[no-op $nbig]}")
@@ -472,11 +477,7 @@ fi
 # Scaling: largest / smallest synthetic size.
 scaling=
 if ((${#sizes[@]} >= 2)); then
-    small=${sizes[0]} big=${sizes[0]}
-    for n in "${sizes[@]}"; do
-        if ((n < small)); then small=$n; fi
-        if ((n > big)); then big=$n; fi
-    done
+    read -r small big < <(extremes "${sizes[@]}")
     if ((big > small)); then
         f_small=$(median "${t_fm[synthetic $small]}")
         f_big=$(median "${t_fm[synthetic $big]}")
