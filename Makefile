@@ -7,10 +7,11 @@ OBJS = \
 	src/order.o \
 	src/parse.o \
 	src/catalog.o \
-	src/runner.o
+	src/runner.o \
+	src/tiers.o
 
 EXTENSION = fleetmigrate
-DATA = fleetmigrate--1.0.sql
+DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
 REGRESS = install ordering register apply errors dry_run privileges trusted

@@ -9,6 +9,7 @@
  *	 parse.c	splitting scripts into statements with the server's parser
  *	 catalog.c	every read and write of the catalog tables; register()
  *	 runner.c	apply_pending(): locking, running, recording
+ *	 tiers.c	authentication tiers: upgrades, permission checks
  *
  * The module needs no shared memory and no preloading; it defines no
  * configuration parameters yet.

@@ -1,0 +1,297 @@
+/* fleetmigrate--1.0--1.1.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION fleetmigrate UPDATE TO '1.1'" to load this file. \quit
+
+/*
+ * 1.1: progressive authentication tiers (src/tiers.c).
+ *
+ * Every user has a tier (MAGIC_LINK, AUTHENTICATED, ROBO_HUB, ROBO_DAPP as
+ * shipped); a tier grants capabilities.  The tier lives in the application's
+ * users table, named in fleetmigrate.tier_config.  The C functions read and
+ * write that table and the history as the owner of these tables, with every
+ * name quoted and every operator schema-qualified, so callers need EXECUTE
+ * and nothing else.  As in 1.0, every reference here is schema-qualified.
+ */
+
+-- Tiers and what they allow
+CREATE TABLE fleetmigrate.tiers (
+    tier         text PRIMARY KEY
+                 CHECK (tier OPERATOR(pg_catalog.<>) ''),
+    rank         integer NOT NULL,
+    capabilities text[] NOT NULL DEFAULT '{}'
+                 CHECK (pg_catalog.array_position(capabilities, NULL) IS NULL),
+    description  text
+);
+
+COMMENT ON TABLE fleetmigrate.tiers IS
+'Authentication tiers: rank (moving to a lower rank is a downgrade) and capabilities such as can_view_requests and can_create_requests; edit freely';
+
+-- The tiers shipped with the extension (the FleetOS seed's)
+CREATE FUNCTION fleetmigrate.builtin_tiers()
+RETURNS SETOF fleetmigrate.tiers
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+VALUES ('MAGIC_LINK'::text, 0, '{can_view_requests}'::text[],
+        'Reached us only through a magic link: may view requests'::text),
+       ('AUTHENTICATED', 10, '{can_view_requests,can_create_requests}',
+        'Has an account: may view and create requests'),
+       ('ROBO_HUB', 20, '{can_view_requests,can_create_requests}',
+        'Signed up through Robo-Hub: may view and create requests'),
+       ('ROBO_DAPP', 20, '{can_view_requests,can_create_requests}',
+        'Signed up through Robo-Dapp: may view and create requests')
+$$;
+
+COMMENT ON FUNCTION fleetmigrate.builtin_tiers() IS
+'The tiers fleetmigrate ships in fleetmigrate.tiers, as shipped';
+
+INSERT INTO fleetmigrate.tiers SELECT * FROM fleetmigrate.builtin_tiers();
+
+-- pg_dump keeps the tiers as edited.  On restore, CREATE EXTENSION has
+-- already inserted the built-in rows; a dumped row replaces a built-in row
+-- that is still as shipped instead of failing on the primary key.
+CREATE FUNCTION fleetmigrate.tiers_replace_builtin()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'fleetmigrate_tiers_replace_builtin'
+LANGUAGE C;
+
+COMMENT ON FUNCTION fleetmigrate.tiers_replace_builtin() IS
+'Trigger on fleetmigrate.tiers: inserting a tier that exists as shipped replaces it (pg_dump restores edited built-in tiers this way)';
+
+CREATE TRIGGER tiers_replace_builtin
+    BEFORE INSERT ON fleetmigrate.tiers
+    FOR EACH ROW EXECUTE FUNCTION fleetmigrate.tiers_replace_builtin();
+
+SELECT pg_catalog.pg_extension_config_dump('fleetmigrate.tiers', '');
+
+-- Where the users' tiers live.  No row: public.users (id, auth_tier,
+-- upgraded_at, tier_changed_at), as the seed's migration 001 makes it.
+CREATE TABLE fleetmigrate.tier_config (
+    singleton       boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    table_schema    name NOT NULL,
+    table_name      name NOT NULL,
+    id_column       name NOT NULL,
+    tier_column     name NOT NULL,
+    upgraded_at_column     name,
+    tier_changed_at_column name,
+    configured_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    configured_by   text NOT NULL DEFAULT CURRENT_USER
+);
+
+COMMENT ON TABLE fleetmigrate.tier_config IS
+'Which table holds each user''s tier; empty means public.users (id, auth_tier, upgraded_at, tier_changed_at). Change it with fleetmigrate.configure_user_table()';
+
+CREATE FUNCTION fleetmigrate.tier_config_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'fleetmigrate_tier_config_changed'
+LANGUAGE C;
+
+COMMENT ON FUNCTION fleetmigrate.tier_config_changed() IS
+'Trigger on fleetmigrate.tier_config: tells every session to rebuild its tier statements';
+
+CREATE TRIGGER tier_config_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON fleetmigrate.tier_config
+    FOR EACH STATEMENT EXECUTE FUNCTION fleetmigrate.tier_config_changed();
+
+SELECT pg_catalog.pg_extension_config_dump('fleetmigrate.tier_config', '');
+
+-- The audit trail: one row per tier change, append-only
+CREATE TABLE fleetmigrate.user_tier_history (
+    id                bigserial PRIMARY KEY,
+    user_id           uuid NOT NULL,
+    from_tier         text,
+    to_tier           text NOT NULL,
+    reason            text,
+    changed_by        text NOT NULL,
+    session_user_name text NOT NULL DEFAULT pg_catalog."session_user"(),
+    changed_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    transaction_id    xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    CHECK (from_tier IS DISTINCT FROM to_tier)
+);
+
+CREATE INDEX user_tier_history_user_idx
+    ON fleetmigrate.user_tier_history (user_id, id);
+
+COMMENT ON TABLE fleetmigrate.user_tier_history IS
+'Audit trail of tier changes, one row per change, written in the same transaction as the change; append-only';
+
+CREATE FUNCTION fleetmigrate.refuse_history_change()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'fleetmigrate_refuse_history_change'
+LANGUAGE C;
+
+COMMENT ON FUNCTION fleetmigrate.refuse_history_change() IS
+'Trigger on fleetmigrate.user_tier_history: refuses UPDATE, DELETE and TRUNCATE';
+
+CREATE TRIGGER user_tier_history_append_only
+    BEFORE UPDATE OR DELETE ON fleetmigrate.user_tier_history
+    FOR EACH ROW EXECUTE FUNCTION fleetmigrate.refuse_history_change();
+CREATE TRIGGER user_tier_history_no_truncate
+    BEFORE TRUNCATE ON fleetmigrate.user_tier_history
+    FOR EACH STATEMENT EXECUTE FUNCTION fleetmigrate.refuse_history_change();
+
+SELECT pg_catalog.pg_extension_config_dump('fleetmigrate.user_tier_history', '');
+SELECT pg_catalog.pg_extension_config_dump('fleetmigrate.user_tier_history_id_seq', '');
+
+-- Configuring
+CREATE FUNCTION fleetmigrate.configure_user_table(user_table regclass,
+                                                  id_column name DEFAULT 'id',
+                                                  tier_column name DEFAULT 'auth_tier',
+                                                  upgraded_at_column name DEFAULT 'upgraded_at',
+                                                  tier_changed_at_column name DEFAULT 'tier_changed_at')
+RETURNS void
+AS 'MODULE_PATHNAME', 'fleetmigrate_configure_user_table'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION fleetmigrate.configure_user_table(regclass, name, name, name, name) IS
+'Name the table that holds each user''s tier: a uuid id column, a text tier column, and optional timestamptz columns (NULL: none) for when the user was first upgraded and when the tier last changed';
+
+-- Changing a user's tier
+CREATE FUNCTION fleetmigrate.upgrade_user_tier(user_id uuid, new_tier text,
+                                               reason text DEFAULT NULL,
+                                               allow_downgrade boolean DEFAULT false)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'fleetmigrate_upgrade_user_tier'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION fleetmigrate.upgrade_user_tier(uuid, text, text, boolean) IS
+'Move a user to another tier and record it in fleetmigrate.user_tier_history; false when the user is already on it. A move to a lower rank needs allow_downgrade';
+
+CREATE PROCEDURE fleetmigrate.assign_tier(new_tier text, condition text,
+                                          reason text DEFAULT NULL,
+                                          batch_size integer DEFAULT 1000,
+                                          allow_downgrade boolean DEFAULT false,
+                                          INOUT changed bigint DEFAULT NULL,
+                                          INOUT skipped bigint DEFAULT NULL,
+                                          INOUT batches integer DEFAULT NULL)
+AS 'MODULE_PATHNAME', 'fleetmigrate_assign_tier'
+LANGUAGE C;
+
+COMMENT ON PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, boolean, bigint, bigint, integer) IS
+'Move every user matching condition (an SQL expression over the users table) to new_tier, batch_size rows at a time, committing after each batch when called on its own; returns how many changed and how many were skipped as downgrades';
+
+-- Permission checks, cheap enough for row-level security policies
+CREATE FUNCTION fleetmigrate.tiers_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'fleetmigrate_tiers_support'
+LANGUAGE C STRICT;
+
+COMMENT ON FUNCTION fleetmigrate.tiers_support(internal) IS
+'Planner support for the permission checks: a call whose arguments do not depend on the row is evaluated once per query';
+
+CREATE FUNCTION fleetmigrate.user_has_capability(user_id uuid, capability text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'fleetmigrate_user_has_capability'
+LANGUAGE C STABLE PARALLEL SAFE
+SUPPORT fleetmigrate.tiers_support;
+
+COMMENT ON FUNCTION fleetmigrate.user_has_capability(uuid, text) IS
+'true when the user''s tier grants the capability; false for an unknown or NULL user. Usable in row-level security policies';
+
+CREATE FUNCTION fleetmigrate.user_can_view_requests(user_id uuid)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'fleetmigrate_user_can_view_requests'
+LANGUAGE C STABLE PARALLEL SAFE
+SUPPORT fleetmigrate.tiers_support;
+
+COMMENT ON FUNCTION fleetmigrate.user_can_view_requests(uuid) IS
+'true when the user''s tier grants can_view_requests; false for an unknown or NULL user. Usable in row-level security policies';
+
+CREATE FUNCTION fleetmigrate.user_can_create_requests(user_id uuid)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'fleetmigrate_user_can_create_requests'
+LANGUAGE C STABLE PARALLEL SAFE
+SUPPORT fleetmigrate.tiers_support;
+
+COMMENT ON FUNCTION fleetmigrate.user_can_create_requests(uuid) IS
+'true when the user''s tier grants can_create_requests; false for an unknown or NULL user. Usable in row-level security policies';
+
+-- Who is on which tier
+CREATE FUNCTION fleetmigrate.tier_users()
+RETURNS TABLE(user_id uuid, tier text, upgraded_at timestamptz,
+              tier_changed_at timestamptz)
+AS 'MODULE_PATHNAME', 'fleetmigrate_tier_users'
+LANGUAGE C STABLE;
+
+COMMENT ON FUNCTION fleetmigrate.tier_users() IS
+'Every user in the configured users table with their tier and tier timestamps (NULL where not configured)';
+
+CREATE VIEW fleetmigrate.authenticated_users AS
+SELECT u.user_id, u.tier, t.rank, u.upgraded_at, u.tier_changed_at
+  FROM fleetmigrate.tier_users() u
+  JOIN fleetmigrate.tiers t ON t.tier OPERATOR(pg_catalog.=) u.tier
+ WHERE t.rank OPERATOR(pg_catalog.>) (SELECT pg_catalog.min(t0.rank) FROM fleetmigrate.tiers t0);
+
+COMMENT ON VIEW fleetmigrate.authenticated_users IS
+'Users on any tier above the entry tier (the lowest rank, MAGIC_LINK as shipped)';
+
+CREATE VIEW fleetmigrate.magic_link_users AS
+SELECT u.user_id, u.tier, u.tier_changed_at
+  FROM fleetmigrate.tier_users() u
+  JOIN fleetmigrate.tiers t ON t.tier OPERATOR(pg_catalog.=) u.tier
+ WHERE t.rank OPERATOR(pg_catalog.=) (SELECT pg_catalog.min(t0.rank) FROM fleetmigrate.tiers t0);
+
+COMMENT ON VIEW fleetmigrate.magic_link_users IS
+'Users still on the entry tier (the lowest rank, MAGIC_LINK as shipped)';
+
+CREATE VIEW fleetmigrate.user_tier_summary AS
+SELECT c.tier,
+       t.rank,
+       c.user_count,
+       pg_catalog.round(100.0 OPERATOR(pg_catalog.*) c.user_count
+                        OPERATOR(pg_catalog./)
+                        pg_catalog.sum(c.user_count) OVER (), 2) AS percentage
+  FROM (SELECT coalesce(t1.tier, u.tier) AS tier,
+               pg_catalog.count(u.user_id) AS user_count
+          FROM fleetmigrate.tiers t1
+          FULL JOIN fleetmigrate.tier_users() u ON u.tier OPERATOR(pg_catalog.=) t1.tier
+         GROUP BY 1) c
+  LEFT JOIN fleetmigrate.tiers t ON t.tier OPERATOR(pg_catalog.=) c.tier
+ ORDER BY t.rank NULLS LAST, c.tier COLLATE "C";
+
+COMMENT ON VIEW fleetmigrate.user_tier_summary IS
+'Number and percentage of users per tier, every tier listed; a tier found in the users table but not in fleetmigrate.tiers has no rank';
+
+-- Privileges.  PUBLIC may check permissions (policies run as the querying
+-- role), nothing else.  Upgrading is for roles the owner grants it to.
+REVOKE ALL ON TABLE fleetmigrate.tiers, fleetmigrate.tier_config,
+                    fleetmigrate.user_tier_history,
+                    fleetmigrate.authenticated_users,
+                    fleetmigrate.magic_link_users,
+                    fleetmigrate.user_tier_summary FROM PUBLIC;
+REVOKE ALL ON SEQUENCE fleetmigrate.user_tier_history_id_seq FROM PUBLIC;
+REVOKE ALL ON FUNCTION fleetmigrate.builtin_tiers(),
+                       fleetmigrate.tiers_replace_builtin(),
+                       fleetmigrate.tier_config_changed(),
+                       fleetmigrate.refuse_history_change(),
+                       fleetmigrate.configure_user_table(regclass, name, name, name, name),
+                       fleetmigrate.upgrade_user_tier(uuid, text, text, boolean),
+                       fleetmigrate.tiers_support(internal),
+                       fleetmigrate.tier_users() FROM PUBLIC;
+REVOKE ALL ON PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, boolean, bigint, bigint, integer) FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA fleetmigrate TO PUBLIC;
+GRANT EXECUTE ON FUNCTION fleetmigrate.user_has_capability(uuid, text),
+                          fleetmigrate.user_can_view_requests(uuid),
+                          fleetmigrate.user_can_create_requests(uuid) TO PUBLIC;
+
+-- The installing role: edits the tiers, configures the users table, reads
+-- and delegates the rest; the history it may read and dump, not change.
+GRANT EXECUTE ON FUNCTION fleetmigrate.configure_user_table(regclass, name, name, name, name),
+                          fleetmigrate.builtin_tiers()
+    TO @extowner@;
+GRANT EXECUTE ON FUNCTION fleetmigrate.upgrade_user_tier(uuid, text, text, boolean),
+                          fleetmigrate.tier_users()
+    TO @extowner@ WITH GRANT OPTION;
+GRANT EXECUTE ON PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, boolean, bigint, bigint, integer)
+    TO @extowner@ WITH GRANT OPTION;
+GRANT SELECT ON TABLE fleetmigrate.authenticated_users,
+                      fleetmigrate.magic_link_users,
+                      fleetmigrate.user_tier_summary,
+                      fleetmigrate.user_tier_history
+    TO @extowner@ WITH GRANT OPTION;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE fleetmigrate.tiers TO @extowner@;
+GRANT SELECT ON TABLE fleetmigrate.tier_config TO @extowner@;
+-- pg_dump/pg_restore of the history by the installing role
+GRANT INSERT ON TABLE fleetmigrate.user_tier_history TO @extowner@;
+GRANT SELECT, UPDATE, USAGE ON SEQUENCE fleetmigrate.user_tier_history_id_seq TO @extowner@;

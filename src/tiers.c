@@ -1,0 +1,1635 @@
+/*-------------------------------------------------------------------------
+ *
+ * tiers.c
+ *	  Progressive authentication tiers: upgrade_user_tier(), assign_tier(),
+ *	  the permission checks and their planner support, tier_users(), and the
+ *	  triggers on the tier tables.
+ *
+ * Each user's tier is a text column of the application's users table;
+ * fleetmigrate.tier_config names the table and its columns (no row: the
+ * FleetOS seed's public.users (id, auth_tier, upgraded_at, tier_changed_at)).
+ * fleetmigrate.tiers says what each tier may do and ranks it.
+ *
+ * Whose privileges.  Reads and writes of the users table and of the tier
+ * tables run as the extension's owner (the role that ran CREATE EXTENSION),
+ * in a restricted security context: callers need EXECUTE on the functions
+ * and nothing else, and the extension can touch no table its owner could
+ * not.  Statements are built once per backend from the configured names
+ * with quote_identifier, name every object and operator with its schema,
+ * and pass values as $n parameters only.  Outside parallel mode they also
+ * run with search_path "pg_catalog, pg_temp", so that nothing the users
+ * table fires (triggers, policies) can be redirected by the caller's path.
+ * The statements are rebuilt when fleetmigrate.tier_config changes (its
+ * trigger sends a relcache invalidation we listen for); changes to the
+ * users table itself are the plan cache's business.
+ *
+ * The permission checks are called once per row in row-level security
+ * policies, so they are cheap on a repeated user:
+ *	 - per call site, fn_extra holds a hash from user id to tier index and
+ *	   the tiers' capabilities, valid for one snapshot (an answer can change
+ *	   only when another transaction commits or our own command counter
+ *	   moves); a policy over a million rows looks each distinct user up once;
+ *	 - after many distinct users, when the users table is not much bigger
+ *	   than the number already looked up, the whole table is read in one
+ *	   scan instead of one index probe per user;
+ *	 - a call whose arguments do not depend on the row (the querying user's
+ *	   own id, say) is turned by the planner support function into an
+ *	   uncorrelated sub-select, which the planner runs once per query as an
+ *	   initplan; under row-level security the policy then becomes a one-time
+ *	   filter and the scan runs at full speed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/parsenodes.h"
+#include "nodes/pathnodes.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
+#include "parser/parser.h"
+#include "rewrite/rewriteManip.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/uuid.h"
+
+/* The statements built from the configuration. */
+typedef enum TierStatement
+{
+	TS_LOOKUP,					/* $1 user id -> tier */
+	TS_LOAD_ALL,				/* every (user id, tier) */
+	TS_LOCK_USER,				/* $1 user id, $2 new tier -> tier, ranks */
+	TS_CHANGE,					/* update one user, write one history row */
+	TS_ASSIGN_BATCH,			/* update a batch of users, with history */
+	TS_LIST_USERS,				/* tier_users() */
+	TS_TIER_RANK,				/* $1 tier -> rank */
+	NUM_TIER_STATEMENTS
+} TierStatement;
+
+/* The users table as configured, and the statements built for it. */
+typedef struct TierConfig
+{
+	bool		valid;			/* false after tier_config changed */
+	Oid			owner;			/* the extension's owner */
+	Oid			config_relid;	/* fleetmigrate.tier_config */
+	char	   *label;			/* schema.table, for messages */
+	char	   *table;			/* quoted schema.table */
+	char	   *id_column;		/* quoted column names; NULL: not kept */
+	char	   *tier_column;
+	char	   *upgraded_at_column;
+	char	   *changed_at_column;
+	Oid			relid;			/* the users table when configured */
+	SPIPlanPtr	plans[NUM_TIER_STATEMENTS];
+} TierConfig;
+
+/* One user in a permission check's cache (simplehash entry). */
+typedef struct UserTierEntry
+{
+	pg_uuid_t	key;			/* user id */
+	char		status;			/* simplehash's */
+	int16		tier;			/* index into TierCheckCache.tiers; -1: no
+								 * such user, or a tier not in the table */
+} UserTierEntry;
+
+static inline uint32 uuid_hash_key(const pg_uuid_t *key);
+
+#define SH_PREFIX usertier
+#define SH_ELEMENT_TYPE UserTierEntry
+#define SH_KEY_TYPE pg_uuid_t
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) uuid_hash_key(&(k))
+#define SH_EQUAL(tb, a, b) (memcmp((a).data, (b).data, UUID_LEN) == 0)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/*
+ * A permission check's per-call-site state, in fn_extra (fn_mcxt: the
+ * query's lifetime in a policy, the transaction's in a PL/pgSQL simple
+ * expression; hence the snapshot check).
+ */
+typedef struct TierCheckCache
+{
+	MemoryContext cxt;
+	/* the snapshot the answers were read in */
+	bool		filled;
+	uint64		snap_completion;
+	CommandId	snap_curcid;
+	TransactionId snap_xmin;
+	/* the tiers: name and capabilities */
+	int			ntiers;
+	char	  **tier_names;
+	ArrayType **tier_caps;
+	/* the capability asked last and which tiers grant it */
+	char	   *capability;
+	bool	   *grants;
+	/* users seen */
+	usertier_hash *users;
+	int			misses;			/* single lookups so far */
+	bool		all_loaded;		/* every user is in users */
+	bool		have_last;
+	pg_uuid_t	last_key;
+	bool		last_answer;
+} TierCheckCache;
+
+/* Identity of the last SQL-callable entry, for error context. */
+typedef struct TierErrorContext
+{
+	const char *what;			/* "looking up user tiers" ... */
+} TierErrorContext;
+
+/* Shipped configuration: the FleetOS seed's users table. */
+#define DEFAULT_SCHEMA		"public"
+#define DEFAULT_TABLE		"users"
+#define DEFAULT_ID			"id"
+#define DEFAULT_TIER		"auth_tier"
+#define DEFAULT_UPGRADED	"upgraded_at"
+#define DEFAULT_CHANGED		"tier_changed_at"
+
+/* Single lookups before reading the whole users table is considered. */
+#define LOAD_ALL_MIN_MISSES	128
+/* ... and read it when it has at most this many rows per lookup so far. */
+#define LOAD_ALL_RATIO		32
+
+static TierConfig config;
+static bool callbacks_registered = false;
+
+/*
+ * Statements of ours executing right now.  Plans of an old configuration
+ * are freed only when none is (a trigger or policy on the users table may
+ * call back into us while one of our statements runs).  Reset at
+ * transaction end, when none can be.
+ */
+static int	statements_running = 0;
+
+PG_FUNCTION_INFO_V1(fleetmigrate_configure_user_table);
+PG_FUNCTION_INFO_V1(fleetmigrate_upgrade_user_tier);
+PG_FUNCTION_INFO_V1(fleetmigrate_assign_tier);
+PG_FUNCTION_INFO_V1(fleetmigrate_user_has_capability);
+PG_FUNCTION_INFO_V1(fleetmigrate_user_can_view_requests);
+PG_FUNCTION_INFO_V1(fleetmigrate_user_can_create_requests);
+PG_FUNCTION_INFO_V1(fleetmigrate_tiers_support);
+PG_FUNCTION_INFO_V1(fleetmigrate_tier_users);
+PG_FUNCTION_INFO_V1(fleetmigrate_tiers_replace_builtin);
+PG_FUNCTION_INFO_V1(fleetmigrate_tier_config_changed);
+PG_FUNCTION_INFO_V1(fleetmigrate_refuse_history_change);
+
+static void config_invalidate(Datum arg, Oid relid);
+static void tiers_xact_callback(XactEvent event, void *arg);
+static Oid	extension_owner(void);
+static void tier_error_callback(void *arg);
+static void load_config(void);
+static void check_column(Oid relid, const char *label, const char *column,
+						 const char *role, Oid typid1, Oid typid2);
+static SPIPlanPtr tier_plan(TierStatement id);
+static char *build_statement(TierStatement id);
+static int	begin_as_owner(void);
+static void end_as_owner(int nestlevel, Oid save_userid, int save_sec);
+static uint64 run_statement(TierStatement id, Datum *values, const char *nulls,
+							bool read_only, long count, int expected);
+static bool check_capability(FunctionCallInfo fcinfo, const char *capability);
+static TierCheckCache *check_cache(FunctionCallInfo fcinfo);
+static void fill_tiers(TierCheckCache *cache);
+static void lookup_users(TierCheckCache *cache, const pg_uuid_t *key);
+static int	tier_index(TierCheckCache *cache, const char *tier);
+static void resolve_capability(TierCheckCache *cache, const char *capability);
+static char *validate_condition(const char *condition);
+static bool has_exec_param_walker(Node *node, void *context);
+
+/*
+ * uuid_hash_key
+ *		Hash of a user id for the check cache.  Ids are usually random, but
+ *		time-ordered ones share their leading bytes, so both halves are mixed.
+ */
+static inline uint32
+uuid_hash_key(const pg_uuid_t *key)
+{
+	uint64		a;
+	uint64		b;
+
+	memcpy(&a, key->data, sizeof(a));
+	memcpy(&b, key->data + sizeof(a), sizeof(b));
+	return (uint32) hash_combine64(a, b) ^ (uint32) (hash_combine64(a, b) >> 32);
+}
+
+/*
+ * config_invalidate
+ *		Relcache callback: fleetmigrate.tier_config changed (its trigger
+ *		invalidates it), or everything was invalidated.
+ */
+static void
+config_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == config.config_relid)
+		config.valid = false;
+}
+
+/*
+ * tiers_xact_callback
+ *		No statement of ours runs once a transaction has ended.
+ */
+static void
+tiers_xact_callback(XactEvent event, void *arg)
+{
+	statements_running = 0;
+}
+
+/*
+ * extension_owner
+ *		The role that created the extension.  Can ERROR.
+ */
+static Oid
+extension_owner(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			owner = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("fleetmigrate"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (!OidIsValid(owner))
+		elog(ERROR, "extension \"fleetmigrate\" is not installed");
+	return owner;
+}
+
+/*
+ * tier_error_callback
+ *		Error context for everything that touches the users table: which
+ *		table, as configured where.
+ */
+static void
+tier_error_callback(void *arg)
+{
+	TierErrorContext *ctx = (TierErrorContext *) arg;
+
+	if (config.label != NULL)
+		errcontext("%s, user table \"%s\"", ctx->what, config.label);
+	else
+		errcontext("%s", ctx->what);
+}
+
+/*
+ * check_column
+ *		ERROR unless the users table has the column with one of the types.
+ */
+static void
+check_column(Oid relid, const char *label, const char *column,
+			 const char *role, Oid typid1, Oid typid2)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	Oid			typid;
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of user table \"%s\" does not exist",
+						column, label),
+				 errdetail("fleetmigrate.tier_config names it as the %s column.", role),
+				 errhint("Add the column, or name the right one with fleetmigrate.configure_user_table().")));
+	if (attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("system column \"%s\" cannot be the %s column", column, role)));
+	typid = getBaseType(get_atttype(relid, attnum));
+	if (typid != typid1 && typid != typid2)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of user table \"%s\" has type %s",
+						column, label, format_type_be(typid)),
+				 errdetail("The %s column must be of type %s%s%s.", role,
+						   format_type_be(typid1),
+						   OidIsValid(typid2) ? " or " : "",
+						   OidIsValid(typid2) ? format_type_be(typid2) : ""),
+				 errhint("Name the right column with fleetmigrate.configure_user_table().")));
+}
+
+/*
+ * load_config
+ *		Read fleetmigrate.tier_config, check the table and its columns, and
+ *		forget the statements built for an earlier configuration.  Caller is
+ *		connected to SPI.  Can ERROR; the configuration stays invalid then.
+ */
+static void
+load_config(void)
+{
+	MemoryContext oldcxt;
+	Oid			nsp = get_namespace_oid("fleetmigrate", false);
+	Oid			owner = extension_owner();
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel;
+	int			rc;
+	char	   *schema = DEFAULT_SCHEMA;
+	char	   *table = DEFAULT_TABLE;
+	char	   *id = DEFAULT_ID;
+	char	   *tier = DEFAULT_TIER;
+	char	   *upgraded = DEFAULT_UPGRADED;
+	char	   *changed = DEFAULT_CHANGED;
+	char	   *label;
+	Oid			relnsp;
+	Oid			relid;
+	char		relkind;
+
+	if (!callbacks_registered)
+	{
+		CacheRegisterRelcacheCallback(config_invalidate, (Datum) 0);
+		RegisterXactCallback(tiers_xact_callback, NULL);
+		callbacks_registered = true;
+	}
+
+	/* statements of the earlier configuration (see statements_running) */
+	for (int i = 0; i < NUM_TIER_STATEMENTS; i++)
+	{
+		if (config.plans[i] != NULL && statements_running == 0)
+			SPI_freeplan(config.plans[i]);
+		config.plans[i] = NULL;
+	}
+	config.owner = owner;
+	config.config_relid = get_relname_relid("tier_config", nsp);
+	if (!OidIsValid(config.config_relid))
+		elog(ERROR, "fleetmigrate.tier_config is missing");
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	nestlevel = begin_as_owner();
+	rc = SPI_execute("SELECT table_schema, table_name, id_column, tier_column,"
+					 "       upgraded_at_column, tier_changed_at_column"
+					 "  FROM fleetmigrate.tier_config", true, 0);
+	end_as_owner(nestlevel, save_userid, save_sec);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read fleetmigrate.tier_config: %s",
+			 SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		schema = SPI_getvalue(tuple, desc, 1);
+		table = SPI_getvalue(tuple, desc, 2);
+		id = SPI_getvalue(tuple, desc, 3);
+		tier = SPI_getvalue(tuple, desc, 4);
+		upgraded = SPI_getvalue(tuple, desc, 5);
+		changed = SPI_getvalue(tuple, desc, 6);
+	}
+
+	label = psprintf("%s.%s", schema, table);
+	relnsp = get_namespace_oid(schema, true);
+	relid = OidIsValid(relnsp) ? get_relname_relid(table, relnsp) : InvalidOid;
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("user table \"%s\" does not exist", label),
+				 errdetail("The tier functions keep each user's tier in the table named by fleetmigrate.tier_config%s.",
+						   SPI_processed > 0 ? "" : ", by default public.users"),
+				 errhint("Create the table, or name the table that holds your users' tiers with fleetmigrate.configure_user_table().")));
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("user table \"%s\" is not a table", label),
+				 errhint("Name a table with fleetmigrate.configure_user_table().")));
+	check_column(relid, label, id, "user id", UUIDOID, InvalidOid);
+	check_column(relid, label, tier, "tier", TEXTOID, VARCHAROID);
+	if (upgraded != NULL)
+		check_column(relid, label, upgraded, "upgraded at",
+					 TIMESTAMPTZOID, TIMESTAMPOID);
+	if (changed != NULL)
+		check_column(relid, label, changed, "tier changed at",
+					 TIMESTAMPTZOID, TIMESTAMPOID);
+
+	oldcxt = MemoryContextSwitchTo(CacheMemoryContext);
+	if (config.label)
+		pfree(config.label);
+	if (config.table)
+		pfree(config.table);
+	config.label = pstrdup(label);
+	config.table = pstrdup(quote_qualified_identifier(schema, table));
+	config.id_column = pstrdup(quote_identifier(id));
+	config.tier_column = pstrdup(quote_identifier(tier));
+	config.upgraded_at_column = upgraded ? pstrdup(quote_identifier(upgraded)) : NULL;
+	config.changed_at_column = changed ? pstrdup(quote_identifier(changed)) : NULL;
+	MemoryContextSwitchTo(oldcxt);
+	config.relid = relid;
+	config.valid = true;
+}
+
+/*
+ * build_statement
+ *		The text of one statement for the current configuration, palloc'd.
+ *		Names are quoted, objects and operators schema-qualified, values
+ *		are parameters.
+ */
+static char *
+build_statement(TierStatement id)
+{
+	StringInfoData s;
+	const char *t = config.table;
+	const char *idc = config.id_column;
+	const char *tc = config.tier_column;
+
+	initStringInfo(&s);
+	switch (id)
+	{
+		case TS_LOOKUP:
+			appendStringInfo(&s,
+							 "SELECT u.%s::pg_catalog.text FROM %s u"
+							 " WHERE u.%s OPERATOR(pg_catalog.=) $1",
+							 tc, t, idc);
+			break;
+		case TS_LOAD_ALL:
+			appendStringInfo(&s,
+							 "SELECT u.%s, u.%s::pg_catalog.text FROM %s u",
+							 idc, tc, t);
+			break;
+		case TS_LOCK_USER:
+			appendStringInfo(&s,
+							 "SELECT u.%s::pg_catalog.text, o.rank, n.rank,"
+							 "       n.tier IS NOT NULL"
+							 "  FROM %s u"
+							 "  LEFT JOIN fleetmigrate.tiers o"
+							 "         ON o.tier OPERATOR(pg_catalog.=) u.%s::pg_catalog.text"
+							 "  LEFT JOIN fleetmigrate.tiers n"
+							 "         ON n.tier OPERATOR(pg_catalog.=) $2"
+							 " WHERE u.%s OPERATOR(pg_catalog.=) $1"
+							 "   FOR UPDATE OF u",
+							 tc, t, tc, idc);
+			break;
+		case TS_CHANGE:
+			/* $1 id, $2 new tier, $3 old tier, $4 reason, $5 by, $6 upgrade */
+			appendStringInfo(&s, "WITH c AS (UPDATE %s u SET %s = $2", t, tc);
+			if (config.changed_at_column)
+				appendStringInfo(&s, ", %s = pg_catalog.now()",
+								 config.changed_at_column);
+			if (config.upgraded_at_column)
+				appendStringInfo(&s,
+								 ", %s = CASE WHEN $6 THEN coalesce(u.%s, pg_catalog.now())"
+								 " ELSE u.%s END",
+								 config.upgraded_at_column,
+								 config.upgraded_at_column,
+								 config.upgraded_at_column);
+			appendStringInfo(&s,
+							 " WHERE u.%s OPERATOR(pg_catalog.=) $1 RETURNING 1)"
+							 " INSERT INTO fleetmigrate.user_tier_history"
+							 " (user_id, from_tier, to_tier, reason, changed_by)"
+							 " SELECT $1, $3, $2, $4, $5 FROM c",
+							 idc);
+			break;
+		case TS_ASSIGN_BATCH:
+
+			/*
+			 * $1 ids, $2 new tier, $3 its rank, $4 allow downgrade, $5
+			 * reason, $6 by.  Returns the users changed.
+			 */
+			appendStringInfo(&s,
+							 "WITH o AS ("
+							 " SELECT u.%s AS id, u.%s::pg_catalog.text AS old, t.rank"
+							 "   FROM %s u"
+							 "   LEFT JOIN fleetmigrate.tiers t"
+							 "          ON t.tier OPERATOR(pg_catalog.=) u.%s::pg_catalog.text"
+							 "  WHERE u.%s OPERATOR(pg_catalog.=) ANY ($1)"
+							 "    AND (u.%s IS NULL OR u.%s::pg_catalog.text OPERATOR(pg_catalog.<>) $2)"
+							 "    FOR UPDATE OF u),"
+							 " c AS (UPDATE %s u SET %s = $2",
+							 idc, tc, t, tc, idc, tc, tc, t, tc);
+			if (config.changed_at_column)
+				appendStringInfo(&s, ", %s = pg_catalog.now()",
+								 config.changed_at_column);
+			if (config.upgraded_at_column)
+				appendStringInfo(&s,
+								 ", %s = CASE WHEN o.rank IS NULL"
+								 " OR o.rank OPERATOR(pg_catalog.<) $3"
+								 " THEN coalesce(u.%s, pg_catalog.now()) ELSE u.%s END",
+								 config.upgraded_at_column,
+								 config.upgraded_at_column,
+								 config.upgraded_at_column);
+			appendStringInfo(&s,
+							 " FROM o WHERE u.%s OPERATOR(pg_catalog.=) o.id"
+							 "   AND ($4 OR o.rank IS NULL OR o.rank OPERATOR(pg_catalog.<=) $3)"
+							 " RETURNING o.id, o.old)"
+							 " INSERT INTO fleetmigrate.user_tier_history"
+							 " (user_id, from_tier, to_tier, reason, changed_by)"
+							 " SELECT c.id, c.old, $2, $5, $6 FROM c",
+							 idc);
+			break;
+		case TS_TIER_RANK:
+			appendStringInfoString(&s,
+								   "SELECT t.rank FROM fleetmigrate.tiers t"
+								   " WHERE t.tier OPERATOR(pg_catalog.=) $1");
+			break;
+		case TS_LIST_USERS:
+			appendStringInfo(&s, "SELECT u.%s, u.%s::pg_catalog.text, ", idc, tc);
+			if (config.upgraded_at_column)
+				appendStringInfo(&s, "u.%s::pg_catalog.timestamptz, ",
+								 config.upgraded_at_column);
+			else
+				appendStringInfoString(&s, "NULL::pg_catalog.timestamptz, ");
+			if (config.changed_at_column)
+				appendStringInfo(&s, "u.%s::pg_catalog.timestamptz",
+								 config.changed_at_column);
+			else
+				appendStringInfoString(&s, "NULL::pg_catalog.timestamptz");
+			appendStringInfo(&s, " FROM %s u", t);
+			break;
+		case NUM_TIER_STATEMENTS:
+			elog(ERROR, "invalid tier statement");
+	}
+	return s.data;
+}
+
+/*
+ * tier_plan
+ *		The prepared plan of one statement, loading the configuration and
+ *		preparing as needed.  Caller is connected to SPI and runs as the
+ *		owner (begin_as_owner).  Can ERROR.
+ */
+static SPIPlanPtr
+tier_plan(TierStatement id)
+{
+	static const Oid argtypes[NUM_TIER_STATEMENTS][6] = {
+		[TS_LOOKUP] = {UUIDOID},
+		[TS_LOAD_ALL] = {InvalidOid},
+		[TS_LOCK_USER] = {UUIDOID, TEXTOID},
+		[TS_CHANGE] = {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID},
+		[TS_ASSIGN_BATCH] = {UUIDARRAYOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, TEXTOID},
+		[TS_LIST_USERS] = {InvalidOid},
+		[TS_TIER_RANK] = {TEXTOID},
+	};
+	static const int nargs[NUM_TIER_STATEMENTS] = {
+		[TS_LOOKUP] = 1,
+		[TS_LOAD_ALL] = 0,
+		[TS_LOCK_USER] = 2,
+		[TS_CHANGE] = 6,
+		[TS_ASSIGN_BATCH] = 6,
+		[TS_LIST_USERS] = 0,
+		[TS_TIER_RANK] = 1,
+	};
+
+	if (config.plans[id] == NULL)
+	{
+		char	   *sql = build_statement(id);
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs[id], (Oid *) argtypes[id]);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		config.plans[id] = plan;
+		pfree(sql);
+	}
+	return config.plans[id];
+}
+
+/*
+ * begin_as_owner
+ *		Become the extension's owner in a restricted security context and,
+ *		outside parallel mode, pin search_path.  Returns the GUC nest level
+ *		for end_as_owner(), 0 when none was opened.  An error in between is
+ *		cleaned up by (sub)transaction abort.
+ */
+static int
+begin_as_owner(void)
+{
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel = 0;
+
+	Assert(OidIsValid(config.owner));
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(config.owner,
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	if (!IsInParallelMode())
+	{
+		nestlevel = NewGUCNestLevel();
+		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	return nestlevel;
+}
+
+static void
+end_as_owner(int nestlevel, Oid save_userid, int save_sec)
+{
+	if (nestlevel > 0)
+		AtEOXact_GUC(true, nestlevel);
+	SetUserIdAndSecContext(save_userid, save_sec);
+}
+
+/*
+ * run_statement
+ *		Execute one statement as the extension's owner and check the SPI
+ *		result.  Caller is connected to SPI; the configuration is loaded.
+ *		Returns SPI_processed, rows in SPI_tuptable.  Can ERROR.
+ */
+static uint64
+run_statement(TierStatement id, Datum *values, const char *nulls,
+			  bool read_only, long count, int expected)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel;
+	int			rc;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	nestlevel = begin_as_owner();
+	statements_running++;
+	rc = SPI_execute_plan(tier_plan(id), values, nulls, read_only, count);
+	statements_running--;
+	end_as_owner(nestlevel, save_userid, save_sec);
+	MemoryContextSwitchTo(oldcxt);
+	if (rc != expected)
+		elog(ERROR, "tier statement failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/*
+ * ensure_config
+ *		Load the configuration if it changed.  Caller is connected to SPI.
+ */
+static void
+ensure_config(void)
+{
+	if (!config.valid)
+		load_config();
+}
+
+/*
+ * configure_user_table(user_table regclass, id_column name, tier_column
+ *		name, upgraded_at_column name, tier_changed_at_column name)
+ *
+ * Checks the table and its columns, then replaces the row of
+ * fleetmigrate.tier_config.  The check is repeated whenever the
+ * configuration is loaded.
+ */
+Datum
+fleetmigrate_configure_user_table(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *label;
+	char	   *schema;
+	char	   *table;
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[6] = {NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID};
+	char		relkind;
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel;
+	int			rc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("user table, id column and tier column must not be null")));
+	relid = PG_GETARG_OID(0);
+	schema = get_namespace_name(get_rel_namespace(relid));
+	table = get_rel_name(relid);
+	if (schema == NULL || table == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	label = psprintf("%s.%s", schema, table);
+	relkind = get_rel_relkind(relid);
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", label),
+				 errdetail("The tier functions update users' tiers, so the user table must be a table.")));
+	check_column(relid, label, NameStr(*PG_GETARG_NAME(1)), "user id",
+				 UUIDOID, InvalidOid);
+	check_column(relid, label, NameStr(*PG_GETARG_NAME(2)), "tier",
+				 TEXTOID, VARCHAROID);
+	if (!PG_ARGISNULL(3))
+		check_column(relid, label, NameStr(*PG_GETARG_NAME(3)), "upgraded at",
+					 TIMESTAMPTZOID, TIMESTAMPOID);
+	if (!PG_ARGISNULL(4))
+		check_column(relid, label, NameStr(*PG_GETARG_NAME(4)), "tier changed at",
+					 TIMESTAMPTZOID, TIMESTAMPOID);
+
+	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
+	values[1] = DirectFunctionCall1(namein, CStringGetDatum(table));
+	for (int i = 1; i <= 4; i++)
+	{
+		values[i + 1] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i + 1] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	config.owner = extension_owner();
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	nestlevel = begin_as_owner();
+	rc = SPI_execute_with_args("INSERT INTO fleetmigrate.tier_config AS c"
+							   " (table_schema, table_name, id_column, tier_column,"
+							   "  upgraded_at_column, tier_changed_at_column,"
+							   "  configured_by)"
+							   " VALUES ($1, $2, $3, $4, $5, $6, CURRENT_USER)"
+							   " ON CONFLICT (singleton) DO UPDATE"
+							   " SET table_schema = excluded.table_schema,"
+							   "     table_name = excluded.table_name,"
+							   "     id_column = excluded.id_column,"
+							   "     tier_column = excluded.tier_column,"
+							   "     upgraded_at_column = excluded.upgraded_at_column,"
+							   "     tier_changed_at_column = excluded.tier_changed_at_column,"
+							   "     configured_at = pg_catalog.now(),"
+							   "     configured_by = excluded.configured_by",
+							   6, argtypes, values, nulls, false, 0);
+	end_as_owner(nestlevel, save_userid, save_sec);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "could not write fleetmigrate.tier_config: %s",
+			 SPI_result_code_string(rc));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * upgrade_user_tier(user_id uuid, new_tier text, reason text,
+ *		allow_downgrade boolean) RETURNS boolean
+ *
+ * Locks the user's row (FOR UPDATE: a concurrent upgrade of the same user
+ * waits, then sees this one's result), then either returns false (already
+ * on the tier), refuses (unknown tier or user, a downgrade not allowed), or
+ * updates the row and writes one history row in one statement.
+ */
+Datum
+fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
+{
+	text	   *new_tier_t;
+	char	   *new_tier;
+	char	   *old_tier;
+	char	   *caller;
+	bool		isnull;
+	bool		old_rank_null;
+	int32		old_rank;
+	int32		new_rank;
+	bool		known;
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	TierErrorContext ctx = {"upgrading a user's tier"};
+	ErrorContextCallback errcallback;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("user id must not be null")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("new tier must not be null")));
+	new_tier_t = PG_GETARG_TEXT_PP(1);
+	new_tier = text_to_cstring(new_tier_t);
+	caller = GetUserNameFromId(GetUserId(), false);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	errcallback.callback = tier_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	ensure_config();
+
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PointerGetDatum(new_tier_t);
+	if (run_statement(TS_LOCK_USER, values, nulls, false, 0, SPI_OK_SELECT) == 0)
+	{
+		/* no such user: say so, unless the tier is wrong too */
+		if (run_statement(TS_TIER_RANK, &values[1], NULL, true, 1,
+						  SPI_OK_SELECT) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("user \"%s\" does not exist",
+							DatumGetCString(DirectFunctionCall1(uuid_out, values[0]))),
+					 errdetail("No row of user table \"%s\" has %s = '%s'.", config.label,
+							   config.id_column,
+							   DatumGetCString(DirectFunctionCall1(uuid_out, values[0])))));
+		known = false;
+	}
+	else
+	{
+		tuple = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		known = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
+	}
+	if (!known)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown tier \"%s\"", new_tier),
+				 errhint("The tiers are the rows of fleetmigrate.tiers: SELECT tier FROM fleetmigrate.tiers ORDER BY rank;")));
+
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	old_tier = SPI_getvalue(tuple, desc, 1);
+	old_rank = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &old_rank_null));
+	new_rank = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
+
+	if (old_tier != NULL && strcmp(old_tier, new_tier) == 0)
+	{
+		error_context_stack = errcallback.previous;
+		SPI_finish();
+		PG_RETURN_BOOL(false);
+	}
+	if (!old_rank_null && new_rank < old_rank &&
+		(PG_ARGISNULL(3) || !PG_GETARG_BOOL(3)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("moving user \"%s\" from tier \"%s\" to \"%s\" is a downgrade",
+						DatumGetCString(DirectFunctionCall1(uuid_out, values[0])),
+						old_tier, new_tier),
+				 errdetail("Tier \"%s\" has rank %d, below rank %d of \"%s\".",
+						   new_tier, new_rank, old_rank, old_tier),
+				 errhint("Pass allow_downgrade => true to move a user down.")));
+
+	values[2] = old_tier ? CStringGetTextDatum(old_tier) : (Datum) 0;
+	nulls[2] = old_tier ? ' ' : 'n';
+	values[3] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[3] = PG_ARGISNULL(2) ? 'n' : ' ';
+	values[4] = CStringGetTextDatum(caller);
+	values[5] = BoolGetDatum(old_rank_null || new_rank > old_rank);
+	if (run_statement(TS_CHANGE, values, nulls, false, 0, SPI_OK_INSERT) != 1)
+		elog(ERROR, "user row vanished while locked");
+
+	error_context_stack = errcallback.previous;
+	SPI_finish();
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * validate_condition
+ *		assign_tier()'s condition must be exactly one SQL expression, so that
+ *		it can be placed in parentheses in a WHERE clause and mean nothing
+ *		else.  Returns the text to embed.  Can ERROR with the parser's
+ *		message and position.
+ */
+static char *
+validate_condition(const char *condition)
+{
+	List	   *raw = raw_parser(condition, RAW_PARSE_PLPGSQL_EXPR);
+	SelectStmt *select;
+
+	if (list_length(raw) == 1 &&
+		IsA(linitial(raw), RawStmt) &&
+		IsA(((RawStmt *) linitial(raw))->stmt, SelectStmt))
+	{
+		select = (SelectStmt *) ((RawStmt *) linitial(raw))->stmt;
+		if (list_length(select->targetList) == 1 &&
+			((ResTarget *) linitial(select->targetList))->name == NULL &&
+			select->distinctClause == NIL && select->intoClause == NULL &&
+			select->fromClause == NIL && select->whereClause == NULL &&
+			select->groupClause == NIL && select->havingClause == NULL &&
+			select->windowClause == NIL && select->valuesLists == NIL &&
+			select->sortClause == NIL && select->limitOffset == NULL &&
+			select->limitCount == NULL && select->lockingClause == NIL &&
+			select->withClause == NULL && select->op == SETOP_NONE)
+			return psprintf("(\n%s\n)", condition);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_SYNTAX_ERROR),
+			 errmsg("condition must be a single SQL expression"),
+			 errdetail("The condition is used as a WHERE clause over the user table, such as: lower(signup_source) = 'fleetos'."),
+			 errhint("Remove the clauses around the expression (FROM, ORDER BY, LIMIT, a column alias ...).")));
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * assign_tier(new_tier text, condition text, reason text, batch_size
+ *		integer, allow_downgrade boolean, INOUT changed bigint, INOUT
+ *		skipped bigint, INOUT batches integer)
+ *
+ * Moves every user matching condition to new_tier, batch_size users at a
+ * time in user id order.  Each batch is chosen with the caller's privileges
+ * (the condition is the caller's SQL: it runs as the caller, never as the
+ * owner), then locked, changed and audited as the owner in one statement;
+ * a user the batch would move down is skipped unless allow_downgrade.
+ * Called by CALL outside a transaction block, it commits after each batch,
+ * so no more than one batch of users is locked at a time; otherwise (inside
+ * BEGIN, a function or apply_pending()) it stays in the caller's
+ * transaction.
+ */
+Datum
+fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
+{
+	bool		nonatomic;
+	text	   *new_tier_t;
+	char	   *condition;
+	int32		batch_size;
+	bool		allow_downgrade;
+	int32		new_rank;
+	char	   *caller;
+	StringInfoData select_sql;
+	SPIPlanPtr	select_plan;
+	Oid			select_types[3] = {TEXTOID, UUIDOID, INT4OID};
+	int64		changed = 0;
+	int64		skipped = 0;
+	int32		batches = 0;
+	pg_uuid_t	last;
+	bool		have_last = false;
+	TupleDesc	tupdesc;
+	Datum		result[3];
+	bool		result_nulls[3] = {false, false, false};
+	TierErrorContext ctx = {"assigning tiers"};
+	ErrorContextCallback errcallback;
+
+	nonatomic = fcinfo->context &&
+		IsA(fcinfo->context, CallContext) &&
+		!castNode(CallContext, fcinfo->context)->atomic;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("new tier must not be null")));
+	if (PG_ARGISNULL(1) || VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("condition must not be null or empty"),
+				 errhint("To move every user, pass the condition 'true'.")));
+	new_tier_t = PG_GETARG_TEXT_PP(0);
+	condition = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	batch_size = PG_ARGISNULL(3) ? 1000 : PG_GETARG_INT32(3);
+	allow_downgrade = PG_ARGISNULL(4) ? false : PG_GETARG_BOOL(4);
+	if (batch_size < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch size must be at least 1")));
+	caller = GetUserNameFromId(GetUserId(), false);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	errcallback.callback = tier_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	ensure_config();
+
+	/* the tier and its rank */
+	{
+		Datum		arg = PointerGetDatum(new_tier_t);
+		bool		isnull;
+
+		if (run_statement(TS_TIER_RANK, &arg, NULL, true, 1, SPI_OK_SELECT) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown tier \"%s\"", text_to_cstring(new_tier_t)),
+					 errhint("The tiers are the rows of fleetmigrate.tiers: SELECT tier FROM fleetmigrate.tiers ORDER BY rank;")));
+		new_rank = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1, &isnull));
+	}
+
+	/* the caller's batch query: the condition, as the caller */
+	ctx.what = "choosing users by the condition of assign_tier()";
+	initStringInfo(&select_sql);
+	appendStringInfo(&select_sql,
+					 "SELECT u.%s FROM %s u"
+					 " WHERE (u.%s IS NULL OR u.%s::pg_catalog.text OPERATOR(pg_catalog.<>) $1)"
+					 "   AND ($2 IS NULL OR u.%s OPERATOR(pg_catalog.>) $2)"
+					 "   AND %s"
+					 " ORDER BY u.%s LIMIT $3",
+					 config.id_column, config.table,
+					 config.tier_column, config.tier_column,
+					 config.id_column, validate_condition(condition),
+					 config.id_column);
+	select_plan = SPI_prepare(select_sql.data, 3, select_types);
+	if (select_plan == NULL)
+		elog(ERROR, "SPI_prepare failed for the batch query: %s",
+			 SPI_result_code_string(SPI_result));
+
+	for (;;)
+	{
+		Datum		values[6];
+		char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+		Datum	   *ids;
+		ArrayType  *idarray;
+		uint64		n;
+		uint64		moved;
+		SPITupleTable *batch;
+		int			rc;
+
+		CHECK_FOR_INTERRUPTS();
+		ctx.what = "choosing users by the condition of assign_tier()";
+		values[0] = PointerGetDatum(new_tier_t);
+		values[1] = have_last ? UUIDPGetDatum(&last) : (Datum) 0;
+		nulls[1] = have_last ? ' ' : 'n';
+		values[2] = Int32GetDatum(batch_size);
+		rc = SPI_execute_plan(select_plan, values, nulls, false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "batch query failed: %s", SPI_result_code_string(rc));
+		n = SPI_processed;
+		batch = SPI_tuptable;
+		if (n == 0)
+			break;
+
+		ids = palloc(n * sizeof(Datum));
+		for (uint64 i = 0; i < n; i++)
+		{
+			bool		isnull;
+
+			ids[i] = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
+			if (isnull)
+				ids[i] = UUIDPGetDatum(palloc0(sizeof(pg_uuid_t)));
+		}
+		memcpy(&last, DatumGetUUIDP(ids[n - 1]), sizeof(last));
+		have_last = true;
+		idarray = construct_array(ids, (int) n, UUIDOID, UUID_LEN, false,
+								  TYPALIGN_CHAR);
+		SPI_freetuptable(batch);
+
+		ctx.what = "assigning tiers";
+		values[0] = PointerGetDatum(idarray);
+		values[1] = PointerGetDatum(new_tier_t);
+		values[2] = Int32GetDatum(new_rank);
+		values[3] = BoolGetDatum(allow_downgrade);
+		values[4] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+		nulls[4] = PG_ARGISNULL(2) ? 'n' : ' ';
+		values[5] = CStringGetTextDatum(caller);
+		nulls[1] = ' ';
+		moved = run_statement(TS_ASSIGN_BATCH, values, nulls, false, 0,
+							  SPI_OK_INSERT);
+		changed += moved;
+		skipped += n - moved;
+		batches++;
+		pfree(ids);
+		pfree(idarray);
+
+		if (nonatomic)
+			SPI_commit();
+		if (n < (uint64) batch_size)
+			break;
+	}
+
+	error_context_stack = errcallback.previous;
+	SPI_finish();
+
+	result[0] = Int64GetDatum(changed);
+	result[1] = Int64GetDatum(skipped);
+	result[2] = Int32GetDatum(batches);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, result,
+													  result_nulls)));
+}
+
+/*
+ * check_cache
+ *		The permission check's cache for this call site, reset when the
+ *		snapshot moved on.
+ */
+static TierCheckCache *
+check_cache(FunctionCallInfo fcinfo)
+{
+	TierCheckCache *cache = (TierCheckCache *) fcinfo->flinfo->fn_extra;
+	Snapshot	snap = ActiveSnapshotSet() ? GetActiveSnapshot() : NULL;
+
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+									   sizeof(TierCheckCache));
+		cache->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+										   "fleetmigrate permission check",
+										   ALLOCSET_SMALL_SIZES);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	if (cache->filled &&
+		(snap == NULL ||
+		 snap->snapXactCompletionCount != cache->snap_completion ||
+		 snap->curcid != cache->snap_curcid ||
+		 snap->xmin != cache->snap_xmin))
+	{
+		MemoryContextReset(cache->cxt);
+		cache->filled = false;
+		cache->capability = NULL;
+		cache->users = NULL;
+		cache->have_last = false;
+		cache->misses = 0;
+		cache->all_loaded = false;
+	}
+	if (!cache->filled)
+	{
+		fill_tiers(cache);
+		cache->users = usertier_create(cache->cxt, 64, NULL);
+		if (snap != NULL)
+		{
+			cache->snap_completion = snap->snapXactCompletionCount;
+			cache->snap_curcid = snap->curcid;
+			cache->snap_xmin = snap->xmin;
+		}
+		cache->filled = true;
+	}
+	return cache;
+}
+
+/*
+ * fill_tiers
+ *		Read the tiers and their capabilities into the cache.
+ */
+static void
+fill_tiers(TierCheckCache *cache)
+{
+	MemoryContext oldcxt;
+	TierErrorContext ctx = {"reading fleetmigrate.tiers"};
+	ErrorContextCallback errcallback;
+	Oid			save_userid;
+	int			save_sec;
+	int			nestlevel;
+	int			rc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	errcallback.callback = tier_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	ensure_config();
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	nestlevel = begin_as_owner();
+	rc = SPI_execute("SELECT tier, capabilities FROM fleetmigrate.tiers",
+					 true, 0);
+	end_as_owner(nestlevel, save_userid, save_sec);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read fleetmigrate.tiers: %s",
+			 SPI_result_code_string(rc));
+
+	oldcxt = MemoryContextSwitchTo(cache->cxt);
+	cache->ntiers = (int) SPI_processed;
+	cache->tier_names = palloc(Max(1, cache->ntiers) * sizeof(char *));
+	cache->tier_caps = palloc(Max(1, cache->ntiers) * sizeof(ArrayType *));
+	cache->grants = palloc0(Max(1, cache->ntiers) * sizeof(bool));
+	for (int i = 0; i < cache->ntiers; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		bool		isnull;
+		Datum		caps;
+
+		cache->tier_names[i] = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 1);
+		caps = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull);
+		cache->tier_caps[i] = DatumGetArrayTypePCopy(caps);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	error_context_stack = errcallback.previous;
+	SPI_finish();
+}
+
+/*
+ * tier_index
+ *		Index of a tier in the cache, -1 when not a tier.
+ */
+static int
+tier_index(TierCheckCache *cache, const char *tier)
+{
+	if (tier == NULL)
+		return -1;
+	for (int i = 0; i < cache->ntiers; i++)
+		if (strcmp(cache->tier_names[i], tier) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * resolve_capability
+ *		Which tiers grant the capability.
+ */
+static void
+resolve_capability(TierCheckCache *cache, const char *capability)
+{
+	if (cache->capability != NULL && strcmp(cache->capability, capability) == 0)
+		return;
+	for (int i = 0; i < cache->ntiers; i++)
+	{
+		ArrayType  *caps = cache->tier_caps[i];
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+
+		cache->grants[i] = false;
+		deconstruct_array(caps, TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &n);
+		for (int j = 0; j < n; j++)
+			if (!nulls[j] && strcmp(TextDatumGetCString(elems[j]), capability) == 0)
+				cache->grants[i] = true;
+	}
+	cache->capability = MemoryContextStrdup(cache->cxt, capability);
+	cache->have_last = false;
+}
+
+/*
+ * lookup_users
+ *		Put the user in the cache: one index probe, or, once enough distinct
+ *		users were probed and the table is small compared to that, every
+ *		user in one scan.
+ */
+static void
+lookup_users(TierCheckCache *cache, const pg_uuid_t *key)
+{
+	TierErrorContext ctx = {"looking up a user's tier"};
+	ErrorContextCallback errcallback;
+	bool		found;
+	UserTierEntry *entry;
+
+	if (cache->all_loaded)
+	{
+		entry = usertier_insert(cache->users, *key, &found);
+		entry->tier = -1;
+		return;
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	errcallback.callback = tier_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	ensure_config();
+
+	if (cache->misses >= LOAD_ALL_MIN_MISSES)
+	{
+		HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(config.relid));
+		float4		reltuples = -1;
+
+		if (HeapTupleIsValid(tuple))
+		{
+			reltuples = ((Form_pg_class) GETSTRUCT(tuple))->reltuples;
+			ReleaseSysCache(tuple);
+		}
+		if (reltuples >= 0 &&
+			reltuples <= (float4) cache->misses * LOAD_ALL_RATIO)
+		{
+			ctx.what = "reading every user's tier";
+			run_statement(TS_LOAD_ALL, NULL, NULL, true, 0, SPI_OK_SELECT);
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				HeapTuple	row = SPI_tuptable->vals[i];
+				bool		isnull;
+				Datum		id = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
+
+				if (isnull)
+					continue;
+				entry = usertier_insert(cache->users, *DatumGetUUIDP(id), &found);
+				entry->tier = tier_index(cache,
+										 SPI_getvalue(row, SPI_tuptable->tupdesc, 2));
+			}
+			cache->all_loaded = true;
+			entry = usertier_insert(cache->users, *key, &found);
+			if (!found)
+				entry->tier = -1;
+			error_context_stack = errcallback.previous;
+			SPI_finish();
+			return;
+		}
+	}
+
+	{
+		Datum		value = UUIDPGetDatum(key);
+		char	   *tier = NULL;
+
+		if (run_statement(TS_LOOKUP, &value, NULL, true, 1, SPI_OK_SELECT) > 0)
+			tier = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		entry = usertier_insert(cache->users, *key, &found);
+		entry->tier = tier_index(cache, tier);
+		cache->misses++;
+	}
+	error_context_stack = errcallback.previous;
+	SPI_finish();
+}
+
+/*
+ * check_capability
+ *		The permission checks' common body: false for a NULL or unknown
+ *		user, a tier missing from fleetmigrate.tiers or a NULL capability.
+ */
+static bool
+check_capability(FunctionCallInfo fcinfo, const char *capability)
+{
+	TierCheckCache *cache;
+	pg_uuid_t  *key;
+	UserTierEntry *entry;
+	bool		answer;
+
+	if (PG_ARGISNULL(0) || capability == NULL)
+		return false;
+	key = PG_GETARG_UUID_P(0);
+	cache = check_cache(fcinfo);
+	resolve_capability(cache, capability);
+	if (cache->have_last && memcmp(key->data, cache->last_key.data, UUID_LEN) == 0)
+		return cache->last_answer;
+
+	entry = usertier_lookup(cache->users, *key);
+	if (entry == NULL)
+	{
+		lookup_users(cache, key);
+		entry = usertier_lookup(cache->users, *key);
+		Assert(entry != NULL);
+	}
+	answer = entry->tier >= 0 && cache->grants[entry->tier];
+	memcpy(cache->last_key.data, key->data, UUID_LEN);
+	cache->last_answer = answer;
+	cache->have_last = true;
+	return answer;
+}
+
+Datum
+fleetmigrate_user_has_capability(PG_FUNCTION_ARGS)
+{
+	char	   *capability = NULL;
+
+	if (!PG_ARGISNULL(1))
+	{
+		TierCheckCache *cache = (TierCheckCache *) fcinfo->flinfo->fn_extra;
+		text	   *t = PG_GETARG_TEXT_PP(1);
+
+		/* the common case, one capability per call site: no copy */
+		if (cache != NULL && cache->capability != NULL &&
+			strlen(cache->capability) == VARSIZE_ANY_EXHDR(t) &&
+			memcmp(cache->capability, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) == 0)
+			capability = cache->capability;
+		else
+			capability = text_to_cstring(t);
+	}
+	PG_RETURN_BOOL(check_capability(fcinfo, capability));
+}
+
+Datum
+fleetmigrate_user_can_view_requests(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(check_capability(fcinfo, "can_view_requests"));
+}
+
+Datum
+fleetmigrate_user_can_create_requests(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(check_capability(fcinfo, "can_create_requests"));
+}
+
+/*
+ * has_exec_param_walker
+ *		Whether an expression holds a PARAM_EXEC or PARAM_SUBLINK Param,
+ *		which would not survive being moved into a sub-select.
+ */
+static bool
+has_exec_param_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Param))
+		return ((Param *) node)->paramkind != PARAM_EXTERN;
+	if (IsA(node, Query))
+		return false;
+	return expression_tree_walker(node, has_exec_param_walker, context);
+}
+
+/*
+ * tiers_support(internal) RETURNS internal
+ *
+ * Planner support for the permission checks (SupportRequestSimplify).  A
+ * call whose arguments do not depend on the current row, such as
+ * user_can_view_requests(auth.uid()) in a policy, is replaced by the
+ * sub-select (SELECT user_can_view_requests(auth.uid())), which the planner
+ * turns into an initplan evaluated once per query.  The functions are
+ * STABLE, so one evaluation per query is what they promise anyway.
+ *
+ * Only in a query that reads a relation (elsewhere the call runs once
+ * anyway, and the sub-select's own planning must not rewrite again), only with
+ * arguments free of the query's columns, aggregates, window functions,
+ * volatile functions, sets and executor parameters.  References to outer
+ * queries move one level further out.  The query is marked as having
+ * sub-links so that the planner expands the new one.
+ */
+Datum
+fleetmigrate_tiers_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestSimplify *req;
+	PlannerInfo *root;
+	FuncExpr   *call;
+	Node	   *args;
+	Query	   *sub;
+	SubLink    *sublink;
+	ListCell   *lc;
+	bool		has_rows = false;
+
+	if (!IsA(rawreq, SupportRequestSimplify))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestSimplify *) rawreq;
+	root = req->root;
+	if (root == NULL || root->parse == NULL ||
+		root->parse->commandType == CMD_UTILITY)
+		PG_RETURN_POINTER(NULL);
+
+	/*
+	 * A query without a FROM list has only RTE_RESULT entries by now
+	 * (replace_empty_jointree()); so has the sub-select built below.
+	 */
+	foreach(lc, root->parse->rtable)
+	{
+		if (lfirst_node(RangeTblEntry, lc)->rtekind != RTE_RESULT)
+		{
+			has_rows = true;
+			break;
+		}
+	}
+	if (!has_rows)
+		PG_RETURN_POINTER(NULL);
+
+	args = (Node *) req->fcall->args;
+	if (contain_vars_of_level(args, 0) ||
+		contain_agg_clause(args) ||
+		contain_window_function(args) ||
+		contain_volatile_functions(args) ||
+		expression_returns_set(args) ||
+		has_exec_param_walker(args, NULL))
+		PG_RETURN_POINTER(NULL);
+
+	call = copyObject(req->fcall);
+	IncrementVarSublevelsUp((Node *) call, 1, 0);
+
+	sub = makeNode(Query);
+	sub->commandType = CMD_SELECT;
+	sub->querySource = QSRC_ORIGINAL;
+	sub->canSetTag = true;
+	sub->jointree = makeFromExpr(NIL, NULL);
+	sub->targetList = list_make1(makeTargetEntry((Expr *) call, 1,
+												 pstrdup("allowed"), false));
+	sub->hasSubLinks = checkExprHasSubLink((Node *) call);
+
+	sublink = makeNode(SubLink);
+	sublink->subLinkType = EXPR_SUBLINK;
+	sublink->subLinkId = 0;
+	sublink->testexpr = NULL;
+	sublink->operName = NIL;
+	sublink->subselect = (Node *) sub;
+	sublink->location = req->fcall->location;
+
+	root->parse->hasSubLinks = true;
+	PG_RETURN_POINTER(sublink);
+}
+
+/*
+ * tier_users() RETURNS TABLE(user_id uuid, tier text, upgraded_at
+ *		timestamptz, tier_changed_at timestamptz)
+ *
+ * Every row of the users table, read as the owner.
+ */
+Datum
+fleetmigrate_tier_users(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TierErrorContext ctx = {"listing users' tiers"};
+	ErrorContextCallback errcallback;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	errcallback.callback = tier_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	ensure_config();
+	run_statement(TS_LIST_USERS, NULL, NULL, true, 0, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4];
+
+		for (int c = 0; c < 4; c++)
+			values[c] = SPI_getbinval(SPI_tuptable->vals[i],
+									  SPI_tuptable->tupdesc, c + 1, &nulls[c]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	error_context_stack = errcallback.previous;
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * tiers_replace_builtin() trigger, BEFORE INSERT FOR EACH ROW on
+ * fleetmigrate.tiers
+ *
+ * A row for a tier that exists exactly as shipped replaces that row: this
+ * is how pg_dump's data for the table lands after CREATE EXTENSION inserted
+ * the built-in rows.  Any other duplicate fails on the primary key.
+ */
+Datum
+fleetmigrate_tiers_replace_builtin(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	HeapTuple	newtuple;
+	TupleDesc	desc;
+	Datum		values[4];
+	char		nulls[4];
+	Oid			argtypes[4] = {TEXTOID, INT4OID, TEXTARRAYOID, TEXTOID};
+	int			rc;
+	bool		replaced;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		elog(ERROR, "tiers_replace_builtin must be a BEFORE INSERT FOR EACH ROW trigger");
+	newtuple = trigdata->tg_trigtuple;
+	desc = trigdata->tg_relation->rd_att;
+	for (int i = 0; i < 4; i++)
+	{
+		bool		isnull;
+
+		values[i] = SPI_getbinval(newtuple, desc, i + 1, &isnull);
+		nulls[i] = isnull ? 'n' : ' ';
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rc = SPI_execute_with_args("UPDATE fleetmigrate.tiers t"
+							   "   SET rank = $2, capabilities = $3, description = $4"
+							   "  FROM fleetmigrate.builtin_tiers() b"
+							   " WHERE t.tier OPERATOR(pg_catalog.=) $1"
+							   "   AND b.tier OPERATOR(pg_catalog.=) t.tier"
+							   "   AND b.rank OPERATOR(pg_catalog.=) t.rank"
+							   "   AND b.capabilities OPERATOR(pg_catalog.=) t.capabilities"
+							   "   AND b.description IS NOT DISTINCT FROM t.description",
+							   4, argtypes, values, nulls, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "could not update fleetmigrate.tiers: %s",
+			 SPI_result_code_string(rc));
+	replaced = SPI_processed > 0;
+	SPI_finish();
+
+	return replaced ? PointerGetDatum(NULL) : PointerGetDatum(newtuple);
+}
+
+/*
+ * tier_config_changed() trigger, AFTER ... FOR EACH STATEMENT on
+ * fleetmigrate.tier_config: every session rebuilds its statements.
+ */
+Datum
+fleetmigrate_tier_config_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "tier_config_changed must be called as a trigger");
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * refuse_history_change() trigger, BEFORE UPDATE OR DELETE FOR EACH ROW and
+ * BEFORE TRUNCATE on fleetmigrate.user_tier_history: the audit trail is
+ * append-only.
+ */
+Datum
+fleetmigrate_refuse_history_change(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const char *what;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "refuse_history_change must be called as a trigger");
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		what = "updated";
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		what = "deleted";
+	else
+		what = "truncated";
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("fleetmigrate.user_tier_history is append-only"),
+			 errdetail("Rows of the tier audit trail cannot be %s.", what),
+			 errhint("A tier change is undone by another change: fleetmigrate.upgrade_user_tier(user_id, tier, reason, allow_downgrade => true).")));
+	return PointerGetDatum(NULL);
+}
