@@ -14,9 +14,9 @@ EXTENSION = fleetmigrate
 DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
-REGRESS = install ordering register apply errors dry_run privileges trusted
+REGRESS = install ordering register apply errors dry_run privileges trusted tiers tiers_rls upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=.
-ISOLATION = concurrent_apply
+ISOLATION = concurrent_apply tier_upgrade
 ISOLATION_OPTS = --inputdir=test
 
 PG_CONFIG ?= pg_config

@@ -54,6 +54,26 @@ SELECT version, event, performed_by FROM fleetmigrate.history ORDER BY id;
 -- the owner cannot rewrite the history either
 DELETE FROM fleetmigrate.events;
 
+-- the tiers, for the database owner, with the hostile search_path in place
+CREATE FUNCTION evil.uuid_eq(uuid, uuid) RETURNS boolean LANGUAGE sql
+    AS $$ INSERT INTO evil.calls VALUES ('uuid ='); SELECT $1 OPERATOR(pg_catalog.=) $2 $$;
+CREATE OPERATOR evil.= (LEFTARG = uuid, RIGHTARG = uuid, FUNCTION = evil.uuid_eq);
+CREATE FUNCTION evil.text_ne(text, text) RETURNS boolean LANGUAGE sql
+    AS $$ INSERT INTO evil.calls VALUES ('<>'); SELECT $1 OPERATOR(pg_catalog.<>) $2 $$;
+CREATE OPERATOR evil.<> (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.text_ne);
+CREATE TABLE public.users (id uuid PRIMARY KEY, auth_tier text NOT NULL DEFAULT 'MAGIC_LINK',
+                           upgraded_at timestamptz, tier_changed_at timestamptz);
+INSERT INTO public.users (id) VALUES ('00000000-0000-0000-0000-000000000001'),
+                                     ('00000000-0000-0000-0000-000000000002');
+SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000001', 'AUTHENTICATED', 'trusted');
+SELECT fleetmigrate.user_can_create_requests('00000000-0000-0000-0000-000000000001') AS create_1,
+       fleetmigrate.user_can_create_requests('00000000-0000-0000-0000-000000000002') AS create_2;
+CALL fleetmigrate.assign_tier('ROBO_HUB', 'true', 'everyone');
+SELECT * FROM fleetmigrate.user_tier_summary;
+SELECT user_id, from_tier, to_tier, reason, changed_by FROM fleetmigrate.user_tier_history ORDER BY id;
+DELETE FROM fleetmigrate.user_tier_history;
+INSERT INTO fleetmigrate.tiers VALUES ('PARTNER', 30, '{can_view_requests}', NULL);
+
 -- none of the planted objects was ever called
 SELECT count(*) AS hijacked_calls FROM evil.calls;
 

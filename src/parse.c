@@ -104,6 +104,31 @@ parse_error_callback(void *arg)
 }
 
 /*
+ * FmParseExpression
+ *		Parse "source" as one PL/pgSQL-style expression (raw_parser's
+ *		RAW_PARSE_PLPGSQL_EXPR: a SELECT without the SELECT keyword) and
+ *		return the raw parse tree list.  A syntax error is reported against
+ *		"source", with "label" as context.
+ */
+List *
+FmParseExpression(const char *source, const char *label)
+{
+	ParseErrorContext ctx;
+	ErrorContextCallback errcallback;
+	List	   *raw;
+
+	ctx.source = source;
+	ctx.label = label;
+	errcallback.callback = parse_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	raw = raw_parser(source, RAW_PARSE_PLPGSQL_EXPR);
+	error_context_stack = errcallback.previous;
+	return raw;
+}
+
+/*
  * Skip white space and comments (both kinds, nested block comments too)
  * from "offset" up to "end"; returns the offset of the first other byte.
  */

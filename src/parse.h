@@ -37,5 +37,6 @@ extern char *FmStatementPreview(const char *source, const FmStatement *stmt);
 extern int	FmLineOfOffset(const char *source, int offset);
 extern int	FmOffsetOfCharPosition(const char *source, int charpos);
 extern bool FmStatementNeedsTopLevel(Node *parsetree);
+extern List *FmParseExpression(const char *source, const char *label);
 
 #endif							/* FLEETMIGRATE_PARSE_H */

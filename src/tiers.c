@@ -78,6 +78,8 @@
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 
+#include "parse.h"
+
 /* The statements built from the configuration. */
 typedef enum TierStatement
 {
@@ -206,7 +208,8 @@ static Oid	extension_owner(void);
 static void tier_error_callback(void *arg);
 static void load_config(void);
 static void check_column(Oid relid, const char *label, const char *column,
-						 const char *role, Oid typid1, Oid typid2);
+						 const char *role, Oid typid1, Oid typid2,
+						 bool configured);
 static SPIPlanPtr tier_plan(TierStatement id);
 static char *build_statement(TierStatement id);
 static int	begin_as_owner(void);
@@ -310,7 +313,7 @@ tier_error_callback(void *arg)
  */
 static void
 check_column(Oid relid, const char *label, const char *column,
-			 const char *role, Oid typid1, Oid typid2)
+			 const char *role, Oid typid1, Oid typid2, bool configured)
 {
 	AttrNumber	attnum = get_attnum(relid, column);
 	Oid			typid;
@@ -320,7 +323,9 @@ check_column(Oid relid, const char *label, const char *column,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of user table \"%s\" does not exist",
 						column, label),
-				 errdetail("fleetmigrate.tier_config names it as the %s column.", role),
+				 configured ?
+				 errdetail("fleetmigrate.tier_config names it as the %s column.", role) :
+				 errdetail("It was given as the %s column.", role),
 				 errhint("Add the column, or name the right one with fleetmigrate.configure_user_table().")));
 	if (attnum < 0)
 		ereport(ERROR,
@@ -423,14 +428,14 @@ load_config(void)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("user table \"%s\" is not a table", label),
 				 errhint("Name a table with fleetmigrate.configure_user_table().")));
-	check_column(relid, label, id, "user id", UUIDOID, InvalidOid);
-	check_column(relid, label, tier, "tier", TEXTOID, VARCHAROID);
+	check_column(relid, label, id, "user id", UUIDOID, InvalidOid, true);
+	check_column(relid, label, tier, "tier", TEXTOID, VARCHAROID, true);
 	if (upgraded != NULL)
 		check_column(relid, label, upgraded, "upgraded at",
-					 TIMESTAMPTZOID, TIMESTAMPOID);
+					 TIMESTAMPTZOID, TIMESTAMPOID, true);
 	if (changed != NULL)
 		check_column(relid, label, changed, "tier changed at",
-					 TIMESTAMPTZOID, TIMESTAMPOID);
+					 TIMESTAMPTZOID, TIMESTAMPOID, true);
 
 	oldcxt = MemoryContextSwitchTo(CacheMemoryContext);
 	if (config.label)
@@ -734,15 +739,15 @@ fleetmigrate_configure_user_table(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is not a table", label),
 				 errdetail("The tier functions update users' tiers, so the user table must be a table.")));
 	check_column(relid, label, NameStr(*PG_GETARG_NAME(1)), "user id",
-				 UUIDOID, InvalidOid);
+				 UUIDOID, InvalidOid, false);
 	check_column(relid, label, NameStr(*PG_GETARG_NAME(2)), "tier",
-				 TEXTOID, VARCHAROID);
+				 TEXTOID, VARCHAROID, false);
 	if (!PG_ARGISNULL(3))
 		check_column(relid, label, NameStr(*PG_GETARG_NAME(3)), "upgraded at",
-					 TIMESTAMPTZOID, TIMESTAMPOID);
+					 TIMESTAMPTZOID, TIMESTAMPOID, false);
 	if (!PG_ARGISNULL(4))
 		check_column(relid, label, NameStr(*PG_GETARG_NAME(4)), "tier changed at",
-					 TIMESTAMPTZOID, TIMESTAMPOID);
+					 TIMESTAMPTZOID, TIMESTAMPOID, false);
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = DirectFunctionCall1(namein, CStringGetDatum(table));
@@ -903,7 +908,7 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 static char *
 validate_condition(const char *condition)
 {
-	List	   *raw = raw_parser(condition, RAW_PARSE_PLPGSQL_EXPR);
+	List	   *raw = FmParseExpression(condition, "condition of assign_tier()");
 	SelectStmt *select;
 
 	if (list_length(raw) == 1 &&
@@ -1164,7 +1169,7 @@ static void
 fill_tiers(TierCheckCache *cache)
 {
 	MemoryContext oldcxt;
-	TierErrorContext ctx = {"reading fleetmigrate.tiers"};
+	TierErrorContext ctx = {"checking a user's permission"};
 	ErrorContextCallback errcallback;
 	Oid			save_userid;
 	int			save_sec;
@@ -1581,7 +1586,8 @@ fleetmigrate_tiers_replace_builtin(PG_FUNCTION_ARGS)
 							   "   AND b.tier OPERATOR(pg_catalog.=) t.tier"
 							   "   AND b.rank OPERATOR(pg_catalog.=) t.rank"
 							   "   AND b.capabilities OPERATOR(pg_catalog.=) t.capabilities"
-							   "   AND b.description IS NOT DISTINCT FROM t.description",
+							   "   AND (b.description OPERATOR(pg_catalog.=) t.description"
+							   "        OR (b.description IS NULL AND t.description IS NULL))",
 							   4, argtypes, values, nulls, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "could not update fleetmigrate.tiers: %s",

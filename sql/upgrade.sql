@@ -1,0 +1,63 @@
+-- upgrade: ALTER EXTENSION ... UPDATE walks 1.0 -> 1.1, keeps the migration
+-- catalog and history, and ends with the same objects as a fresh install
+CREATE EXTENSION fleetmigrate VERSION '1.0';
+SET client_min_messages = warning;
+SELECT fleetmigrate.register('001', 'create_table', 'CREATE TABLE upgrade_t (id int)');
+SELECT fleetmigrate.register('002', 'pending', 'CREATE TABLE upgrade_t2 (id int)');
+SELECT version, name, status FROM fleetmigrate.apply_pending(target => '001');
+
+ALTER EXTENSION fleetmigrate UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'fleetmigrate';
+
+-- the catalog and history are intact; the runner still works
+SELECT version, name, state FROM fleetmigrate.status;
+SELECT version, name, event FROM fleetmigrate.history;
+SELECT version, name, status FROM fleetmigrate.apply_pending();
+
+-- the tiers arrived
+SELECT tier, rank FROM fleetmigrate.tiers ORDER BY rank, tier;
+
+-- member objects, their comments and PUBLIC's privileges after the update ...
+CREATE TEMP TABLE after_update AS
+SELECT pg_describe_object(classid, objid, objsubid) AS object,
+       obj_description(objid, classid::regclass::name) IS NOT NULL AS commented,
+       CASE WHEN classid = 'pg_proc'::regclass
+            THEN has_function_privilege('public', objid, 'EXECUTE')
+            WHEN classid = 'pg_class'::regclass
+            THEN has_table_privilege('public', objid, 'SELECT') END AS public_access
+  FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'fleetmigrate');
+CREATE TEMP TABLE after_update_config AS
+SELECT unnest(extconfig)::regclass::text AS dumped, unnest(extcondition) AS condition
+  FROM pg_extension WHERE extname = 'fleetmigrate';
+
+-- ... are those of a fresh install
+DROP TABLE upgrade_t, upgrade_t2;
+DROP EXTENSION fleetmigrate;
+DROP SCHEMA fleetmigrate;
+CREATE EXTENSION fleetmigrate;
+CREATE TEMP TABLE fresh AS
+SELECT pg_describe_object(classid, objid, objsubid) AS object,
+       obj_description(objid, classid::regclass::name) IS NOT NULL AS commented,
+       CASE WHEN classid = 'pg_proc'::regclass
+            THEN has_function_privilege('public', objid, 'EXECUTE')
+            WHEN classid = 'pg_class'::regclass
+            THEN has_table_privilege('public', objid, 'SELECT') END AS public_access
+  FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'fleetmigrate');
+SELECT count(*) AS objects FROM fresh;
+(SELECT 'only after update' AS side, * FROM after_update EXCEPT SELECT 'only after update', * FROM fresh)
+UNION ALL
+(SELECT 'only in fresh install', * FROM fresh EXCEPT SELECT 'only in fresh install', * FROM after_update)
+ORDER BY 1, 2;
+SELECT a.dumped, a.condition
+  FROM after_update_config a
+  FULL JOIN (SELECT unnest(extconfig)::regclass::text AS dumped, unnest(extcondition) AS condition
+               FROM pg_extension WHERE extname = 'fleetmigrate') f USING (dumped)
+ WHERE a.condition IS DISTINCT FROM f.condition;
+
+-- clean up
+DROP EXTENSION fleetmigrate;
+DROP SCHEMA fleetmigrate;
