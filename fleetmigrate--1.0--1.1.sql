@@ -291,7 +291,7 @@ GRANT SELECT ON TABLE fleetmigrate.authenticated_users,
                       fleetmigrate.user_tier_history
     TO @extowner@ WITH GRANT OPTION;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE fleetmigrate.tiers TO @extowner@;
-GRANT SELECT ON TABLE fleetmigrate.tier_config TO @extowner@;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE fleetmigrate.tier_config TO @extowner@;
 -- pg_dump/pg_restore of the history by the installing role
 GRANT INSERT ON TABLE fleetmigrate.user_tier_history TO @extowner@;
 GRANT SELECT, UPDATE, USAGE ON SEQUENCE fleetmigrate.user_tier_history_id_seq TO @extowner@;

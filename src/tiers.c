@@ -909,13 +909,13 @@ static char *
 validate_condition(const char *condition)
 {
 	List	   *raw = FmParseExpression(condition, "condition of assign_tier()");
-	SelectStmt *select;
 
 	if (list_length(raw) == 1 &&
 		IsA(linitial(raw), RawStmt) &&
 		IsA(((RawStmt *) linitial(raw))->stmt, SelectStmt))
 	{
-		select = (SelectStmt *) ((RawStmt *) linitial(raw))->stmt;
+		SelectStmt *select = (SelectStmt *) ((RawStmt *) linitial(raw))->stmt;
+
 		if (list_length(select->targetList) == 1 &&
 			((ResTarget *) linitial(select->targetList))->name == NULL &&
 			select->distinctClause == NIL && select->intoClause == NULL &&
@@ -971,7 +971,8 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		result[3];
 	bool		result_nulls[3] = {false, false, false};
-	TierErrorContext ctx = {"assigning tiers"};
+	static const TierErrorContext assigning = {"assigning tiers"};
+	static const TierErrorContext choosing = {"choosing users by the condition of assign_tier()"};
 	ErrorContextCallback errcallback;
 
 	nonatomic = fcinfo->context &&
@@ -1002,7 +1003,7 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	errcallback.callback = tier_error_callback;
-	errcallback.arg = &ctx;
+	errcallback.arg = unconstify(TierErrorContext *, &assigning);
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 	ensure_config();
@@ -1022,7 +1023,7 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 	}
 
 	/* the caller's batch query: the condition, as the caller */
-	ctx.what = "choosing users by the condition of assign_tier()";
+	errcallback.arg = unconstify(TierErrorContext *, &choosing);
 	initStringInfo(&select_sql);
 	appendStringInfo(&select_sql,
 					 "SELECT u.%s FROM %s u"
@@ -1051,7 +1052,7 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 		int			rc;
 
 		CHECK_FOR_INTERRUPTS();
-		ctx.what = "choosing users by the condition of assign_tier()";
+		errcallback.arg = unconstify(TierErrorContext *, &choosing);
 		values[0] = PointerGetDatum(new_tier_t);
 		values[1] = have_last ? UUIDPGetDatum(&last) : (Datum) 0;
 		nulls[1] = have_last ? ' ' : 'n';
@@ -1079,7 +1080,7 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 								  TYPALIGN_CHAR);
 		SPI_freetuptable(batch);
 
-		ctx.what = "assigning tiers";
+		errcallback.arg = unconstify(TierErrorContext *, &assigning);
 		values[0] = PointerGetDatum(idarray);
 		values[1] = PointerGetDatum(new_tier_t);
 		values[2] = Int32GetDatum(new_rank);
@@ -1360,7 +1361,8 @@ check_capability(FunctionCallInfo fcinfo, const char *capability)
 	{
 		lookup_users(cache, key);
 		entry = usertier_lookup(cache->users, *key);
-		Assert(entry != NULL);
+		if (entry == NULL)
+			elog(ERROR, "user missing from the permission cache after lookup");
 	}
 	answer = entry->tier >= 0 && cache->grants[entry->tier];
 	memcpy(cache->last_key.data, key->data, UUID_LEN);

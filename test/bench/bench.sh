@@ -23,7 +23,8 @@
 #
 # Prints a table of medians and ratios (fleetmigrate / psql) and the scaling
 # ratio apply_pending(10000) / apply_pending(1000), and writes them with the
-# method to BENCHMARKS.md at the repository root.
+# method to BENCHMARKS.md at the repository root, keeping the block that
+# test/bench/tiers.sh writes there ("<!-- tiers:begin -->" .. "<!-- tiers:end -->").
 #
 # Options:
 #   --reuse-cluster  use the running server at FM_CLUSTER_DIR / FM_PORT instead
@@ -515,6 +516,12 @@ echo "benchmark time: $bench_s s; load average before $load_before, after $load_
 
 ((write)) || exit 0
 
+# test/bench/tiers.sh's block, kept at the end of the rewritten file.
+tiers_block=
+if [[ -f "$output" ]]; then
+    tiers_block=$(sed -n '/^<!-- tiers:begin -->$/,/^<!-- tiers:end -->$/p' "$output")
+fi
+
 {
     cat <<EOF
 # Benchmarks
@@ -598,5 +605,8 @@ ${noop_scaling}
 - Absolute times vary between runs on a shared VM by several per cent; the
   ratios are what to compare.
 EOF
+    if [[ -n "$tiers_block" ]]; then
+        printf '\n%s\n' "$tiers_block"
+    fi
 } >"$output"
 fm_log "wrote $output"

@@ -10,7 +10,10 @@
 #   - fleetmigrate.status and fleetmigrate.history are identical,
 #   - apply_pending() in the restored database has nothing to do,
 #   - one more migration registers and applies there, and its history row
-#     follows the restored ones (the id sequence was dumped too).
+#     follows the restored ones (the id sequence was dumped too);
+#   - the tiers as edited (a changed built-in tier, a new one), the users
+#     table configuration and the tier audit trail are identical, and one
+#     more upgrade there is audited after the restored rows.
 #
 # Needs a running server (PGHOST, PGPORT, ... as exported by common.sh).
 
@@ -32,6 +35,13 @@ status_sql='SELECT version, name, state, applied_at, applied_by, checksum_ok
               FROM fleetmigrate.status ORDER BY 1, 2'
 history_sql='SELECT id, version, name, event, started_at, performed_by, checksum
                FROM fleetmigrate.history ORDER BY id'
+tiers_sql='SELECT tier, rank, capabilities, description FROM fleetmigrate.tiers ORDER BY tier'
+tier_config_sql='SELECT table_schema, table_name, id_column, tier_column, upgraded_at_column,
+                        tier_changed_at_column, configured_at, configured_by
+                   FROM fleetmigrate.tier_config'
+tier_history_sql='SELECT id, user_id, from_tier, to_tier, reason, changed_by, changed_at
+                    FROM fleetmigrate.user_tier_history ORDER BY id'
+probe_user=00000000-0000-0000-0000-00000000d001
 
 fail() {
     echo "FAIL: $*"
@@ -51,6 +61,22 @@ scenario() {
     nfix=$(find "$fixtures" -maxdepth 1 -name '*.up.sql' | wc -l)
     applied=$(fm_psql -At -d "$src" -c "SELECT count(*) FROM fleetmigrate.apply_pending() WHERE status = 'applied'")
     [[ "$applied" == "$nfix" ]] || fail "apply_pending() applied $applied migrations in $src, expected $nfix"
+
+    # The tiers: a built-in tier edited, a new one, the users table named
+    # explicitly, one upgrade with its audit row.
+    fm_psql -q -v ON_ERROR_STOP=1 -d "$src" \
+        -c "UPDATE fleetmigrate.tiers SET capabilities = '{}' WHERE tier = 'MAGIC_LINK'" \
+        -c "INSERT INTO fleetmigrate.tiers VALUES ('PARTNER', 30, '{can_view_requests}', 'A partner')" \
+        -c "SELECT fleetmigrate.configure_user_table('public.users')" \
+        -c "INSERT INTO public.users (id, email) VALUES ('$probe_user', 'dump@example.com')" \
+        -c "SELECT fleetmigrate.upgrade_user_tier('$probe_user', 'AUTHENTICATED', 'dump test')" \
+        >/dev/null || fail "setting up the tiers in $src failed"
+    for what in tiers tier_config tier_history; do
+        sql_var=${what}_sql
+        fm_psql -At -d "$src" -c "${!sql_var}" >"$work/$what-src"
+    done
+    grep -q '^MAGIC_LINK|0|{}|' "$work/tiers-src" || fail "the edited MAGIC_LINK tier is not in $src"
+    [[ $(wc -l <"$work/tier_history-src") == 1 ]] || fail "expected one tier audit row in $src"
 
     fm_psql -At -d "$src" -c "$status_sql" >"$work/status-src"
     fm_psql -At -d "$src" -c "$history_sql" >"$work/history-src"
@@ -74,6 +100,20 @@ scenario() {
         fail "fleetmigrate.history differs after restore"
     fi
     echo "restored: status ($nstatus rows) and history ($nhistory rows) identical"
+    for what in tiers tier_config tier_history; do
+        sql_var=${what}_sql
+        fm_psql -At -d "$dst" -c "${!sql_var}" >"$work/$what-dst"
+        if ! diff -u --label "$src $what" --label "$dst $what" "$work/$what-src" "$work/$what-dst"; then
+            fail "fleetmigrate $what differs after restore"
+        fi
+    done
+    echo "restored: tiers, tier_config and user_tier_history identical"
+    upgraded=$(fm_psql -At -d "$dst" -c "SELECT fleetmigrate.upgrade_user_tier('$probe_user', 'ROBO_HUB', 'after restore')") ||
+        fail "upgrade_user_tier() in the restored database raised an error"
+    [[ "$upgraded" == t ]] || fail "upgrade_user_tier() in the restored database returned '$upgraded'"
+    rows=$(fm_psql -At -d "$dst" -c "SELECT count(*), bool_and(id <= (SELECT max(id) FROM fleetmigrate.user_tier_history WHERE reason = 'after restore')) FROM fleetmigrate.user_tier_history")
+    [[ "$rows" == "2|t" ]] || fail "tier audit trail after one more upgrade: '$rows', expected 2 rows, the new one last"
+    echo "restored: one more upgrade is audited after the restored row"
 
     again=$(fm_psql -At -d "$dst" -c 'SELECT count(*) FROM fleetmigrate.apply_pending()')
     [[ "$again" == 0 ]] || fail "apply_pending() in the restored database returned $again rows, expected 0"
