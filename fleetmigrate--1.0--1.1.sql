@@ -240,7 +240,7 @@ SELECT c.tier,
        c.user_count,
        pg_catalog.round(100.0 OPERATOR(pg_catalog.*) c.user_count
                         OPERATOR(pg_catalog./)
-                        pg_catalog.sum(c.user_count) OVER (), 2) AS percentage
+                        GREATEST(pg_catalog.sum(c.user_count) OVER (), 1), 2) AS percentage
   FROM (SELECT coalesce(t1.tier, u.tier) AS tier,
                pg_catalog.count(u.user_id) AS user_count
           FROM fleetmigrate.tiers t1
@@ -275,23 +275,35 @@ GRANT EXECUTE ON FUNCTION fleetmigrate.user_has_capability(uuid, text),
                           fleetmigrate.user_can_view_requests(uuid),
                           fleetmigrate.user_can_create_requests(uuid) TO PUBLIC;
 
--- The installing role: edits the tiers, configures the users table, reads
--- and delegates the rest; the history it may read and dump, not change.
-GRANT EXECUTE ON FUNCTION fleetmigrate.configure_user_table(regclass, name, name, name, name),
-                          fleetmigrate.builtin_tiers()
-    TO @extowner@;
-GRANT EXECUTE ON FUNCTION fleetmigrate.upgrade_user_tier(uuid, text, text, boolean),
-                          fleetmigrate.tier_users()
-    TO @extowner@ WITH GRANT OPTION;
-GRANT EXECUTE ON PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, boolean, bigint, bigint, integer)
-    TO @extowner@ WITH GRANT OPTION;
-GRANT SELECT ON TABLE fleetmigrate.authenticated_users,
-                      fleetmigrate.magic_link_users,
-                      fleetmigrate.user_tier_summary,
-                      fleetmigrate.user_tier_history
-    TO @extowner@ WITH GRANT OPTION;
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE fleetmigrate.tiers TO @extowner@;
-GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE fleetmigrate.tier_config TO @extowner@;
--- pg_dump/pg_restore of the history by the installing role
-GRANT INSERT ON TABLE fleetmigrate.user_tier_history TO @extowner@;
-GRANT SELECT, UPDATE, USAGE ON SEQUENCE fleetmigrate.user_tier_history_id_seq TO @extowner@;
+-- The extension's owner (the role that ran CREATE EXTENSION, which the C
+-- functions act as): edits the tiers, configures the users table, reads and
+-- delegates the rest; the history it may read and restore, not change.
+-- Not @extowner@: on ALTER EXTENSION UPDATE that is whoever runs the update.
+DO $grant$
+DECLARE
+    owner text := (SELECT e.extowner::pg_catalog.regrole::pg_catalog.text
+                     FROM pg_catalog.pg_extension e
+                    WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate');
+BEGIN
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION fleetmigrate.configure_user_table(regclass, name, name, name, name),'
+        '                          fleetmigrate.builtin_tiers() TO %s', owner);
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION fleetmigrate.upgrade_user_tier(uuid, text, text, boolean),'
+        '                          fleetmigrate.tier_users() TO %s WITH GRANT OPTION', owner);
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, boolean, bigint, bigint, integer)'
+        ' TO %s WITH GRANT OPTION', owner);
+    EXECUTE pg_catalog.format(
+        'GRANT SELECT ON TABLE fleetmigrate.authenticated_users, fleetmigrate.magic_link_users,'
+        '                      fleetmigrate.user_tier_summary, fleetmigrate.user_tier_history'
+        ' TO %s WITH GRANT OPTION', owner);
+    EXECUTE pg_catalog.format(
+        'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE fleetmigrate.tiers, fleetmigrate.tier_config TO %s', owner);
+    -- INSERT: upgrades write the history as this role; pg_restore too
+    EXECUTE pg_catalog.format(
+        'GRANT INSERT ON TABLE fleetmigrate.user_tier_history TO %s', owner);
+    EXECUTE pg_catalog.format(
+        'GRANT SELECT, UPDATE, USAGE ON SEQUENCE fleetmigrate.user_tier_history_id_seq TO %s', owner);
+END
+$grant$;

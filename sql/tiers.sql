@@ -11,6 +11,11 @@ SELECT tier, rank, capabilities FROM fleetmigrate.tiers ORDER BY rank, tier;
 -- no users table yet: the checks fail loudly rather than deny silently
 SELECT fleetmigrate.user_can_view_requests('00000000-0000-0000-0000-000000000001');
 
+-- the core schema's users table, before migration 001 adds the tier
+CREATE TABLE users (id uuid PRIMARY KEY, email text);
+SELECT fleetmigrate.user_can_view_requests('00000000-0000-0000-0000-000000000001');
+DROP TABLE users;
+
 -- the seed's users table after migration 001
 CREATE TABLE users (
     id              uuid PRIMARY KEY,
@@ -21,6 +26,8 @@ CREATE TABLE users (
     tier_changed_at timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
+-- no users yet: every tier, nobody on it
+SELECT * FROM fleetmigrate.user_tier_summary;
 INSERT INTO users (id, email, signup_source)
 SELECT ('00000000-0000-0000-0000-' || lpad(i::text, 12, '0'))::uuid,
        'user' || i || '@example.com',

@@ -98,6 +98,21 @@ CREATE TABLE fleetmigrate.migrations (version text);
 SET client_min_messages = warning;
 CREATE EXTENSION fleetmigrate;
 
+-- 1.0 installed by the owner, updated by a superuser: the owner gets the
+-- tier functions (the C code acts as the extension's owner)
+\c - :regress_superuser
+DROP SCHEMA fleetmigrate CASCADE;
+\c - regress_dbowner
+SET client_min_messages = warning;
+CREATE EXTENSION fleetmigrate VERSION '1.0';
+\c - :regress_superuser
+ALTER EXTENSION fleetmigrate UPDATE;
+\c - regress_dbowner
+SET client_min_messages = warning;
+SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000002', 'ROBO_DAPP', 'after update');
+SELECT has_function_privilege('fleetmigrate.upgrade_user_tier(uuid,text,text,boolean)',
+                              'EXECUTE WITH GRANT OPTION') AS may_delegate;
+
 \c :regress_db :regress_superuser
 DROP DATABASE regress_fm_trusted;
 DROP ROLE regress_dbowner, regress_ci, regress_squatter;

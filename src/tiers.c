@@ -325,7 +325,7 @@ check_column(Oid relid, const char *label, const char *column,
 						column, label),
 				 configured ?
 				 errdetail("fleetmigrate.tier_config names it as the %s column.", role) :
-				 errdetail("It was given as the %s column.", role),
+				 errdetail("It is the %s column (by default, or as given to fleetmigrate.configure_user_table()).", role),
 				 errhint("Add the column, or name the right one with fleetmigrate.configure_user_table().")));
 	if (attnum < 0)
 		ereport(ERROR,
@@ -370,6 +370,7 @@ load_config(void)
 	Oid			relnsp;
 	Oid			relid;
 	char		relkind;
+	bool		configured;
 
 	if (!callbacks_registered)
 	{
@@ -399,7 +400,8 @@ load_config(void)
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read fleetmigrate.tier_config: %s",
 			 SPI_result_code_string(rc));
-	if (SPI_processed > 0)
+	configured = SPI_processed > 0;
+	if (configured)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[0];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
@@ -420,7 +422,7 @@ load_config(void)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("user table \"%s\" does not exist", label),
 				 errdetail("The tier functions keep each user's tier in the table named by fleetmigrate.tier_config%s.",
-						   SPI_processed > 0 ? "" : ", by default public.users"),
+						   configured ? "" : ", by default public.users"),
 				 errhint("Create the table, or name the table that holds your users' tiers with fleetmigrate.configure_user_table().")));
 	relkind = get_rel_relkind(relid);
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
@@ -428,14 +430,14 @@ load_config(void)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("user table \"%s\" is not a table", label),
 				 errhint("Name a table with fleetmigrate.configure_user_table().")));
-	check_column(relid, label, id, "user id", UUIDOID, InvalidOid, true);
-	check_column(relid, label, tier, "tier", TEXTOID, VARCHAROID, true);
+	check_column(relid, label, id, "user id", UUIDOID, InvalidOid, configured);
+	check_column(relid, label, tier, "tier", TEXTOID, VARCHAROID, configured);
 	if (upgraded != NULL)
 		check_column(relid, label, upgraded, "upgraded at",
-					 TIMESTAMPTZOID, TIMESTAMPOID, true);
+					 TIMESTAMPTZOID, TIMESTAMPOID, configured);
 	if (changed != NULL)
 		check_column(relid, label, changed, "tier changed at",
-					 TIMESTAMPTZOID, TIMESTAMPOID, true);
+					 TIMESTAMPTZOID, TIMESTAMPOID, configured);
 
 	oldcxt = MemoryContextSwitchTo(CacheMemoryContext);
 	if (config.label)
