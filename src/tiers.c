@@ -35,8 +35,8 @@
  *	 - a call whose arguments do not depend on the row (the querying user's
  *	   own id, say) is turned by the planner support function into an
  *	   uncorrelated sub-select, which the planner runs once per query as an
- *	   initplan; under row-level security the policy then becomes a one-time
- *	   filter and the scan runs at full speed.
+ *	   initplan; the per-row test is then a parameter (a one-time filter
+ *	   in a WHERE clause, "Filter: $0" in a row-level security policy).
  *
  *-------------------------------------------------------------------------
  */
