@@ -122,6 +122,27 @@ END
 $$;
 ROLLBACK;
 
+-- the capability asked is not taken from a cache the next call resets
+-- (tiers edited between calls in one transaction)
+DO $$
+DECLARE
+    wrong integer := 0;
+BEGIN
+    FOR i IN 1..50 LOOP
+        UPDATE fleetmigrate.tiers
+           SET description = repeat('edited ', i),
+               capabilities = capabilities || ('extra_' || i)
+         WHERE tier = 'MAGIC_LINK';
+        IF NOT fleetmigrate.user_has_capability('00000000-0000-0000-0000-000000000005', 'can_assign_requests') THEN
+            wrong := wrong + 1;
+        END IF;
+    END LOOP;
+    RAISE WARNING 'wrong answers: %', wrong;
+END
+$$;
+UPDATE fleetmigrate.tiers SET capabilities = '{can_view_requests}', description = NULL
+ WHERE tier = 'MAGIC_LINK';
+
 -- the cache: many distinct users in one query give the same answers as a
 -- join (past 128 single lookups the table is read in one scan)
 INSERT INTO users (id, auth_tier)

@@ -150,6 +150,7 @@ typedef struct TierCheckCache
 	ArrayType **tier_caps;
 	/* the capability asked last and which tiers grant it */
 	char	   *capability;
+	int			capability_len;
 	bool	   *grants;
 	/* users seen */
 	usertier_hash *users;
@@ -216,12 +217,15 @@ static int	begin_as_owner(void);
 static void end_as_owner(int nestlevel, Oid save_userid, int save_sec);
 static uint64 run_statement(TierStatement id, Datum *values, const char *nulls,
 							bool read_only, long count, int expected);
-static bool check_capability(FunctionCallInfo fcinfo, const char *capability);
+static bool check_capability(FunctionCallInfo fcinfo, const char *capability,
+							 int caplen);
 static TierCheckCache *check_cache(FunctionCallInfo fcinfo);
 static void fill_tiers(TierCheckCache *cache);
 static void lookup_users(TierCheckCache *cache, const pg_uuid_t *key);
 static int	tier_index(TierCheckCache *cache, const char *tier);
-static void resolve_capability(TierCheckCache *cache, const char *capability);
+static void resolve_capability(TierCheckCache *cache, const char *capability,
+							   int caplen);
+static int	tier_index_text(TierCheckCache *cache, text *tier);
 static char *validate_condition(const char *condition);
 static bool has_exec_param_walker(Node *node, void *context);
 
@@ -1231,13 +1235,33 @@ tier_index(TierCheckCache *cache, const char *tier)
 }
 
 /*
+ * tier_index_text
+ *		tier_index() for a text datum straight from a tuple.
+ */
+static int
+tier_index_text(TierCheckCache *cache, text *tier)
+{
+	const char *data = VARDATA_ANY(tier);
+	size_t		len = VARSIZE_ANY_EXHDR(tier);
+
+	for (int i = 0; i < cache->ntiers; i++)
+		if (strlen(cache->tier_names[i]) == len &&
+			memcmp(cache->tier_names[i], data, len) == 0)
+			return i;
+	return -1;
+}
+
+/*
  * resolve_capability
  *		Which tiers grant the capability.
  */
 static void
-resolve_capability(TierCheckCache *cache, const char *capability)
+resolve_capability(TierCheckCache *cache, const char *capability, int caplen)
 {
-	if (cache->capability != NULL && strcmp(cache->capability, capability) == 0)
+	/* the common case: the same capability as on the last row */
+	if (cache->capability != NULL && cache->capability_len == caplen &&
+		(cache->capability == capability ||
+		 memcmp(cache->capability, capability, caplen) == 0))
 		return;
 	for (int i = 0; i < cache->ntiers; i++)
 	{
@@ -1250,10 +1274,15 @@ resolve_capability(TierCheckCache *cache, const char *capability)
 		deconstruct_array(caps, TEXTOID, -1, false, TYPALIGN_INT,
 						  &elems, &nulls, &n);
 		for (int j = 0; j < n; j++)
-			if (!nulls[j] && strcmp(TextDatumGetCString(elems[j]), capability) == 0)
+			if (!nulls[j] &&
+				VARSIZE_ANY_EXHDR(DatumGetPointer(elems[j])) == caplen &&
+				memcmp(VARDATA_ANY(DatumGetPointer(elems[j])), capability, caplen) == 0)
 				cache->grants[i] = true;
 	}
-	cache->capability = MemoryContextStrdup(cache->cxt, capability);
+	cache->capability = MemoryContextAlloc(cache->cxt, caplen + 1);
+	memcpy(cache->capability, capability, caplen);
+	cache->capability[caplen] = '\0';
+	cache->capability_len = caplen;
 	cache->have_last = false;
 }
 
@@ -1306,12 +1335,14 @@ lookup_users(TierCheckCache *cache, const pg_uuid_t *key)
 				HeapTuple	row = SPI_tuptable->vals[i];
 				bool		isnull;
 				Datum		id = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
+				Datum		tier;
 
 				if (isnull)
 					continue;
 				entry = usertier_insert(cache->users, *DatumGetUUIDP(id), &found);
-				entry->tier = tier_index(cache,
-										 SPI_getvalue(row, SPI_tuptable->tupdesc, 2));
+				tier = SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull);
+				entry->tier = isnull ? -1 :
+					tier_index_text(cache, (text *) PG_DETOAST_DATUM_PACKED(tier));
 			}
 			cache->all_loaded = true;
 			entry = usertier_insert(cache->users, *key, &found);
@@ -1343,7 +1374,7 @@ lookup_users(TierCheckCache *cache, const pg_uuid_t *key)
  *		user, a tier missing from fleetmigrate.tiers or a NULL capability.
  */
 static bool
-check_capability(FunctionCallInfo fcinfo, const char *capability)
+check_capability(FunctionCallInfo fcinfo, const char *capability, int caplen)
 {
 	TierCheckCache *cache;
 	pg_uuid_t  *key;
@@ -1354,7 +1385,7 @@ check_capability(FunctionCallInfo fcinfo, const char *capability)
 		return false;
 	key = PG_GETARG_UUID_P(0);
 	cache = check_cache(fcinfo);
-	resolve_capability(cache, capability);
+	resolve_capability(cache, capability, caplen);
 	if (cache->have_last && memcmp(key->data, cache->last_key.data, UUID_LEN) == 0)
 		return cache->last_answer;
 
@@ -1376,34 +1407,27 @@ check_capability(FunctionCallInfo fcinfo, const char *capability)
 Datum
 fleetmigrate_user_has_capability(PG_FUNCTION_ARGS)
 {
-	char	   *capability = NULL;
+	text	   *capability;
 
-	if (!PG_ARGISNULL(1))
-	{
-		TierCheckCache *cache = (TierCheckCache *) fcinfo->flinfo->fn_extra;
-		text	   *t = PG_GETARG_TEXT_PP(1);
-
-		/* the common case, one capability per call site: no copy */
-		if (cache != NULL && cache->capability != NULL &&
-			strlen(cache->capability) == VARSIZE_ANY_EXHDR(t) &&
-			memcmp(cache->capability, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)) == 0)
-			capability = cache->capability;
-		else
-			capability = text_to_cstring(t);
-	}
-	PG_RETURN_BOOL(check_capability(fcinfo, capability));
+	if (PG_ARGISNULL(1))
+		PG_RETURN_BOOL(false);
+	capability = PG_GETARG_TEXT_PP(1);
+	PG_RETURN_BOOL(check_capability(fcinfo, VARDATA_ANY(capability),
+									VARSIZE_ANY_EXHDR(capability)));
 }
 
 Datum
 fleetmigrate_user_can_view_requests(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(check_capability(fcinfo, "can_view_requests"));
+	PG_RETURN_BOOL(check_capability(fcinfo, "can_view_requests",
+									sizeof("can_view_requests") - 1));
 }
 
 Datum
 fleetmigrate_user_can_create_requests(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(check_capability(fcinfo, "can_create_requests"));
+	PG_RETURN_BOOL(check_capability(fcinfo, "can_create_requests",
+									sizeof("can_create_requests") - 1));
 }
 
 /*
