@@ -42,6 +42,8 @@ typedef struct ParseErrorContext
 } ParseErrorContext;
 
 static void parse_error_callback(void *arg);
+static List *parse_with_context(const char *source, const char *label,
+								 RawParseMode mode);
 static int	skip_blanks_and_comments(const char *source, int offset, int end);
 
 /*
@@ -113,6 +115,16 @@ parse_error_callback(void *arg)
 List *
 FmParseExpression(const char *source, const char *label)
 {
+	return parse_with_context(source, label, RAW_PARSE_PLPGSQL_EXPR);
+}
+
+/*
+ * parse_with_context
+ *		raw_parser() under parse_error_callback.
+ */
+static List *
+parse_with_context(const char *source, const char *label, RawParseMode mode)
+{
 	ParseErrorContext ctx;
 	ErrorContextCallback errcallback;
 	List	   *raw;
@@ -123,7 +135,7 @@ FmParseExpression(const char *source, const char *label)
 	errcallback.arg = &ctx;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
-	raw = raw_parser(source, RAW_PARSE_PLPGSQL_EXPR);
+	raw = raw_parser(source, mode);
 	error_context_stack = errcallback.previous;
 	return raw;
 }
@@ -189,8 +201,6 @@ skip_blanks_and_comments(const char *source, int offset, int end)
 List *
 FmSplitScript(const char *source, const char *label)
 {
-	ErrorContextCallback errcallback;
-	ParseErrorContext ctx;
 	List	   *raw;
 	List	   *result = NIL;
 	ListCell   *lc;
@@ -199,16 +209,7 @@ FmSplitScript(const char *source, const char *label)
 	int			line = 1;
 	int			line_offset = 0;
 
-	ctx.source = source;
-	ctx.label = label;
-	errcallback.callback = parse_error_callback;
-	errcallback.arg = &ctx;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-
-	raw = raw_parser(source, RAW_PARSE_DEFAULT);
-
-	error_context_stack = errcallback.previous;
+	raw = parse_with_context(source, label, RAW_PARSE_DEFAULT);
 
 	foreach(lc, raw)
 	{

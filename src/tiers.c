@@ -213,6 +213,7 @@ static void check_column(Oid relid, const char *label, const char *column,
 						 bool configured);
 static SPIPlanPtr tier_plan(TierStatement id);
 static char *build_statement(TierStatement id);
+static void append_timestamp_sets(StringInfo s, const char *upgrade);
 static int	begin_as_owner(void);
 static void end_as_owner(int nestlevel, Oid save_userid, int save_sec);
 static uint64 run_statement(TierStatement id, Datum *values, const char *nulls,
@@ -460,6 +461,25 @@ load_config(void)
 }
 
 /*
+ * append_timestamp_sets
+ *		The SET items for the configured timestamp columns of an update to
+ *		the users table aliased u: tier changed now, and first upgraded now
+ *		if "upgrade" (an SQL condition) holds and it never was.
+ */
+static void
+append_timestamp_sets(StringInfo s, const char *upgrade)
+{
+	if (config.changed_at_column)
+		appendStringInfo(s, ", %s = pg_catalog.now()", config.changed_at_column);
+	if (config.upgraded_at_column)
+		appendStringInfo(s,
+						 ", %s = CASE WHEN %s THEN coalesce(u.%s, pg_catalog.now())"
+						 " ELSE u.%s END",
+						 config.upgraded_at_column, upgrade,
+						 config.upgraded_at_column, config.upgraded_at_column);
+}
+
+/*
  * build_statement
  *		The text of one statement for the current configuration, palloc'd.
  *		Names are quoted, objects and operators schema-qualified, values
@@ -503,16 +523,7 @@ build_statement(TierStatement id)
 		case TS_CHANGE:
 			/* $1 id, $2 new tier, $3 old tier, $4 reason, $5 by, $6 upgrade */
 			appendStringInfo(&s, "WITH c AS (UPDATE %s u SET %s = $2", t, tc);
-			if (config.changed_at_column)
-				appendStringInfo(&s, ", %s = pg_catalog.now()",
-								 config.changed_at_column);
-			if (config.upgraded_at_column)
-				appendStringInfo(&s,
-								 ", %s = CASE WHEN $6 THEN coalesce(u.%s, pg_catalog.now())"
-								 " ELSE u.%s END",
-								 config.upgraded_at_column,
-								 config.upgraded_at_column,
-								 config.upgraded_at_column);
+			append_timestamp_sets(&s, "$6");
 			appendStringInfo(&s,
 							 " WHERE u.%s OPERATOR(pg_catalog.=) $1 RETURNING 1)"
 							 " INSERT INTO fleetmigrate.user_tier_history"
@@ -537,17 +548,7 @@ build_statement(TierStatement id)
 							 "    FOR UPDATE OF u),"
 							 " c AS (UPDATE %s u SET %s = $2",
 							 idc, tc, t, tc, idc, tc, tc, t, tc);
-			if (config.changed_at_column)
-				appendStringInfo(&s, ", %s = pg_catalog.now()",
-								 config.changed_at_column);
-			if (config.upgraded_at_column)
-				appendStringInfo(&s,
-								 ", %s = CASE WHEN o.rank IS NULL"
-								 " OR o.rank OPERATOR(pg_catalog.<) $3"
-								 " THEN coalesce(u.%s, pg_catalog.now()) ELSE u.%s END",
-								 config.upgraded_at_column,
-								 config.upgraded_at_column,
-								 config.upgraded_at_column);
+			append_timestamp_sets(&s, "o.rank IS NULL OR o.rank OPERATOR(pg_catalog.<) $3");
 			appendStringInfo(&s,
 							 " FROM o WHERE u.%s OPERATOR(pg_catalog.=) o.id"
 							 "   AND ($4 OR o.rank IS NULL OR o.rank OPERATOR(pg_catalog.<=) $3)"
@@ -564,16 +565,11 @@ build_statement(TierStatement id)
 			break;
 		case TS_LIST_USERS:
 			appendStringInfo(&s, "SELECT u.%s, u.%s::pg_catalog.text, ", idc, tc);
-			if (config.upgraded_at_column)
-				appendStringInfo(&s, "u.%s::pg_catalog.timestamptz, ",
-								 config.upgraded_at_column);
-			else
-				appendStringInfoString(&s, "NULL::pg_catalog.timestamptz, ");
-			if (config.changed_at_column)
-				appendStringInfo(&s, "u.%s::pg_catalog.timestamptz",
-								 config.changed_at_column);
-			else
-				appendStringInfoString(&s, "NULL::pg_catalog.timestamptz");
+			appendStringInfo(&s, "%s%s::pg_catalog.timestamptz, %s%s::pg_catalog.timestamptz",
+							 config.upgraded_at_column ? "u." : "",
+							 config.upgraded_at_column ? config.upgraded_at_column : "NULL",
+							 config.changed_at_column ? "u." : "",
+							 config.changed_at_column ? config.changed_at_column : "NULL");
 			appendStringInfo(&s, " FROM %s u", t);
 			break;
 		case NUM_TIER_STATEMENTS:
