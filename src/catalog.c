@@ -26,6 +26,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -212,6 +213,39 @@ FmCatalogBegin(void)
 }
 
 /*
+ * FmBeginAsRole
+ *		Become "role" in a restricted security context and, outside parallel
+ *		mode (where settings cannot change), pin search_path to
+ *		"pg_catalog, pg_temp".  Undo with FmEndAsRole(sw); an error in
+ *		between is cleaned up by (sub)transaction abort, which restores the
+ *		user id and the GUC nest level.
+ */
+void
+FmBeginAsRole(Oid role, FmRoleSwitch *sw)
+{
+	GetUserIdAndSecContext(&sw->save_userid, &sw->save_sec_context);
+	SetUserIdAndSecContext(role,
+						   sw->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	sw->nestlevel = 0;
+	if (!IsInParallelMode())
+	{
+		sw->nestlevel = NewGUCNestLevel();
+		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+}
+
+void
+FmEndAsRole(const FmRoleSwitch *sw)
+{
+	if (sw->nestlevel > 0)
+		AtEOXact_GUC(true, sw->nestlevel);
+	SetUserIdAndSecContext(sw->save_userid, sw->save_sec_context);
+}
+
+/*
  * execute_statement
  *		Run one catalog statement and check that SPI answered "expected".
  *		Returns SPI_processed; the rows are in SPI_tuptable.
@@ -231,20 +265,11 @@ execute_statement(CatalogStatement id, Datum *values, const char *nulls,
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	const CatalogStatementDef *def = &statement_defs[id];
-	Oid			save_userid;
-	int			save_sec_context;
-	int			nestlevel;
+	FmRoleSwitch sw;
 	int			rc;
 
 	Assert(OidIsValid(catalog_owner));
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(catalog_owner,
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	FmBeginAsRole(catalog_owner, &sw);
 
 	if (statement_plans[id] == NULL)
 	{
@@ -261,8 +286,7 @@ execute_statement(CatalogStatement id, Datum *values, const char *nulls,
 
 	rc = SPI_execute_plan(statement_plans[id], values, nulls, false, 0);
 
-	AtEOXact_GUC(true, nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	FmEndAsRole(&sw);
 	MemoryContextSwitchTo(oldcxt);
 	if (rc != expected)
 		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));

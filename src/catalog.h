@@ -21,6 +21,16 @@ typedef struct FmMigration
 	bool		out_of_order;	/* an applied migration sorts after it */
 } FmMigration;
 
+/* What FmBeginAsRole() changed, for FmEndAsRole(). */
+typedef struct FmRoleSwitch
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			nestlevel;		/* GUC nest level; 0: search_path not pinned */
+} FmRoleSwitch;
+
+extern void FmBeginAsRole(Oid role, FmRoleSwitch *sw);
+extern void FmEndAsRole(const FmRoleSwitch *sw);
 extern void FmCatalogBegin(void);
 extern List *FmCatalogPending(const char *target);
 extern char *FmCatalogUpScript(const FmMigration *m);

@@ -78,6 +78,7 @@
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 
+#include "catalog.h"
 #include "parse.h"
 
 /* The statements built from the configuration. */
@@ -214,8 +215,6 @@ static void check_column(Oid relid, const char *label, const char *column,
 static SPIPlanPtr tier_plan(TierStatement id);
 static char *build_statement(TierStatement id);
 static void append_timestamp_sets(StringInfo s, const char *upgrade);
-static int	begin_as_owner(void);
-static void end_as_owner(int nestlevel, Oid save_userid, int save_sec);
 static uint64 run_statement(TierStatement id, Datum *values, const char *nulls,
 							bool read_only, long count, int expected);
 static bool check_capability(FunctionCallInfo fcinfo, const char *capability,
@@ -361,9 +360,7 @@ load_config(void)
 	MemoryContext oldcxt;
 	Oid			nsp = get_namespace_oid("fleetmigrate", false);
 	Oid			owner = extension_owner();
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel;
+	FmRoleSwitch sw;
 	int			rc;
 	char	   *schema = DEFAULT_SCHEMA;
 	char	   *table = DEFAULT_TABLE;
@@ -396,12 +393,11 @@ load_config(void)
 	if (!OidIsValid(config.config_relid))
 		elog(ERROR, "fleetmigrate.tier_config is missing");
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	nestlevel = begin_as_owner();
+	FmBeginAsRole(config.owner, &sw);
 	rc = SPI_execute("SELECT table_schema, table_name, id_column, tier_column,"
 					 "       upgraded_at_column, tier_changed_at_column"
 					 "  FROM fleetmigrate.tier_config", true, 0);
-	end_as_owner(nestlevel, save_userid, save_sec);
+	FmEndAsRole(&sw);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read fleetmigrate.tier_config: %s",
 			 SPI_result_code_string(rc));
@@ -582,7 +578,7 @@ build_statement(TierStatement id)
  * tier_plan
  *		The prepared plan of one statement, loading the configuration and
  *		preparing as needed.  Caller is connected to SPI and runs as the
- *		owner (begin_as_owner).  Can ERROR.
+ *		owner (FmBeginAsRole).  Can ERROR.
  */
 static SPIPlanPtr
 tier_plan(TierStatement id)
@@ -623,43 +619,6 @@ tier_plan(TierStatement id)
 }
 
 /*
- * begin_as_owner
- *		Become the extension's owner in a restricted security context and,
- *		outside parallel mode, pin search_path.  Returns the GUC nest level
- *		for end_as_owner(), 0 when none was opened.  An error in between is
- *		cleaned up by (sub)transaction abort.
- */
-static int
-begin_as_owner(void)
-{
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel = 0;
-
-	Assert(OidIsValid(config.owner));
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(config.owner,
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	if (!IsInParallelMode())
-	{
-		nestlevel = NewGUCNestLevel();
-		(void) set_config_option("search_path", "pg_catalog, pg_temp",
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	}
-	return nestlevel;
-}
-
-static void
-end_as_owner(int nestlevel, Oid save_userid, int save_sec)
-{
-	if (nestlevel > 0)
-		AtEOXact_GUC(true, nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec);
-}
-
-/*
  * run_statement
  *		Execute one statement as the extension's owner and check the SPI
  *		result.  Caller is connected to SPI; the configuration is loaded.
@@ -670,17 +629,14 @@ run_statement(TierStatement id, Datum *values, const char *nulls,
 			  bool read_only, long count, int expected)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel;
+	FmRoleSwitch sw;
 	int			rc;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	nestlevel = begin_as_owner();
+	FmBeginAsRole(config.owner, &sw);
 	statements_running++;
 	rc = SPI_execute_plan(tier_plan(id), values, nulls, read_only, count);
 	statements_running--;
-	end_as_owner(nestlevel, save_userid, save_sec);
+	FmEndAsRole(&sw);
 	MemoryContextSwitchTo(oldcxt);
 	if (rc != expected)
 		elog(ERROR, "tier statement failed: %s", SPI_result_code_string(rc));
@@ -717,9 +673,7 @@ fleetmigrate_configure_user_table(PG_FUNCTION_ARGS)
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	Oid			argtypes[6] = {NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID};
 	char		relkind;
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel;
+	FmRoleSwitch sw;
 	int			rc;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
@@ -762,8 +716,7 @@ fleetmigrate_configure_user_table(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	config.owner = extension_owner();
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	nestlevel = begin_as_owner();
+	FmBeginAsRole(config.owner, &sw);
 	rc = SPI_execute_with_args("INSERT INTO fleetmigrate.tier_config AS c"
 							   " (table_schema, table_name, id_column, tier_column,"
 							   "  upgraded_at_column, tier_changed_at_column,"
@@ -779,7 +732,7 @@ fleetmigrate_configure_user_table(PG_FUNCTION_ARGS)
 							   "     configured_at = pg_catalog.now(),"
 							   "     configured_by = excluded.configured_by",
 							   6, argtypes, values, nulls, false, 0);
-	end_as_owner(nestlevel, save_userid, save_sec);
+	FmEndAsRole(&sw);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not write fleetmigrate.tier_config: %s",
 			 SPI_result_code_string(rc));
@@ -1174,9 +1127,7 @@ fill_tiers(TierCheckCache *cache)
 	MemoryContext oldcxt;
 	TierErrorContext ctx = {"checking a user's permission"};
 	ErrorContextCallback errcallback;
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel;
+	FmRoleSwitch sw;
 	int			rc;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1186,11 +1137,10 @@ fill_tiers(TierCheckCache *cache)
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 	ensure_config();
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	nestlevel = begin_as_owner();
+	FmBeginAsRole(config.owner, &sw);
 	rc = SPI_execute("SELECT tier, capabilities FROM fleetmigrate.tiers",
 					 true, 0);
-	end_as_owner(nestlevel, save_userid, save_sec);
+	FmEndAsRole(&sw);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read fleetmigrate.tiers: %s",
 			 SPI_result_code_string(rc));
