@@ -208,10 +208,17 @@ static void config_invalidate(Datum arg, Oid relid);
 static void tiers_xact_callback(XactEvent event, void *arg);
 static Oid	extension_owner(void);
 static void tier_error_callback(void *arg);
+static void ensure_config(void);
+static void tier_call_begin(ErrorContextCallback *cb, const TierErrorContext *ctx,
+							int spi_options);
+static void tier_call_end(ErrorContextCallback *cb);
 static void load_config(void);
 static void check_column(Oid relid, const char *label, const char *column,
 						 const char *role, Oid typid1, Oid typid2,
 						 bool configured);
+static void check_user_table(Oid relid, const char *label, const char *id,
+							 const char *tier, const char *upgraded,
+							 const char *changed, bool configured);
 static SPIPlanPtr tier_plan(TierStatement id);
 static char *build_statement(TierStatement id);
 static void append_timestamp_sets(StringInfo s, const char *upgrade);
@@ -222,10 +229,10 @@ static bool check_capability(FunctionCallInfo fcinfo, const char *capability,
 static TierCheckCache *check_cache(FunctionCallInfo fcinfo);
 static void fill_tiers(TierCheckCache *cache);
 static void lookup_users(TierCheckCache *cache, const pg_uuid_t *key);
-static int	tier_index(TierCheckCache *cache, const char *tier);
+static int	tier_of_row(TierCheckCache *cache, HeapTuple row, TupleDesc desc,
+						int column);
 static void resolve_capability(TierCheckCache *cache, const char *capability,
 							   int caplen);
-static int	tier_index_text(TierCheckCache *cache, text *tier);
 static char *validate_condition(const char *condition);
 static bool has_exec_param_walker(Node *node, void *context);
 
@@ -349,6 +356,42 @@ check_column(Oid relid, const char *label, const char *column,
 }
 
 /*
+ * check_user_table
+ *		ERROR unless relid is a table with the named columns of the right
+ *		types (upgraded and changed may be NULL: not kept).  "configured":
+ *		the names come from fleetmigrate.tier_config (or its defaults), not
+ *		from a configure_user_table() call, which the messages tell apart.
+ */
+static void
+check_user_table(Oid relid, const char *label, const char *id,
+				 const char *tier, const char *upgraded, const char *changed,
+				 bool configured)
+{
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+	{
+		if (configured)
+			ereport(ERROR,
+					(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+					 errmsg("user table \"%s\" is not a table", label),
+					 errhint("Name a table with fleetmigrate.configure_user_table().")));
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", label),
+				 errdetail("The tier functions update users' tiers, so the user table must be a table.")));
+	}
+	check_column(relid, label, id, "user id", UUIDOID, InvalidOid, configured);
+	check_column(relid, label, tier, "tier", TEXTOID, VARCHAROID, configured);
+	if (upgraded != NULL)
+		check_column(relid, label, upgraded, "upgraded at",
+					 TIMESTAMPTZOID, TIMESTAMPOID, configured);
+	if (changed != NULL)
+		check_column(relid, label, changed, "tier changed at",
+					 TIMESTAMPTZOID, TIMESTAMPOID, configured);
+}
+
+/*
  * load_config
  *		Read fleetmigrate.tier_config, check the table and its columns, and
  *		forget the statements built for an earlier configuration.  Caller is
@@ -371,7 +414,6 @@ load_config(void)
 	char	   *label;
 	Oid			relnsp;
 	Oid			relid;
-	char		relkind;
 	bool		configured;
 
 	if (!callbacks_registered)
@@ -425,20 +467,7 @@ load_config(void)
 				 errdetail("The tier functions keep each user's tier in the table named by fleetmigrate.tier_config%s.",
 						   configured ? "" : ", by default public.users"),
 				 errhint("Create the table, or name the table that holds your users' tiers with fleetmigrate.configure_user_table().")));
-	relkind = get_rel_relkind(relid);
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("user table \"%s\" is not a table", label),
-				 errhint("Name a table with fleetmigrate.configure_user_table().")));
-	check_column(relid, label, id, "user id", UUIDOID, InvalidOid, configured);
-	check_column(relid, label, tier, "tier", TEXTOID, VARCHAROID, configured);
-	if (upgraded != NULL)
-		check_column(relid, label, upgraded, "upgraded at",
-					 TIMESTAMPTZOID, TIMESTAMPOID, configured);
-	if (changed != NULL)
-		check_column(relid, label, changed, "tier changed at",
-					 TIMESTAMPTZOID, TIMESTAMPOID, configured);
+	check_user_table(relid, label, id, tier, upgraded, changed, configured);
 
 	oldcxt = MemoryContextSwitchTo(CacheMemoryContext);
 	if (config.label)
@@ -655,6 +684,32 @@ ensure_config(void)
 }
 
 /*
+ * tier_call_begin
+ *		Start of every entry point that touches the users table: connect to
+ *		SPI (with spi_options), push the error context naming what it does,
+ *		load the configuration if it changed.  tier_call_end() undoes it.
+ */
+static void
+tier_call_begin(ErrorContextCallback *cb, const TierErrorContext *ctx,
+				int spi_options)
+{
+	if (SPI_connect_ext(spi_options) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	cb->callback = tier_error_callback;
+	cb->arg = unconstify(TierErrorContext *, ctx);
+	cb->previous = error_context_stack;
+	error_context_stack = cb;
+	ensure_config();
+}
+
+static void
+tier_call_end(ErrorContextCallback *cb)
+{
+	error_context_stack = cb->previous;
+	SPI_finish();
+}
+
+/*
  * configure_user_table(user_table regclass, id_column name, tier_column
  *		name, upgraded_at_column name, tier_changed_at_column name)
  *
@@ -672,7 +727,6 @@ fleetmigrate_configure_user_table(PG_FUNCTION_ARGS)
 	Datum		values[6];
 	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	Oid			argtypes[6] = {NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID, NAMEOID};
-	char		relkind;
 	FmRoleSwitch sw;
 	int			rc;
 
@@ -688,22 +742,11 @@ fleetmigrate_configure_user_table(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
 	label = psprintf("%s.%s", schema, table);
-	relkind = get_rel_relkind(relid);
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table", label),
-				 errdetail("The tier functions update users' tiers, so the user table must be a table.")));
-	check_column(relid, label, NameStr(*PG_GETARG_NAME(1)), "user id",
-				 UUIDOID, InvalidOid, false);
-	check_column(relid, label, NameStr(*PG_GETARG_NAME(2)), "tier",
-				 TEXTOID, VARCHAROID, false);
-	if (!PG_ARGISNULL(3))
-		check_column(relid, label, NameStr(*PG_GETARG_NAME(3)), "upgraded at",
-					 TIMESTAMPTZOID, TIMESTAMPOID, false);
-	if (!PG_ARGISNULL(4))
-		check_column(relid, label, NameStr(*PG_GETARG_NAME(4)), "tier changed at",
-					 TIMESTAMPTZOID, TIMESTAMPOID, false);
+	check_user_table(relid, label, NameStr(*PG_GETARG_NAME(1)),
+					 NameStr(*PG_GETARG_NAME(2)),
+					 PG_ARGISNULL(3) ? NULL : NameStr(*PG_GETARG_NAME(3)),
+					 PG_ARGISNULL(4) ? NULL : NameStr(*PG_GETARG_NAME(4)),
+					 false);
 
 	values[0] = DirectFunctionCall1(namein, CStringGetDatum(schema));
 	values[1] = DirectFunctionCall1(namein, CStringGetDatum(table));
@@ -755,6 +798,7 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 	text	   *new_tier_t;
 	char	   *new_tier;
 	char	   *old_tier;
+	char	   *user_id;
 	char	   *caller;
 	bool		isnull;
 	bool		old_rank_null;
@@ -778,15 +822,10 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 				 errmsg("new tier must not be null")));
 	new_tier_t = PG_GETARG_TEXT_PP(1);
 	new_tier = text_to_cstring(new_tier_t);
+	user_id = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(0)));
 	caller = GetUserNameFromId(GetUserId(), false);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	errcallback.callback = tier_error_callback;
-	errcallback.arg = &ctx;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-	ensure_config();
+	tier_call_begin(&errcallback, &ctx, 0);
 
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = PointerGetDatum(new_tier_t);
@@ -797,11 +836,9 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 						  SPI_OK_SELECT) > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("user \"%s\" does not exist",
-							DatumGetCString(DirectFunctionCall1(uuid_out, values[0]))),
+					 errmsg("user \"%s\" does not exist", user_id),
 					 errdetail("No row of user table \"%s\" has %s = '%s'.", config.label,
-							   config.id_column,
-							   DatumGetCString(DirectFunctionCall1(uuid_out, values[0])))));
+							   config.id_column, user_id)));
 		known = false;
 	}
 	else
@@ -824,8 +861,7 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 
 	if (old_tier != NULL && strcmp(old_tier, new_tier) == 0)
 	{
-		error_context_stack = errcallback.previous;
-		SPI_finish();
+		tier_call_end(&errcallback);
 		PG_RETURN_BOOL(false);
 	}
 	if (!old_rank_null && new_rank < old_rank &&
@@ -833,8 +869,7 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("moving user \"%s\" from tier \"%s\" to \"%s\" is a downgrade",
-						DatumGetCString(DirectFunctionCall1(uuid_out, values[0])),
-						old_tier, new_tier),
+						user_id, old_tier, new_tier),
 				 errdetail("Tier \"%s\" has rank %d, below rank %d of \"%s\".",
 						   new_tier, new_rank, old_rank, old_tier),
 				 errhint("Pass allow_downgrade => true to move a user down.")));
@@ -848,8 +883,7 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 	if (run_statement(TS_CHANGE, values, nulls, false, 0, SPI_OK_INSERT) != 1)
 		elog(ERROR, "user row vanished while locked");
 
-	error_context_stack = errcallback.previous;
-	SPI_finish();
+	tier_call_end(&errcallback);
 	PG_RETURN_BOOL(true);
 }
 
@@ -955,13 +989,7 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	if (SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0) != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	errcallback.callback = tier_error_callback;
-	errcallback.arg = unconstify(TierErrorContext *, &assigning);
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-	ensure_config();
+	tier_call_begin(&errcallback, &assigning, nonatomic ? SPI_OPT_NONATOMIC : 0);
 
 	/* the tier and its rank */
 	{
@@ -1058,8 +1086,7 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 			break;
 	}
 
-	error_context_stack = errcallback.previous;
-	SPI_finish();
+	tier_call_end(&errcallback);
 
 	result[0] = Int64GetDatum(changed);
 	result[1] = Int64GetDatum(skipped);
@@ -1130,13 +1157,7 @@ fill_tiers(TierCheckCache *cache)
 	FmRoleSwitch sw;
 	int			rc;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	errcallback.callback = tier_error_callback;
-	errcallback.arg = &ctx;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-	ensure_config();
+	tier_call_begin(&errcallback, &ctx, 0);
 	FmBeginAsRole(config.owner, &sw);
 	rc = SPI_execute("SELECT tier, capabilities FROM fleetmigrate.tiers",
 					 true, 0);
@@ -1161,35 +1182,29 @@ fill_tiers(TierCheckCache *cache)
 		cache->tier_caps[i] = DatumGetArrayTypePCopy(caps);
 	}
 	MemoryContextSwitchTo(oldcxt);
-	error_context_stack = errcallback.previous;
-	SPI_finish();
+	tier_call_end(&errcallback);
 }
 
 /*
- * tier_index
- *		Index of a tier in the cache, -1 when not a tier.
+ * tier_of_row
+ *		Index in the cache of the tier in column "column" (text) of a row,
+ *		-1 when NULL or not a tier.  No text conversion: called once per
+ *		user when the whole users table is read.
  */
 static int
-tier_index(TierCheckCache *cache, const char *tier)
+tier_of_row(TierCheckCache *cache, HeapTuple row, TupleDesc desc, int column)
 {
-	if (tier == NULL)
+	bool		isnull;
+	Datum		datum = SPI_getbinval(row, desc, column, &isnull);
+	text	   *tier;
+	const char *data;
+	size_t		len;
+
+	if (isnull)
 		return -1;
-	for (int i = 0; i < cache->ntiers; i++)
-		if (strcmp(cache->tier_names[i], tier) == 0)
-			return i;
-	return -1;
-}
-
-/*
- * tier_index_text
- *		tier_index() for a text datum straight from a tuple.
- */
-static int
-tier_index_text(TierCheckCache *cache, text *tier)
-{
-	const char *data = VARDATA_ANY(tier);
-	size_t		len = VARSIZE_ANY_EXHDR(tier);
-
+	tier = (text *) PG_DETOAST_DATUM_PACKED(datum);
+	data = VARDATA_ANY(tier);
+	len = VARSIZE_ANY_EXHDR(tier);
 	for (int i = 0; i < cache->ntiers; i++)
 		if (strlen(cache->tier_names[i]) == len &&
 			memcmp(cache->tier_names[i], data, len) == 0)
@@ -1253,13 +1268,7 @@ lookup_users(TierCheckCache *cache, const pg_uuid_t *key)
 		return;
 	}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	errcallback.callback = tier_error_callback;
-	errcallback.arg = &ctx;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-	ensure_config();
+	tier_call_begin(&errcallback, &ctx, 0);
 
 	if (cache->misses >= LOAD_ALL_MIN_MISSES)
 	{
@@ -1281,37 +1290,34 @@ lookup_users(TierCheckCache *cache, const pg_uuid_t *key)
 				HeapTuple	row = SPI_tuptable->vals[i];
 				bool		isnull;
 				Datum		id = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
-				Datum		tier;
 
 				if (isnull)
 					continue;
 				entry = usertier_insert(cache->users, *DatumGetUUIDP(id), &found);
-				tier = SPI_getbinval(row, SPI_tuptable->tupdesc, 2, &isnull);
-				entry->tier = isnull ? -1 :
-					tier_index_text(cache, (text *) PG_DETOAST_DATUM_PACKED(tier));
+				entry->tier = tier_of_row(cache, row, SPI_tuptable->tupdesc, 2);
 			}
 			cache->all_loaded = true;
 			entry = usertier_insert(cache->users, *key, &found);
 			if (!found)
 				entry->tier = -1;
-			error_context_stack = errcallback.previous;
-			SPI_finish();
+			tier_call_end(&errcallback);
 			return;
 		}
 	}
 
 	{
 		Datum		value = UUIDPGetDatum(key);
-		char	   *tier = NULL;
+
+		int			index = -1;
 
 		if (run_statement(TS_LOOKUP, &value, NULL, true, 1, SPI_OK_SELECT) > 0)
-			tier = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			index = tier_of_row(cache, SPI_tuptable->vals[0],
+								SPI_tuptable->tupdesc, 1);
 		entry = usertier_insert(cache->users, *key, &found);
-		entry->tier = tier_index(cache, tier);
+		entry->tier = index;
 		cache->misses++;
 	}
-	error_context_stack = errcallback.previous;
-	SPI_finish();
+	tier_call_end(&errcallback);
 }
 
 /*
@@ -1493,13 +1499,7 @@ fleetmigrate_tier_users(PG_FUNCTION_ARGS)
 	ErrorContextCallback errcallback;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	errcallback.callback = tier_error_callback;
-	errcallback.arg = &ctx;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-	ensure_config();
+	tier_call_begin(&errcallback, &ctx, 0);
 	run_statement(TS_LIST_USERS, NULL, NULL, true, 0, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -1511,8 +1511,7 @@ fleetmigrate_tier_users(PG_FUNCTION_ARGS)
 									  SPI_tuptable->tupdesc, c + 1, &nulls[c]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	error_context_stack = errcallback.previous;
-	SPI_finish();
+	tier_call_end(&errcallback);
 	return (Datum) 0;
 }
 
