@@ -63,25 +63,11 @@ export FM_CLUSTER_DIR FM_PORT
 
 # shellcheck source=test/scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
+# shellcheck source=test/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() {
-    sed -n 's/^# usage: /usage: /p' "${BASH_SOURCE[0]}" >&2
-    exit 2
-}
-
-reuse=0 build=1 write=1
-output=$FM_ROOT/BENCHMARKS.md
-command_line="test/bench/bench.sh${*:+ $*}"
-while (($#)); do
-    case "$1" in
-        --reuse-cluster) reuse=1; shift ;;
-        --no-build) build=0; shift ;;
-        --no-write) write=0; shift ;;
-        --output) (($# >= 2)) || usage; output=$2; shift 2 ;;
-        -h|--help) usage ;;
-        *) printf 'bench.sh: unknown argument %s\n' "$1" >&2; usage ;;
-    esac
-done
+bench_options "$@"
+((${#extra_args[@]} == 0)) || bench_unknown_option "${extra_args[0]}"
 
 reps=${BENCH_REPS:-3}
 reps_big=${BENCH_REPS_10K:-3}
@@ -143,15 +129,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ((reuse)); then
-    pg_isready -q || fm_die "--reuse-cluster: no server at PGHOST=$PGHOST PGPORT=$PGPORT"
-else
-    if ((build)); then
-        fm_install_packages
-        fm_build_install
-    fi
-    fm_start_cluster
-    started=1
+bench_server
+if ((started)); then
     # One transaction creates up to max_n tables: the shared lock table must
     # hold all their locks (default 64 per connection slot is too few).
     if ((locks_needed > 64)); then
@@ -364,19 +343,7 @@ median() {
 # What is measured: the commit, and the library every new backend loads (the
 # installed one; others may reinstall it while this runs, which is checked
 # at the end).
-commit=$(git -C "$FM_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n "$(git -C "$FM_ROOT" status --porcelain -- src '*.sql' '*.control' Makefile 2>/dev/null)" ]]; then
-    commit="$commit (with uncommitted changes in the extension's sources)"
-fi
-libdir=$("$FM_PG_CONFIG" --pkglibdir)
-lib_checksum() { md5sum <"$libdir/fleetmigrate.so" | cut -d' ' -f1; }
-lib_sum_before=$(lib_checksum)
-library="installed fleetmigrate.so of $(date -u -r "$libdir/fleetmigrate.so" '+%Y-%m-%d %H:%M UTC')"
-if cmp -s "$libdir/fleetmigrate.so" "$FM_ROOT/fleetmigrate.so"; then
-    library+=", identical to the repository's build"
-else
-    library+=", NOT the repository's build ($FM_ROOT/fleetmigrate.so differs or is missing)"
-fi
+bench_identify
 
 declare -A t_psql=() t_fm=() t_reg=() rels=()
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -436,12 +403,8 @@ settings=$(fm_psql -At -c "SELECT string_agg(name || ' = ' || pg_catalog.current
     FROM pg_catalog.pg_settings
     WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers',
                    'max_locks_per_transaction', 'wal_level')")
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
-if [[ "$(lib_checksum)" != "$lib_sum_before" ]]; then
-    library+="; WARNING: the installed library changed during the run, so the figures mix two builds"
-    fm_log "warning: the installed fleetmigrate.so changed during the run"
-fi
+bench_machine
+bench_check_library
 
 table="| corpus | migrations | relations created | runs | psql -1 -f median (s) | apply_pending() median (s) | ratio fleetmigrate / psql | register_dir.sh median (s, untimed in ratio) |
 |---|---:|---:|---:|---:|---:|---:|---:|"

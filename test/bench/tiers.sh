@@ -92,24 +92,15 @@ export FM_CLUSTER_DIR FM_PORT
 
 # shellcheck source=test/scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
+# shellcheck source=test/bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() {
-    sed -n 's/^# usage: /usage: /p' "${BASH_SOURCE[0]}" >&2
-    exit 2
-}
-
-reuse=0 build=1 write=1 keep=0
-output=$FM_ROOT/BENCHMARKS.md
-command_line="test/bench/tiers.sh${*:+ $*}"
-while (($#)); do
-    case "$1" in
-        --reuse-cluster) reuse=1; shift ;;
-        --no-build) build=0; shift ;;
-        --no-write) write=0; shift ;;
-        --output) (($# >= 2)) || usage; output=$2; shift 2 ;;
-        --keep) keep=1; shift ;;
-        -h|--help) usage ;;
-        *) printf 'tiers.sh: unknown argument %s\n' "$1" >&2; usage ;;
+bench_options "$@"
+keep=0
+for arg in "${extra_args[@]}"; do
+    case "$arg" in
+        --keep) keep=1 ;;
+        *) bench_unknown_option "$arg" ;;
     esac
 done
 
@@ -158,33 +149,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ((reuse)); then
-    pg_isready -q || fm_die "--reuse-cluster: no server at PGHOST=$PGHOST PGPORT=$PGPORT"
-else
-    if ((build)); then
-        fm_install_packages
-        fm_build_install
-    fi
-    fm_start_cluster
-    started=1
-fi
+bench_server
 fm_psql -At -c "SELECT 1 FROM pg_available_extension_versions WHERE name = 'fleetmigrate' AND version = '1.1'" |
     grep -q 1 || fm_die "extension fleetmigrate 1.1 is not installed (make -C $FM_ROOT install)"
 
 # What is measured (as in bench.sh): the commit, and the installed library.
-commit=$(git -C "$FM_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [[ -n "$(git -C "$FM_ROOT" status --porcelain -- src '*.sql' '*.control' Makefile 2>/dev/null)" ]]; then
-    commit="$commit (with uncommitted changes in the extension's sources)"
-fi
-libdir=$("$FM_PG_CONFIG" --pkglibdir)
-lib_checksum() { md5sum <"$libdir/fleetmigrate.so" | cut -d' ' -f1; }
-lib_sum_before=$(lib_checksum)
-library="installed fleetmigrate.so of $(date -u -r "$libdir/fleetmigrate.so" '+%Y-%m-%d %H:%M UTC')"
-if cmp -s "$libdir/fleetmigrate.so" "$FM_ROOT/fleetmigrate.so"; then
-    library+=", identical to the repository's build"
-else
-    library+=", NOT the repository's build ($FM_ROOT/fleetmigrate.so differs or is missing)"
-fi
+bench_identify
 
 now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
 seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -525,12 +495,8 @@ settings=$(fm_psql -At -c "SELECT string_agg(name || ' = ' || pg_catalog.current
     WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'work_mem',
                    'max_parallel_workers_per_gather', 'max_parallel_workers', 'max_worker_processes',
                    'min_parallel_table_scan_size', 'jit')")
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
-if [[ "$(lib_checksum)" != "$lib_sum_before" ]]; then
-    library+="; WARNING: the installed library changed during the run, so the figures mix two builds"
-    fm_log "warning: the installed fleetmigrate.so changed during the run"
-fi
+bench_machine
+bench_check_library
 
 verdict() { if "$1" "$2" "$3"; then echo met; else echo MISSED; fi; }
 fmt() { awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f", d, v }'; }

@@ -1,0 +1,93 @@
+# shellcheck shell=bash disable=SC2034  # the variables are the callers'
+# lib.sh -- what every benchmark script in test/bench shares
+#
+# Sourced after test/scripts/common.sh.  Uses and sets, in the caller:
+#   reuse, build, write, output, command_line, extra_args  (bench_options)
+#   started                                                 (bench_server)
+#   commit, libdir, lib_sum_before, library                 (bench_identify)
+#   cpu, mem                                                (bench_machine)
+
+# bench_usage: the "# usage:" line of the running script, then exit 2
+bench_usage() {
+    sed -n 's/^# usage: /usage: /p' "$0" >&2
+    exit 2
+}
+
+# bench_options ARGS...: the options every benchmark takes (--reuse-cluster,
+# --no-build, --no-write, --output FILE, -h); what it does not know is left
+# in extra_args for the script
+bench_options() {
+    reuse=0 build=1 write=1
+    output=$FM_ROOT/BENCHMARKS.md
+    command_line="test/bench/$(basename "$0")${*:+ $*}"
+    extra_args=()
+    while (($#)); do
+        case "$1" in
+            --reuse-cluster) reuse=1; shift ;;
+            --no-build) build=0; shift ;;
+            --no-write) write=0; shift ;;
+            --output) (($# >= 2)) || bench_usage; output=$2; shift 2 ;;
+            -h|--help) bench_usage ;;
+            *) extra_args+=("$1"); shift ;;
+        esac
+    done
+}
+
+# bench_unknown_option ARG: complain about ARG and exit 2
+bench_unknown_option() {
+    printf '%s: unknown argument %s\n' "$(basename "$0")" "$1" >&2
+    bench_usage
+}
+
+# bench_server: with --reuse-cluster, the running server; otherwise (after
+# installing packages and building, unless --no-build) a throwaway cluster,
+# and started=1
+bench_server() {
+    if ((reuse)); then
+        pg_isready -q || fm_die "--reuse-cluster: no server at PGHOST=$PGHOST PGPORT=$PGPORT"
+        return
+    fi
+    if ((build)); then
+        fm_install_packages
+        fm_build_install
+    fi
+    fm_start_cluster
+    started=1
+}
+
+# bench_identify: what is measured -- the commit, and the library every new
+# backend loads (the installed one; others may reinstall it while a
+# benchmark runs: bench_library_changed tells)
+bench_identify() {
+    commit=$(git -C "$FM_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    if [[ -n "$(git -C "$FM_ROOT" status --porcelain -- src '*.sql' '*.control' Makefile 2>/dev/null)" ]]; then
+        commit="$commit (with uncommitted changes in the extension's sources)"
+    fi
+    libdir=$("$FM_PG_CONFIG" --pkglibdir)
+    lib_sum_before=$(bench_lib_checksum)
+    library="installed fleetmigrate.so of $(date -u -r "$libdir/fleetmigrate.so" '+%Y-%m-%d %H:%M UTC')"
+    if cmp -s "$libdir/fleetmigrate.so" "$FM_ROOT/fleetmigrate.so"; then
+        library+=", identical to the repository's build"
+    else
+        library+=", NOT the repository's build ($FM_ROOT/fleetmigrate.so differs or is missing)"
+    fi
+}
+
+bench_lib_checksum() {
+    md5sum <"$libdir/fleetmigrate.so" | cut -d' ' -f1
+}
+
+# bench_check_library: at the end of a run, a warning in library (and the
+# log) if the installed library changed since bench_identify
+bench_check_library() {
+    if [[ "$(bench_lib_checksum)" != "$lib_sum_before" ]]; then
+        library+="; WARNING: the installed library changed during the run, so the figures mix two builds"
+        fm_log "warning: the installed fleetmigrate.so changed during the run"
+    fi
+}
+
+# bench_machine: cpu and mem, for the report
+bench_machine() {
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+    mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+}
