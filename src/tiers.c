@@ -228,7 +228,8 @@ static bool check_capability(FunctionCallInfo fcinfo, const char *capability,
 							 int caplen);
 static TierCheckCache *check_cache(FunctionCallInfo fcinfo);
 static void fill_tiers(TierCheckCache *cache);
-static void lookup_users(TierCheckCache *cache, const pg_uuid_t *key);
+static UserTierEntry *lookup_users(TierCheckCache *cache, const pg_uuid_t *key);
+static bool load_all_now(TierCheckCache *cache);
 static int	tier_of_row(TierCheckCache *cache, HeapTuple row, TupleDesc desc,
 						int column);
 static void resolve_capability(TierCheckCache *cache, const char *capability,
@@ -1251,73 +1252,81 @@ resolve_capability(TierCheckCache *cache, const char *capability, int caplen)
  * lookup_users
  *		Put the user in the cache: one index probe, or, once enough distinct
  *		users were probed and the table is small compared to that, every
- *		user in one scan.
+ *		user in one scan.  Returns the user's entry.
  */
-static void
+static UserTierEntry *
 lookup_users(TierCheckCache *cache, const pg_uuid_t *key)
 {
 	TierErrorContext ctx = {"looking up a user's tier"};
 	ErrorContextCallback errcallback;
 	bool		found;
 	UserTierEntry *entry;
+	int			index = -1;
 
 	if (cache->all_loaded)
 	{
 		entry = usertier_insert(cache->users, *key, &found);
 		entry->tier = -1;
-		return;
+		return entry;
 	}
 
 	tier_call_begin(&errcallback, &ctx, 0);
-
-	if (cache->misses >= LOAD_ALL_MIN_MISSES)
+	if (load_all_now(cache))
 	{
-		HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(config.relid));
-		float4		reltuples = -1;
-
-		if (HeapTupleIsValid(tuple))
+		ctx.what = "reading every user's tier";
+		run_statement(TS_LOAD_ALL, NULL, NULL, true, 0, SPI_OK_SELECT);
+		for (uint64 i = 0; i < SPI_processed; i++)
 		{
-			reltuples = ((Form_pg_class) GETSTRUCT(tuple))->reltuples;
-			ReleaseSysCache(tuple);
-		}
-		if (reltuples >= 0 &&
-			reltuples <= (float4) cache->misses * LOAD_ALL_RATIO)
-		{
-			ctx.what = "reading every user's tier";
-			run_statement(TS_LOAD_ALL, NULL, NULL, true, 0, SPI_OK_SELECT);
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				HeapTuple	row = SPI_tuptable->vals[i];
-				bool		isnull;
-				Datum		id = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
+			HeapTuple	row = SPI_tuptable->vals[i];
+			bool		isnull;
+			Datum		id = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
 
-				if (isnull)
-					continue;
-				entry = usertier_insert(cache->users, *DatumGetUUIDP(id), &found);
-				entry->tier = tier_of_row(cache, row, SPI_tuptable->tupdesc, 2);
-			}
-			cache->all_loaded = true;
-			entry = usertier_insert(cache->users, *key, &found);
-			if (!found)
-				entry->tier = -1;
-			tier_call_end(&errcallback);
-			return;
+			if (isnull)
+				continue;
+			entry = usertier_insert(cache->users, *DatumGetUUIDP(id), &found);
+			entry->tier = tier_of_row(cache, row, SPI_tuptable->tupdesc, 2);
 		}
+		cache->all_loaded = true;
 	}
-
+	else
 	{
 		Datum		value = UUIDPGetDatum(key);
-
-		int			index = -1;
 
 		if (run_statement(TS_LOOKUP, &value, NULL, true, 1, SPI_OK_SELECT) > 0)
 			index = tier_of_row(cache, SPI_tuptable->vals[0],
 								SPI_tuptable->tupdesc, 1);
-		entry = usertier_insert(cache->users, *key, &found);
-		entry->tier = index;
 		cache->misses++;
 	}
 	tier_call_end(&errcallback);
+
+	/* after any growth of the hash: the entry pointer stays valid */
+	entry = usertier_insert(cache->users, *key, &found);
+	if (!found)
+		entry->tier = index;
+	return entry;
+}
+
+/*
+ * load_all_now
+ *		Whether to read the whole users table instead of probing one more
+ *		user: after LOAD_ALL_MIN_MISSES probes, once the table has at most
+ *		LOAD_ALL_RATIO rows per probe made.
+ */
+static bool
+load_all_now(TierCheckCache *cache)
+{
+	HeapTuple	tuple;
+	float4		reltuples = -1;
+
+	if (cache->misses < LOAD_ALL_MIN_MISSES)
+		return false;
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(config.relid));
+	if (HeapTupleIsValid(tuple))
+	{
+		reltuples = ((Form_pg_class) GETSTRUCT(tuple))->reltuples;
+		ReleaseSysCache(tuple);
+	}
+	return reltuples >= 0 && reltuples <= (float4) cache->misses * LOAD_ALL_RATIO;
 }
 
 /*
@@ -1343,12 +1352,7 @@ check_capability(FunctionCallInfo fcinfo, const char *capability, int caplen)
 
 	entry = usertier_lookup(cache->users, *key);
 	if (entry == NULL)
-	{
-		lookup_users(cache, key);
-		entry = usertier_lookup(cache->users, *key);
-		if (entry == NULL)
-			elog(ERROR, "user missing from the permission cache after lookup");
-	}
+		entry = lookup_users(cache, key);
 	answer = entry->tier >= 0 && cache->grants[entry->tier];
 	memcpy(cache->last_key.data, key->data, UUID_LEN);
 	cache->last_answer = answer;
