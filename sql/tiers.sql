@@ -161,6 +161,27 @@ SELECT (SELECT count(*) FROM requests r
           JOIN users u ON u.id = r.requester_id
           JOIN fleetmigrate.tiers t ON t.tier = u.auth_tier
          WHERE 'can_view_requests' = ANY (t.capabilities)) AS by_join;
+
+-- how the users table is read: directly (index probes under the query's
+-- snapshot; one scan once most of the table is being asked for) ...
+SET client_min_messages = debug1;
+SELECT count(*) AS few_users FROM requests
+ WHERE id <= 100 AND fleetmigrate.user_can_view_requests(requester_id);
+SELECT count(*) AS every_user FROM users WHERE fleetmigrate.user_can_view_requests(id);
+SET client_min_messages = warning;
+SELECT count(*) AS by_join FROM users u JOIN fleetmigrate.tiers t ON t.tier = u.auth_tier
+ WHERE 'can_view_requests' = ANY (t.capabilities);
+-- ... or with SQL statements, when no index on the id column alone fits
+CREATE TABLE users_unindexed AS SELECT * FROM users;
+CREATE UNIQUE INDEX ON users_unindexed (id) WHERE auth_tier <> 'LEGACY';
+CREATE INDEX ON users_unindexed (id, auth_tier);
+SELECT fleetmigrate.configure_user_table('users_unindexed');
+SET client_min_messages = debug1;
+SELECT (SELECT count(*) FROM requests r
+         WHERE fleetmigrate.user_can_view_requests(r.requester_id)) AS by_function;
+SET client_min_messages = warning;
+DELETE FROM fleetmigrate.tier_config;
+DROP TABLE users_unindexed;
 UPDATE fleetmigrate.tiers SET capabilities = '{can_view_requests}' WHERE tier = 'MAGIC_LINK';
 
 -- a call that does not depend on the row runs once per query (initplan);

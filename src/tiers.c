@@ -29,9 +29,14 @@
  *	   the tiers' capabilities, valid for one snapshot (an answer can change
  *	   only when another transaction commits or our own command counter
  *	   moves); a policy over a million rows looks each distinct user up once;
- *	 - after many distinct users, when the users table is not much bigger
- *	   than the number already looked up, the whole table is read in one
- *	   scan instead of one index probe per user;
+ *	 - a user is looked up by an index probe, or, once the lookups so far
+ *	   say that a good part of the table will be asked for, the whole table
+ *	   is read in one scan (load_all_now());
+ *	 - lookups read the table directly (index and heap scans under the
+ *	   query's snapshot, no SQL) when that gives what the owner's statement
+ *	   would: a plain table the owner may read, no row-level security for
+ *	   the owner, a btree index on the id column alone; otherwise they run
+ *	   the prepared statements through SPI;
  *	 - a call whose arguments do not depend on the row (the querying user's
  *	   own id, say) is turned by the planner support function into an
  *	   uncorrelated sub-select, which the planner runs once per query as an
@@ -42,18 +47,26 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/nbtree.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_opclass.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "commands/trigger.h"
 #include "common/hashfn.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -66,6 +79,7 @@
 #include "optimizer/optimizer.h"
 #include "parser/parser.h"
 #include "rewrite/rewriteManip.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -74,6 +88,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/uuid.h"
@@ -106,6 +121,8 @@ typedef struct TierConfig
 	char	   *tier_column;
 	char	   *upgraded_at_column;
 	char	   *changed_at_column;
+	char	   *id_name;		/* unquoted id and tier column names */
+	char	   *tier_name;
 	Oid			relid;			/* the users table when configured */
 	SPIPlanPtr	plans[NUM_TIER_STATEMENTS];
 } TierConfig;
@@ -120,17 +137,26 @@ typedef struct UserTierEntry
 } UserTierEntry;
 
 static inline uint32 uuid_hash_key(const pg_uuid_t *key);
+static inline bool uuid_equal(const pg_uuid_t *a, const pg_uuid_t *b);
 
 #define SH_PREFIX usertier
 #define SH_ELEMENT_TYPE UserTierEntry
 #define SH_KEY_TYPE pg_uuid_t
 #define SH_KEY key
 #define SH_HASH_KEY(tb, k) uuid_hash_key(&(k))
-#define SH_EQUAL(tb, a, b) (memcmp((a).data, (b).data, UUID_LEN) == 0)
+#define SH_EQUAL(tb, a, b) uuid_equal(&(a), &(b))
 #define SH_SCOPE static inline
 #define SH_DECLARE
 #define SH_DEFINE
 #include "lib/simplehash.h"
+
+/* How a permission check reads the users table. */
+typedef enum UserReadMethod
+{
+	READ_UNDECIDED = 0,
+	READ_SPI,					/* prepared statements as the owner */
+	READ_DIRECT					/* index probes and heap scans */
+} UserReadMethod;
 
 /*
  * A permission check's per-call-site state, in fn_extra (fn_mcxt: the
@@ -148,15 +174,26 @@ typedef struct TierCheckCache
 	/* the tiers: name and capabilities */
 	int			ntiers;
 	char	  **tier_names;
+	int		   *tier_name_lens;
 	ArrayType **tier_caps;
 	/* the capability asked last and which tiers grant it */
 	char	   *capability;
 	int			capability_len;
 	bool	   *grants;
-	/* users seen */
+	/* users asked about; small, so that a probe for each row stays in cache */
 	usertier_hash *users;
 	int			misses;			/* single lookups so far */
-	bool		all_loaded;		/* every user is in users */
+	int64		lookups;		/* lookups in users (the last user's aside) */
+	double		reltuples;		/* pg_class.reltuples; 0: not read yet */
+	/* every user of the table, once read in one scan; NULL before */
+	usertier_hash *all_users;
+	/* how users are read: decided at the first single lookup */
+	UserReadMethod read_method;
+	Oid			relid;			/* the users table */
+	Oid			index_relid;	/* its index on the id column (direct) */
+	AttrNumber	id_attnum;
+	AttrNumber	tier_attnum;
+	MemoryContext probe_cxt;	/* reset after every direct read */
 	bool		have_last;
 	pg_uuid_t	last_key;
 	bool		last_answer;
@@ -176,10 +213,17 @@ typedef struct TierErrorContext
 #define DEFAULT_UPGRADED	"upgraded_at"
 #define DEFAULT_CHANGED		"tier_changed_at"
 
-/* Single lookups before reading the whole users table is considered. */
-#define LOAD_ALL_MIN_MISSES	128
-/* ... and read it when it has at most this many rows per lookup so far. */
-#define LOAD_ALL_RATIO		32
+/*
+ * When to stop probing the users table one user at a time and read it whole
+ * (see load_all_now()).  LOAD_ALL_RATIO_*: what one probe costs in rows of a
+ * scan into the hash, measured with test/bench/tiers.sh: about 11 for a
+ * direct index probe, 32 for a prepared statement.
+ */
+#define LOAD_ALL_MIN_MISSES		128
+#define LOAD_ALL_RATIO_DIRECT	11
+#define LOAD_ALL_RATIO_SPI		32
+/* probes, in table scans, after which the table is read whatever the estimate */
+#define LOAD_ALL_MAX_SCANS		4
 
 static TierConfig config;
 static bool callbacks_registered = false;
@@ -212,6 +256,8 @@ static void ensure_config(void);
 static void tier_call_begin(ErrorContextCallback *cb, const TierErrorContext *ctx,
 							int spi_options);
 static void tier_call_end(ErrorContextCallback *cb);
+static void push_error_context(ErrorContextCallback *cb,
+							   const TierErrorContext *ctx);
 static void load_config(void);
 static void check_column(Oid relid, const char *label, const char *column,
 						 const char *role, Oid typid1, Oid typid2,
@@ -230,6 +276,12 @@ static TierCheckCache *check_cache(FunctionCallInfo fcinfo);
 static void fill_tiers(TierCheckCache *cache);
 static UserTierEntry *lookup_users(TierCheckCache *cache, const pg_uuid_t *key);
 static bool load_all_now(TierCheckCache *cache);
+static usertier_hash *all_users(TierCheckCache *cache, double rows);
+static void choose_read_method(TierCheckCache *cache);
+static void choose_direct(TierCheckCache *cache);
+static int	probe_direct(TierCheckCache *cache, const pg_uuid_t *key);
+static void load_all_direct(TierCheckCache *cache);
+static int	tier_index(TierCheckCache *cache, Datum datum, bool isnull);
 static int	tier_of_row(TierCheckCache *cache, HeapTuple row, TupleDesc desc,
 						int column);
 static void resolve_capability(TierCheckCache *cache, const char *capability,
@@ -251,6 +303,26 @@ uuid_hash_key(const pg_uuid_t *key)
 	memcpy(&a, key->data, sizeof(a));
 	memcpy(&b, key->data + sizeof(a), sizeof(b));
 	return (uint32) hash_combine64(a, b) ^ (uint32) (hash_combine64(a, b) >> 32);
+}
+
+/*
+ * uuid_equal
+ *		Two user ids compared as two words: this runs once per row of a
+ *		policy, where a call to memcmp() shows.
+ */
+static inline bool
+uuid_equal(const pg_uuid_t *a, const pg_uuid_t *b)
+{
+	uint64		a1,
+				a2,
+				b1,
+				b2;
+
+	memcpy(&a1, a->data, sizeof(a1));
+	memcpy(&a2, a->data + sizeof(a1), sizeof(a2));
+	memcpy(&b1, b->data, sizeof(b1));
+	memcpy(&b2, b->data + sizeof(b1), sizeof(b2));
+	return ((a1 ^ b1) | (a2 ^ b2)) == 0;
 }
 
 /*
@@ -475,12 +547,18 @@ load_config(void)
 		pfree(config.label);
 	if (config.table)
 		pfree(config.table);
+	if (config.id_name)
+		pfree(config.id_name);
+	if (config.tier_name)
+		pfree(config.tier_name);
 	config.label = pstrdup(label);
 	config.table = pstrdup(quote_qualified_identifier(schema, table));
 	config.id_column = pstrdup(quote_identifier(id));
 	config.tier_column = pstrdup(quote_identifier(tier));
 	config.upgraded_at_column = upgraded ? pstrdup(quote_identifier(upgraded)) : NULL;
 	config.changed_at_column = changed ? pstrdup(quote_identifier(changed)) : NULL;
+	config.id_name = pstrdup(id);
+	config.tier_name = pstrdup(tier);
 	MemoryContextSwitchTo(oldcxt);
 	config.relid = relid;
 	config.valid = true;
@@ -696,11 +774,22 @@ tier_call_begin(ErrorContextCallback *cb, const TierErrorContext *ctx,
 {
 	if (SPI_connect_ext(spi_options) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	push_error_context(cb, ctx);
+	ensure_config();
+}
+
+/*
+ * push_error_context
+ *		Name what we are doing in any error's context; pop by restoring
+ *		error_context_stack to cb->previous.
+ */
+static void
+push_error_context(ErrorContextCallback *cb, const TierErrorContext *ctx)
+{
 	cb->callback = tier_error_callback;
 	cb->arg = unconstify(TierErrorContext *, ctx);
 	cb->previous = error_context_stack;
 	error_context_stack = cb;
-	ensure_config();
 }
 
 static void
@@ -1128,7 +1217,11 @@ check_cache(FunctionCallInfo fcinfo)
 		cache->users = NULL;
 		cache->have_last = false;
 		cache->misses = 0;
-		cache->all_loaded = false;
+		cache->lookups = 0;
+		cache->reltuples = 0;
+		cache->all_users = NULL;
+		cache->read_method = READ_UNDECIDED;
+		cache->probe_cxt = NULL;
 	}
 	if (!cache->filled)
 	{
@@ -1170,6 +1263,7 @@ fill_tiers(TierCheckCache *cache)
 	oldcxt = MemoryContextSwitchTo(cache->cxt);
 	cache->ntiers = (int) SPI_processed;
 	cache->tier_names = palloc(Max(1, cache->ntiers) * sizeof(char *));
+	cache->tier_name_lens = palloc(Max(1, cache->ntiers) * sizeof(int));
 	cache->tier_caps = palloc(Max(1, cache->ntiers) * sizeof(ArrayType *));
 	cache->grants = palloc0(Max(1, cache->ntiers) * sizeof(bool));
 	for (int i = 0; i < cache->ntiers; i++)
@@ -1179,6 +1273,7 @@ fill_tiers(TierCheckCache *cache)
 		Datum		caps;
 
 		cache->tier_names[i] = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 1);
+		cache->tier_name_lens[i] = strlen(cache->tier_names[i]);
 		caps = SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull);
 		cache->tier_caps[i] = DatumGetArrayTypePCopy(caps);
 	}
@@ -1187,19 +1282,17 @@ fill_tiers(TierCheckCache *cache)
 }
 
 /*
- * tier_of_row
- *		Index in the cache of the tier in column "column" (text) of a row,
- *		-1 when NULL or not a tier.  No text conversion: called once per
- *		user when the whole users table is read.
+ * tier_index
+ *		Index in the cache of a tier name (a text or varchar datum), -1 when
+ *		NULL or not a tier.  No text conversion: called once per user when
+ *		the whole users table is read.
  */
 static int
-tier_of_row(TierCheckCache *cache, HeapTuple row, TupleDesc desc, int column)
+tier_index(TierCheckCache *cache, Datum datum, bool isnull)
 {
-	bool		isnull;
-	Datum		datum = SPI_getbinval(row, desc, column, &isnull);
 	text	   *tier;
 	const char *data;
-	size_t		len;
+	int			len;
 
 	if (isnull)
 		return -1;
@@ -1207,10 +1300,23 @@ tier_of_row(TierCheckCache *cache, HeapTuple row, TupleDesc desc, int column)
 	data = VARDATA_ANY(tier);
 	len = VARSIZE_ANY_EXHDR(tier);
 	for (int i = 0; i < cache->ntiers; i++)
-		if (strlen(cache->tier_names[i]) == len &&
+		if (cache->tier_name_lens[i] == len &&
 			memcmp(cache->tier_names[i], data, len) == 0)
 			return i;
 	return -1;
+}
+
+/*
+ * tier_of_row
+ *		tier_index() of column "column" of a row SPI returned.
+ */
+static int
+tier_of_row(TierCheckCache *cache, HeapTuple row, TupleDesc desc, int column)
+{
+	bool		isnull;
+	Datum		datum = SPI_getbinval(row, desc, column, &isnull);
+
+	return tier_index(cache, datum, isnull);
 }
 
 /*
@@ -1263,70 +1369,334 @@ lookup_users(TierCheckCache *cache, const pg_uuid_t *key)
 	UserTierEntry *entry;
 	int			index = -1;
 
-	if (cache->all_loaded)
+	if (cache->all_users != NULL)
 	{
+		UserTierEntry *known = usertier_lookup(cache->all_users, *key);
+
 		entry = usertier_insert(cache->users, *key, &found);
-		entry->tier = -1;
+		entry->tier = known ? known->tier : -1;
 		return entry;
 	}
 
-	tier_call_begin(&errcallback, &ctx, 0);
-	if (load_all_now(cache))
+	if (cache->read_method == READ_UNDECIDED)
 	{
-		ctx.what = "reading every user's tier";
-		run_statement(TS_LOAD_ALL, NULL, NULL, true, 0, SPI_OK_SELECT);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	row = SPI_tuptable->vals[i];
-			bool		isnull;
-			Datum		id = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
+		tier_call_begin(&errcallback, &ctx, 0);
+		choose_read_method(cache);
+		tier_call_end(&errcallback);
+	}
 
-			if (isnull)
-				continue;
-			entry = usertier_insert(cache->users, *DatumGetUUIDP(id), &found);
-			entry->tier = tier_of_row(cache, row, SPI_tuptable->tupdesc, 2);
+	if (cache->read_method == READ_DIRECT)
+	{
+		/* no SPI: a probe costs about a third of a prepared statement */
+		push_error_context(&errcallback, &ctx);
+		if (load_all_now(cache))
+		{
+			ctx.what = "reading every user's tier";
+			elog(DEBUG1, "fleetmigrate: permission check reads all of \"%s\" after %d single lookups",
+				 config.label, cache->misses);
+			load_all_direct(cache);
 		}
-		cache->all_loaded = true;
+		else
+		{
+			index = probe_direct(cache, key);
+			cache->misses++;
+		}
+		error_context_stack = errcallback.previous;
 	}
 	else
 	{
-		Datum		value = UUIDPGetDatum(key);
+		tier_call_begin(&errcallback, &ctx, 0);
+		if (load_all_now(cache))
+		{
+			ctx.what = "reading every user's tier";
+			elog(DEBUG1, "fleetmigrate: permission check reads all of \"%s\" after %d single lookups",
+				 config.label, cache->misses);
+			run_statement(TS_LOAD_ALL, NULL, NULL, true, 0, SPI_OK_SELECT);
+			(void) all_users(cache, SPI_processed);
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				HeapTuple	row = SPI_tuptable->vals[i];
+				bool		isnull;
+				Datum		id = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
 
-		if (run_statement(TS_LOOKUP, &value, NULL, true, 1, SPI_OK_SELECT) > 0)
-			index = tier_of_row(cache, SPI_tuptable->vals[0],
-								SPI_tuptable->tupdesc, 1);
-		cache->misses++;
+				if (isnull)
+					continue;
+				entry = usertier_insert(cache->all_users, *DatumGetUUIDP(id),
+										&found);
+				entry->tier = tier_of_row(cache, row, SPI_tuptable->tupdesc, 2);
+			}
+		}
+		else
+		{
+			Datum		value = UUIDPGetDatum(key);
+
+			if (run_statement(TS_LOOKUP, &value, NULL, true, 1, SPI_OK_SELECT) > 0)
+				index = tier_of_row(cache, SPI_tuptable->vals[0],
+									SPI_tuptable->tupdesc, 1);
+			cache->misses++;
+		}
+		tier_call_end(&errcallback);
 	}
-	tier_call_end(&errcallback);
 
-	/* after any growth of the hash: the entry pointer stays valid */
+	if (cache->all_users != NULL)
+		return lookup_users(cache, key);
 	entry = usertier_insert(cache->users, *key, &found);
-	if (!found)
-		entry->tier = index;
+	entry->tier = index;
 	return entry;
+}
+
+/*
+ * all_users
+ *		The hash for every user of the table, created empty with room for
+ *		"rows" users when missing.
+ */
+static usertier_hash *
+all_users(TierCheckCache *cache, double rows)
+{
+	if (cache->all_users == NULL)
+		cache->all_users = usertier_create(cache->cxt,
+										   (uint32) Min(rows * 1.25 + 64,
+														(double) PG_UINT32_MAX / 2),
+										   NULL);
+	return cache->all_users;
+}
+
+/*
+ * choose_read_method
+ *		Whether the users table can be read directly, by index probes and
+ *		heap scans under the active snapshot, with the result the prepared
+ *		statements (run as the extension's owner) would give: a plain table
+ *		the owner may read, to which row-level security does not apply for
+ *		the owner, with a valid btree index on the id column alone.
+ *		Anything else, and a missing snapshot, goes through SPI.  Decided
+ *		again for every snapshot, as privileges change between statements.
+ *		Caller is connected to SPI (the configuration is loaded).
+ */
+static void
+choose_read_method(TierCheckCache *cache)
+{
+	Oid			relid = config.relid;
+
+	cache->read_method = READ_SPI;
+	cache->relid = relid;
+	cache->index_relid = InvalidOid;
+	choose_direct(cache);
+	elog(DEBUG1, "fleetmigrate: permission check reads \"%s\" %s",
+		 config.label,
+		 cache->read_method == READ_DIRECT ? "directly" : "with SQL statements");
+}
+
+/*
+ * choose_direct
+ *		choose_read_method()'s conditions for direct reads.
+ */
+static void
+choose_direct(TierCheckCache *cache)
+{
+	Oid			relid = cache->relid;
+	Oid			owner = config.owner;
+	Oid			uuid_family;
+	Relation	rel;
+	List	   *indexes;
+	ListCell   *lc;
+
+	if (!ActiveSnapshotSet() || get_rel_relkind(relid) != RELKIND_RELATION)
+		return;
+	cache->id_attnum = get_attnum(relid, config.id_name);
+	cache->tier_attnum = get_attnum(relid, config.tier_name);
+	if (cache->id_attnum <= 0 || cache->tier_attnum <= 0)
+		return;
+	if (pg_class_aclcheck(relid, owner, ACL_SELECT) != ACLCHECK_OK &&
+		(pg_attribute_aclcheck(relid, cache->id_attnum, owner,
+							   ACL_SELECT) != ACLCHECK_OK ||
+		 pg_attribute_aclcheck(relid, cache->tier_attnum, owner,
+							   ACL_SELECT) != ACLCHECK_OK))
+		return;
+	if (check_enable_rls(relid, owner, true) == RLS_ENABLED)
+		return;
+
+	uuid_family = get_opclass_family(GetDefaultOpClass(UUIDOID, BTREE_AM_OID));
+	rel = table_open(relid, AccessShareLock);
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+	{
+		HeapTuple	tuple = SearchSysCache1(INDEXRELID,
+											ObjectIdGetDatum(lfirst_oid(lc)));
+		Form_pg_index index;
+		bool		usable;
+
+		if (!HeapTupleIsValid(tuple))
+			continue;
+		index = (Form_pg_index) GETSTRUCT(tuple);
+		usable = index->indisvalid && index->indisready && index->indislive &&
+			index->indnkeyatts == 1 &&
+			index->indkey.values[0] == cache->id_attnum &&
+			heap_attisnull(tuple, Anum_pg_index_indexprs, NULL) &&
+			heap_attisnull(tuple, Anum_pg_index_indpred, NULL);
+		if (usable)
+		{
+			bool		isnull;
+			oidvector  *indclass;
+
+			indclass = (oidvector *)
+				DatumGetPointer(SysCacheGetAttr(INDEXRELID, tuple,
+												Anum_pg_index_indclass, &isnull));
+			usable = !isnull &&
+				get_opclass_family(indclass->values[0]) == uuid_family;
+		}
+		ReleaseSysCache(tuple);
+		if (usable)
+		{
+			cache->index_relid = lfirst_oid(lc);
+			break;
+		}
+	}
+	list_free(indexes);
+	table_close(rel, NoLock);
+	if (!OidIsValid(cache->index_relid))
+		return;
+
+	cache->probe_cxt = AllocSetContextCreate(cache->cxt,
+											 "fleetmigrate user lookup",
+											 ALLOCSET_DEFAULT_SIZES);
+	cache->read_method = READ_DIRECT;
+}
+
+/*
+ * probe_direct
+ *		The tier index of one user, read through the id index under the
+ *		active snapshot; -1 for no such user.
+ */
+static int
+probe_direct(TierCheckCache *cache, const pg_uuid_t *key)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(cache->probe_cxt);
+	Relation	rel = table_open(cache->relid, AccessShareLock);
+	Relation	index = index_open(cache->index_relid, AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	IndexScanDesc scan;
+	ScanKeyData skey;
+	int			tier = -1;
+
+	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_UUID_EQ,
+				UUIDPGetDatum(unconstify(pg_uuid_t *, key)));
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		datum = slot_getattr(slot, cache->tier_attnum, &isnull);
+
+		tier = tier_index(cache, datum, isnull);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	table_close(rel, NoLock);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(cache->probe_cxt);
+	return tier;
+}
+
+/*
+ * load_all_direct
+ *		Every user of the table into the cache, in one heap scan under the
+ *		active snapshot.
+ */
+static void
+load_all_direct(TierCheckCache *cache)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(cache->probe_cxt);
+	Relation	rel = table_open(cache->relid, AccessShareLock);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	AttrNumber	natts = Max(cache->id_attnum, cache->tier_attnum);
+	usertier_hash *users = all_users(cache,
+									 Max(RelationGetForm(rel)->reltuples, 0));
+
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		UserTierEntry *entry;
+		bool		found;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, natts);
+		if (slot->tts_isnull[cache->id_attnum - 1])
+			continue;
+		entry = usertier_insert(users,
+								*DatumGetUUIDP(slot->tts_values[cache->id_attnum - 1]),
+								&found);
+		entry->tier = tier_index(cache, slot->tts_values[cache->tier_attnum - 1],
+								 slot->tts_isnull[cache->tier_attnum - 1]);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextReset(cache->probe_cxt);
 }
 
 /*
  * load_all_now
  *		Whether to read the whole users table instead of probing one more
- *		user: after LOAD_ALL_MIN_MISSES probes, once the table has at most
- *		LOAD_ALL_RATIO rows per probe made.
+ *		user.  Reading it costs about as much as "ratio" probes per row, so
+ *		it pays when more than rows / ratio distinct users are still to come.
+ *		How many are to come is estimated from the lookups so far: n lookups
+ *		(repeats of the previous row's user aside) found m distinct users;
+ *		if users come in random order, m = D (1 - exp(-n / D)) of D users
+ *		asked for in all, solved for D, counting at least one repeat (no
+ *		repeat at all says only that D is large).  Once probes have cost
+ *		LOAD_ALL_MAX_SCANS reads, the table is read whatever the estimate,
+ *		for orders the estimate misjudges.  The table's size is
+ *		pg_class.reltuples (as of the last VACUUM or ANALYZE; never counted:
+ *		never read whole).
  */
 static bool
 load_all_now(TierCheckCache *cache)
 {
-	HeapTuple	tuple;
-	float4		reltuples = -1;
+	double		m = cache->misses;
+	double		n;
+	double		rows;
+	double		distinct;
+	int			ratio;
 
 	if (cache->misses < LOAD_ALL_MIN_MISSES)
 		return false;
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(config.relid));
-	if (HeapTupleIsValid(tuple))
+	if (cache->reltuples == 0)
 	{
-		reltuples = ((Form_pg_class) GETSTRUCT(tuple))->reltuples;
-		ReleaseSysCache(tuple);
+		HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(cache->relid));
+
+		cache->reltuples = -1;
+		if (HeapTupleIsValid(tuple))
+		{
+			cache->reltuples = Max(((Form_pg_class) GETSTRUCT(tuple))->reltuples, -1);
+			ReleaseSysCache(tuple);
+		}
 	}
-	return reltuples >= 0 && reltuples <= (float4) cache->misses * LOAD_ALL_RATIO;
+	rows = cache->reltuples;
+	if (rows < 0)
+		return false;
+	ratio = cache->read_method == READ_DIRECT ?
+		LOAD_ALL_RATIO_DIRECT : LOAD_ALL_RATIO_SPI;
+	if (m * ratio >= rows * LOAD_ALL_MAX_SCANS)
+		return true;
+
+	/*
+	 * Fixed-point iteration from below, starting at the small-sample answer
+	 * m^2 / 2(n - m); it climbs slowly only when D is far above m, which is
+	 * then the answer anyway.
+	 */
+	n = Max(cache->lookups, m + 1);
+	distinct = Max(m, m * m / (2 * (n - m)));
+	for (int i = 0; i < 32; i++)
+	{
+		double		next = m / (1.0 - exp(-n / distinct));
+
+		if (next - distinct < 0.5)
+			break;
+		distinct = next;
+	}
+	return (distinct - m) * ratio > rows;
 }
 
 /*
@@ -1347,9 +1717,10 @@ check_capability(FunctionCallInfo fcinfo, const char *capability, int caplen)
 	key = PG_GETARG_UUID_P(0);
 	cache = check_cache(fcinfo);
 	resolve_capability(cache, capability, caplen);
-	if (cache->have_last && memcmp(key->data, cache->last_key.data, UUID_LEN) == 0)
+	if (cache->have_last && uuid_equal(key, &cache->last_key))
 		return cache->last_answer;
 
+	cache->lookups++;
 	entry = usertier_lookup(cache->users, *key);
 	if (entry == NULL)
 		entry = lookup_users(cache, key);
