@@ -49,8 +49,13 @@
 #     fleetmigrate.tiers; a user on MAGIC_LINK and an unknown user must see
 #     no rows under (b)'s policy.  Parallel query is left at the server's
 #     defaults; the plans (EXPLAIN) are recorded, with the workers launched
-#     (from one untimed EXPLAIN ANALYZE).  The same three sides are also run
-#     with max_parallel_workers_per_gather = 0, for information.
+#     (from one untimed EXPLAIN ANALYZE).  For information: the same count
+#     as role bench_tiers_once, whose policy USING ((SELECT true)) is the
+#     least any policy evaluated once per query costs, and as role
+#     bench_tiers_floor, whose policy USING (pg_catalog.uuid_hash(
+#     requester_id) IS NOT NULL) is the least a per-row function of the
+#     column costs; and every side again with
+#     max_parallel_workers_per_gather = 0.
 #
 # Prints the results and writes them, with the plans and this method, as the
 # block between "<!-- tiers:begin -->" and "<!-- tiers:end -->" of
@@ -122,7 +127,7 @@ pgbench=$FM_PG_BINDIR/pgbench
     fm_die "$pgbench not found (Debian 12 ships it in the package postgresql-15)"
 
 db=fm_tiers_bench_$$
-roles=(bench_tiers_bypass bench_tiers_self bench_tiers_rows)
+roles=(bench_tiers_bypass bench_tiers_self bench_tiers_rows bench_tiers_floor bench_tiers_once)
 work=$(mktemp -d "${TMPDIR:-/tmp}/fm-tiers-bench.XXXXXX")
 
 # ---------------------------------------------------------------- cluster
@@ -184,7 +189,8 @@ for r in "${roles[@]}"; do
         END IF; END \$\$"
 done
 fm_psql -q -c 'ALTER ROLE bench_tiers_bypass BYPASSRLS' \
-    -c 'ALTER ROLE bench_tiers_self NOBYPASSRLS' -c 'ALTER ROLE bench_tiers_rows NOBYPASSRLS'
+    -c 'ALTER ROLE bench_tiers_self NOBYPASSRLS' -c 'ALTER ROLE bench_tiers_rows NOBYPASSRLS' \
+    -c 'ALTER ROLE bench_tiers_floor NOBYPASSRLS' -c 'ALTER ROLE bench_tiers_once NOBYPASSRLS'
 
 dbsql -v n_users="$n_users" -v n_requesters="$n_requesters" -v n_rows="$n_rows" <<'SQL'
 CREATE EXTENSION fleetmigrate;
@@ -291,12 +297,21 @@ END
 $$;
 
 -- (b) and (c): one policy per role, the same table and statement.
-GRANT SELECT ON public.service_requests TO bench_tiers_bypass, bench_tiers_self, bench_tiers_rows;
+GRANT SELECT ON public.service_requests
+    TO bench_tiers_bypass, bench_tiers_self, bench_tiers_rows, bench_tiers_floor, bench_tiers_once;
 ALTER TABLE public.service_requests ENABLE ROW LEVEL SECURITY;
 CREATE POLICY view_as_current_user ON public.service_requests FOR SELECT TO bench_tiers_self
     USING (fleetmigrate.user_can_view_requests(current_setting('app.user_id')::uuid));
 CREATE POLICY view_by_requester ON public.service_requests FOR SELECT TO bench_tiers_rows
     USING (fleetmigrate.user_can_view_requests(requester_id));
+-- Not targets.  The least any policy evaluated once per query costs: a
+-- sub-select of a constant, an initplan whose result is tested per row.
+CREATE POLICY once_per_query ON public.service_requests FOR SELECT TO bench_tiers_once
+    USING ((SELECT true));
+-- The least a per-row function of requester_id costs (a built-in C
+-- function, strict, so evaluated for every row).
+CREATE POLICY floor_by_requester ON public.service_requests FOR SELECT TO bench_tiers_floor
+    USING (pg_catalog.uuid_hash(requester_id) IS NOT NULL);
 SQL
 dbsql -c 'VACUUM (ANALYZE)' -c CHECKPOINT
 
@@ -329,14 +344,19 @@ fm_log "(c): $expected_rows of $n_rows rows visible; $requester_mix"
 
 # The sides: RLS off, (b), (c), each with the server's parallel settings
 # and, for information, without parallel workers (*_serial).
-sides=(off b c off_serial b_serial c_serial)
+# For information: once, a policy evaluated once per query (the least (b)
+# can cost); floor, a built-in function of requester_id per row (the least
+# (c) can cost).
+sides=(off b once c floor off_serial b_serial once_serial c_serial floor_serial)
 declare -A side_role=(
-    [off]=bench_tiers_bypass [b]=bench_tiers_self [c]=bench_tiers_rows
+    [off]=bench_tiers_bypass [b]=bench_tiers_self [c]=bench_tiers_rows [floor]=bench_tiers_floor
     [off_serial]=bench_tiers_bypass [b_serial]=bench_tiers_self [c_serial]=bench_tiers_rows
+    [floor_serial]=bench_tiers_floor [once]=bench_tiers_once [once_serial]=bench_tiers_once
 )
 declare -A side_expected=(
-    [off]=$expected_all [b]=$expected_self [c]=$expected_rows
+    [off]=$expected_all [b]=$expected_self [c]=$expected_rows [floor]=$expected_all
     [off_serial]=$expected_all [b_serial]=$expected_self [c_serial]=$expected_rows
+    [floor_serial]=$expected_all [once]=$expected_all [once_serial]=$expected_all
 )
 query='SELECT count(*) FROM public.service_requests'
 
@@ -514,6 +534,10 @@ ratio_b=$(ratio "${med[b]}" "${med[off]}")
 ratio_c=$(ratio "${med[c]}" "${med[off]}")
 ratio_bs=$(ratio "${med[b_serial]}" "${med[off_serial]}")
 ratio_cs=$(ratio "${med[c_serial]}" "${med[off_serial]}")
+ratio_f=$(ratio "${med[floor]}" "${med[off]}")
+ratio_o=$(ratio "${med[once]}" "${med[off]}")
+ratio_os=$(ratio "${med[once_serial]}" "${med[off_serial]}")
+ratio_fs=$(ratio "${med[floor_serial]}" "${med[off_serial]}")
 met_b=$(verdict le "$ratio_b" 1.1)
 met_c=$(verdict le "$ratio_c" 1.5)
 # Run i of both sides ran back to back: the ratio of each such pair, which
@@ -529,17 +553,21 @@ table="| measurement | fleetmigrate | baseline | ratio | target | result |
 | (b) count(*) of $n_rows rows, policy user_can_view_requests(current_setting('app.user_id')::uuid), median of $query_runs | $(fmt "${med[b]}" 1) ms | $(fmt "${med[off]}" 1) ms (RLS off) | **$ratio_b** | ≤ 1.1 | $met_b |
 | (c) count(*) of $n_rows rows of $n_requesters users, policy user_can_view_requests(requester_id), median of $query_runs | $(fmt "${med[c]}" 1) ms | $(fmt "${med[off]}" 1) ms (RLS off) | **$ratio_c** | ≤ 1.5 | $met_c |"
 
-info="| not a target: max_parallel_workers_per_gather = 0 | with policy | RLS off | ratio |
+info="| not a target | with policy | RLS off | ratio |
 |---|---:|---:|---:|
-| (b) without parallel workers | $(fmt "${med[b_serial]}" 1) ms | $(fmt "${med[off_serial]}" 1) ms | $ratio_bs |
-| (c) without parallel workers | $(fmt "${med[c_serial]}" 1) ms | $(fmt "${med[off_serial]}" 1) ms | $ratio_cs |"
+| (b) without parallel workers (max_parallel_workers_per_gather = 0) | $(fmt "${med[b_serial]}" 1) ms | $(fmt "${med[off_serial]}" 1) ms | $ratio_bs |
+| (c) without parallel workers | $(fmt "${med[c_serial]}" 1) ms | $(fmt "${med[off_serial]}" 1) ms | $ratio_cs |
+| floor of (b): policy (SELECT true), an initplan tested per row | $(fmt "${med[once]}" 1) ms | $(fmt "${med[off]}" 1) ms | $ratio_o |
+| floor of (b) without parallel workers | $(fmt "${med[once_serial]}" 1) ms | $(fmt "${med[off_serial]}" 1) ms | $ratio_os |
+| floor of (c): policy uuid_hash(requester_id) IS NOT NULL, a built-in function per row | $(fmt "${med[floor]}" 1) ms | $(fmt "${med[off]}" 1) ms | $ratio_f |
+| floor of (c) without parallel workers | $(fmt "${med[floor_serial]}" 1) ms | $(fmt "${med[off_serial]}" 1) ms | $ratio_fs |"
 
 details="- (a) every run, tps: fleetmigrate $(runs_of "${tps[fleetmigrate]}" 0); PL/pgSQL $(runs_of "${tps[plpgsql]}" 0).
   Ratio of each run's pair (the two sides back to back): $(runs_of "$pair_ratios" 3); median $(median "$pair_ratios").
   Share of calls that changed a tier (history rows / calls, median): fleetmigrate $share_fm, PL/pgSQL $share_pl.
   History check: $chain_rows rows of both sides form one unbroken chain per user.
-- (b), (c) every run, ms: RLS off $(runs_of "${t_count[off]}" 1); (b) $(runs_of "${t_count[b]}" 1); (c) $(runs_of "${t_count[c]}" 1).
-  Without parallel workers: RLS off $(runs_of "${t_count[off_serial]}" 1); (b) $(runs_of "${t_count[b_serial]}" 1); (c) $(runs_of "${t_count[c_serial]}" 1).
+- (b), (c) every run, ms: RLS off $(runs_of "${t_count[off]}" 1); (b) $(runs_of "${t_count[b]}" 1); (c) $(runs_of "${t_count[c]}" 1); floor of (b) $(runs_of "${t_count[once]}" 1); floor of (c) $(runs_of "${t_count[floor]}" 1).
+  Without parallel workers: RLS off $(runs_of "${t_count[off_serial]}" 1); (b) $(runs_of "${t_count[b_serial]}" 1); (c) $(runs_of "${t_count[c_serial]}" 1); floor of (b) $(runs_of "${t_count[once_serial]}" 1); floor of (c) $(runs_of "${t_count[floor_serial]}" 1).
 - Cost of the check over the scan, per row: (b) $(per_row "${med[b]}" "${med[off]}") ns, (c) $(per_row "${med[c]}" "${med[off]}") ns
   (without parallel workers: (b) $(per_row "${med[b_serial]}" "${med[off_serial]}") ns, (c) $(per_row "${med[c_serial]}" "${med[off_serial]}") ns); wall-clock time per row of the table.
 - Counts (every timed run checked): RLS off and (b) $expected_all; (c) $expected_rows
@@ -653,15 +681,20 @@ ${plan[c]}
   the table owner is not involved) with one policy per role:
   \`bench_tiers_self\`: \`USING (fleetmigrate.user_can_view_requests(current_setting('app.user_id')::uuid))\`
   with app.user_id the id of a user on AUTHENTICATED (sees every row);
-  \`bench_tiers_rows\`: \`USING (fleetmigrate.user_can_view_requests(requester_id))\`.
+  \`bench_tiers_rows\`: \`USING (fleetmigrate.user_can_view_requests(requester_id))\`;
+  for information, \`bench_tiers_once\`: \`USING ((SELECT true))\` (an initplan
+  tested per row, as in (b): what any policy evaluated once per query costs
+  at least) and \`bench_tiers_floor\`: \`USING (pg_catalog.uuid_hash(requester_id) IS NOT NULL)\`
+  (a built-in C function of the column per row, every row visible: what
+  any per-row check of requester_id costs at least).
   Baseline: the same statement on the same table as \`bench_tiers_bypass\`
-  (BYPASSRLS), i.e. the plan without the policy. All three are NOLOGIN roles
+  (BYPASSRLS), i.e. the plan without the policy. All five are NOLOGIN roles
   entered with \`SET ROLE\` from one psql session (the connection a pool
   would keep); the extension's per-session state is warm after the
   warm-up round, its per-query cache (fn_extra) is not shared between
   statements, and parallel workers start fresh for every statement.
-  One warm-up round, then $query_runs rounds of all six sides (three with
-  the server's parallel settings, three with
+  One warm-up round, then $query_runs rounds of all ten sides (five with
+  the server's parallel settings, five with
   \`max_parallel_workers_per_gather = 0\`), the order reversed from one round to
   the next. Each count is timed by psql's \`\\timing\` (client side, the
   statement only, no EXPLAIN ANALYZE overhead). Figure: median. Every
