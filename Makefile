@@ -8,13 +8,14 @@ OBJS = \
 	src/parse.o \
 	src/catalog.o \
 	src/runner.o \
+	src/migrate.o \
 	src/tiers.o
 
 EXTENSION = fleetmigrate
-DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql
+DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
-REGRESS = install ordering register apply errors dry_run privileges trusted tiers tiers_rls upgrade
+REGRESS = install ordering register apply errors dry_run privileges trusted tiers tiers_rls migrate upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=.
 ISOLATION = concurrent_apply tier_upgrade
 ISOLATION_OPTS = --inputdir=test

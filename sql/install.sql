@@ -21,14 +21,14 @@ SELECT pg_describe_object(classid, objid, 0) AS object,
 
 -- catalog tables are dumped by pg_dump
 SELECT unnest(extconfig)::regclass AS dumped
-  FROM pg_extension WHERE extname = 'fleetmigrate' ORDER BY 1::text;
+  FROM pg_extension WHERE extname = 'fleetmigrate';
 
 -- nothing that changes state is executable by PUBLIC
 SELECT p.oid::regprocedure AS function,
        has_function_privilege('public', p.oid, 'EXECUTE') AS public_can_execute
   FROM pg_proc p
  WHERE p.pronamespace = 'fleetmigrate'::regnamespace
- ORDER BY 1::text;
+ ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 SELECT c.relname,
        has_table_privilege('public', c.oid, 'SELECT') AS public_select,

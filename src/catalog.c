@@ -95,6 +95,10 @@ typedef enum CatalogStatement
 	STMT_UP_SCRIPT,
 	STMT_RECORD_APPLIED,
 	STMT_LOCK_HOLDER,
+	STMT_RECORD_FAILED,
+	STMT_RUN_START,
+	STMT_RUN_PROGRESS,
+	STMT_RUN_FINISH,
 	NUM_CATALOG_STATEMENTS
 } CatalogStatement;
 
@@ -183,6 +187,37 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"   AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2"
 		" LIMIT 1",
 		2, {OIDOID, OIDOID}
+	},
+	[STMT_RECORD_FAILED] = {
+		"WITH m AS ("
+		" UPDATE fleetmigrate.migrations SET state = 'failed'"
+		"  WHERE version = $1 AND name = $2"
+		" RETURNING version, name, checksum, statements)"
+		" INSERT INTO fleetmigrate.events"
+		" (version, name, event, checksum, started_at, duration_ms,"
+		"  performed_by, statements, sqlstate, error, statement, line)"
+		" SELECT version, name, 'failed', checksum, $3, $5, $4, statements,"
+		"        $6, $7, $8, $9"
+		"   FROM m",
+		9, {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, TEXTOID,
+		TEXTOID, INT4OID, INT4OID}
+	},
+	[STMT_RUN_START] = {
+		"INSERT INTO fleetmigrate.run_log (run_by, started_by, target)"
+		" VALUES ($1, $2, $3) RETURNING id",
+		3, {TEXTOID, TEXTOID, TEXTOID}
+	},
+	[STMT_RUN_PROGRESS] = {
+		"UPDATE fleetmigrate.run_log SET applied = $2 WHERE id = $1",
+		2, {INT8OID, INT4OID}
+	},
+	[STMT_RUN_FINISH] = {
+		"UPDATE fleetmigrate.run_log"
+		"   SET finished_at = pg_catalog.clock_timestamp(), outcome = $2,"
+		"       applied = $3, failed_version = $4, failed_name = $5,"
+		"       sqlstate = $6, error = $7"
+		" WHERE id = $1",
+		7, {INT8OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 	},
 };
 
@@ -716,4 +751,104 @@ FmCatalogLockHolder(void)
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return result;
+}
+
+/*
+ * FmCatalogRecordFailed
+ *		Mark a migration failed and add a 'failed' event with the error and
+ *		where it happened (statement and line; 0: none).
+ */
+void
+FmCatalogRecordFailed(const FmMigration *m, TimestampTz started,
+					  double duration_ms, const char *performed_by,
+					  int sqlerrcode, const char *error,
+					  int statement, int line)
+{
+	Datum		values[9];
+	char		nulls[9] = "         ";
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	values[2] = TimestampTzGetDatum(started);
+	values[3] = CStringGetTextDatum(performed_by);
+	values[4] = Float8GetDatum(duration_ms);
+	values[5] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
+	values[6] = CStringGetTextDatum(error);
+	values[7] = Int32GetDatum(statement);
+	values[8] = Int32GetDatum(line);
+	if (statement <= 0)
+		nulls[7] = nulls[8] = 'n';
+	if (execute_statement(STMT_RECORD_FAILED, values, nulls, SPI_OK_INSERT) != 1)
+		elog(ERROR, "could not record migration %s %s as failed",
+			 m->version, m->name);
+}
+
+/*
+ * FmCatalogRunStart
+ *		Add a run to the run log; returns its id.
+ */
+int64
+FmCatalogRunStart(const char *run_by, const char *started_by,
+				  const char *target)
+{
+	Datum		values[3];
+	char		nulls[3] = "   ";
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(run_by);
+	values[1] = CStringGetTextDatum(started_by);
+	values[2] = target ? CStringGetTextDatum(target) : (Datum) 0;
+	if (target == NULL)
+		nulls[2] = 'n';
+	if (execute_statement(STMT_RUN_START, values, nulls,
+						  SPI_OK_INSERT_RETURNING) != 1)
+		elog(ERROR, "could not add a run to fleetmigrate.run_log");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * FmCatalogRunProgress
+ *		The number of migrations a run has applied so far.
+ */
+void
+FmCatalogRunProgress(int64 run_id, int applied)
+{
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(run_id);
+	values[1] = Int32GetDatum(applied);
+	execute_statement(STMT_RUN_PROGRESS, values, NULL, SPI_OK_UPDATE);
+}
+
+/*
+ * FmCatalogRunFinish
+ *		The end of a run: its outcome, and for a failure which migration and
+ *		what error (NULLs otherwise).
+ */
+void
+FmCatalogRunFinish(int64 run_id, const char *outcome, int applied,
+				   const FmMigration *failed, int sqlerrcode, const char *error)
+{
+	Datum		values[7];
+	char		nulls[7] = "       ";
+
+	values[0] = Int64GetDatum(run_id);
+	values[1] = CStringGetTextDatum(outcome);
+	values[2] = Int32GetDatum(applied);
+	if (failed != NULL)
+	{
+		values[3] = CStringGetTextDatum(failed->version);
+		values[4] = CStringGetTextDatum(failed->name);
+	}
+	else
+		nulls[3] = nulls[4] = 'n';
+	if (error != NULL)
+	{
+		values[5] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
+		values[6] = CStringGetTextDatum(error);
+	}
+	else
+		nulls[5] = nulls[6] = 'n';
+	execute_statement(STMT_RUN_FINISH, values, nulls, SPI_OK_UPDATE);
 }

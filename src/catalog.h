@@ -36,6 +36,16 @@ extern List *FmCatalogPending(const char *target);
 extern char *FmCatalogUpScript(const FmMigration *m);
 extern void FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 								   double duration_ms, const char *applied_by);
+extern void FmCatalogRecordFailed(const FmMigration *m, TimestampTz started,
+								  double duration_ms, const char *performed_by,
+								  int sqlerrcode, const char *error,
+								  int statement, int line);
+extern int64 FmCatalogRunStart(const char *run_by, const char *started_by,
+							   const char *target);
+extern void FmCatalogRunProgress(int64 run_id, int applied);
+extern void FmCatalogRunFinish(int64 run_id, const char *outcome, int applied,
+							   const FmMigration *failed, int sqlerrcode,
+							   const char *error);
 extern int	FmCatalogLockHolder(void);
 extern char *FmMigrationLabel(const char *version, const char *name);
 extern int	FmCompareVersionKeys(const bytea *a, const bytea *b);

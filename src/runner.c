@@ -91,14 +91,24 @@ typedef struct ExecErrorContext
 /* True while this backend runs migrations (to refuse a nested call). */
 static bool apply_in_progress = false;
 
+bool
+FmApplyInProgress(void)
+{
+	return apply_in_progress;
+}
+
+void
+FmSetApplyInProgress(bool value)
+{
+	apply_in_progress = value;
+}
+
 PG_FUNCTION_INFO_V1(fleetmigrate_apply_pending);
 
 static void acquire_runner_lock(ApplyRun *run, bool wait, bool *skipped);
 static void refuse_non_transactional(List *pending, const FmMigration *m);
 static void exec_error_callback(void *arg);
 static char *drop_statement_context(char *context, const char *statement);
-static int	run_migration(ApplyRun *run, const FmMigration *m,
-						  double *duration_ms);
 static void apply_all(ApplyRun *run, List *pending);
 static void apply_dry_run(ApplyRun *run, List *pending);
 static void put_row(ApplyRun *run, const char *version, const char *name,
@@ -241,17 +251,19 @@ drop_statement_context(char *context, const char *statement)
 }
 
 /*
- * run_migration
+ * FmRunMigration
  *		Execute one migration's statements and record it as applied, in the
- *		current (sub)transaction.  Returns the number of statements; sets
- *		*duration_ms.  ERRORs with context on any failure.  Allocates in
- *		run->migration_cxt, which the caller resets; returns in the caller's
- *		memory context.
+ *		current (sub)transaction, by "applied_by".  Returns the number of
+ *		statements; sets *duration_ms.  ERRORs with context on any failure,
+ *		after setting *failed_at to the failing statement's number and line
+ *		(0 and 0 when no statement was running).  Allocates in "cxt", which
+ *		the caller resets; returns in the caller's memory context.
  */
-static int
-run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
+int
+FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
+			   double *duration_ms, FmFailedAt *failed_at)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(run->migration_cxt);
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	ErrorContextCallback errcallback;
 	ExecErrorContext ctx;
 	SPIExecuteOptions options;
@@ -263,6 +275,8 @@ run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
 	int			nestlevel;
 	int			nstatements;
 
+	failed_at->statement = 0;
+	failed_at->line = 0;
 	INSTR_TIME_SET_CURRENT(start);
 	pgstat_report_activity(STATE_RUNNING,
 						   psprintf("fleetmigrate: applying migration %s %s",
@@ -300,7 +314,7 @@ run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
 			ctx.statement = stmt;
 			text = FmStatementText(ctx.script, stmt);
 			rc = SPI_execute_extended(text, &options);
-			MemoryContextSwitchTo(run->migration_cxt);
+			MemoryContextSwitchTo(cxt);
 			if (rc < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -314,7 +328,12 @@ run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
 		ErrorData  *edata;
 
 		/* keep the error, minus SPI's copy of the whole statement */
-		MemoryContextSwitchTo(run->migration_cxt);
+		MemoryContextSwitchTo(cxt);
+		if (ctx.statement != NULL)
+		{
+			failed_at->statement = ctx.statement->number;
+			failed_at->line = ctx.statement->line;
+		}
 		edata = CopyErrorData();
 		FlushErrorState();
 		if (edata->context != NULL && text != NULL)
@@ -330,7 +349,7 @@ run_migration(ApplyRun *run, const FmMigration *m, double *duration_ms)
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 
-	FmCatalogRecordApplied(m, started, *duration_ms, run->applied_by);
+	FmCatalogRecordApplied(m, started, *duration_ms, applied_by);
 
 	error_context_stack = errcallback.previous;
 	MemoryContextSwitchTo(oldcxt);
@@ -379,7 +398,10 @@ apply_all(ApplyRun *run, List *pending)
 	{
 		FmMigration *m = (FmMigration *) lfirst(lc);
 		double		duration_ms;
-		int			nstatements = run_migration(run, m, &duration_ms);
+		FmFailedAt	failed_at;
+		int			nstatements = FmRunMigration(m, run->applied_by,
+												 run->migration_cxt,
+												 &duration_ms, &failed_at);
 
 		ereport(NOTICE,
 				(errmsg("applied %s %s in %.0f ms",
@@ -436,10 +458,13 @@ apply_dry_run(ApplyRun *run, List *pending)
 		foreach(lc, pending)
 		{
 			double		duration_ms;
+			FmFailedAt	failed_at;
 			int			nstatements;
 
 			current = (FmMigration *) lfirst(lc);
-			nstatements = run_migration(run, current, &duration_ms);
+			nstatements = FmRunMigration(current, run->applied_by,
+										 run->migration_cxt, &duration_ms,
+										 &failed_at);
 			put_row(run, current->version, current->name, "would_apply",
 					duration_ms, nstatements, "dry run: rolled back");
 			MemoryContextReset(run->migration_cxt);

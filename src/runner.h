@@ -15,4 +15,19 @@
 #define FM_LOCK_CLASSID		1179470151	/* 0x464D4947, "FMIG" */
 #define FM_LOCK_OBJID		1
 
+#include "catalog.h"
+
+/* Where a migration failed: statement number and line (0: none). */
+typedef struct FmFailedAt
+{
+	int			statement;
+	int			line;
+} FmFailedAt;
+
+extern int	FmRunMigration(const FmMigration *m, const char *applied_by,
+						   MemoryContext cxt, double *duration_ms,
+						   FmFailedAt *failed_at);
+extern bool FmApplyInProgress(void);
+extern void FmSetApplyInProgress(bool value);
+
 #endif							/* FLEETMIGRATE_RUNNER_H */

@@ -1,0 +1,81 @@
+-- migrate: CALL fleetmigrate.migrate(), the unattended runner: one
+-- transaction per migration, failures recorded durably, the run log
+CREATE EXTENSION fleetmigrate;
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS mig_a, mig_b, mig_c;
+CREATE ROLE regress_mig_app;
+
+SELECT fleetmigrate.register('001', 'create_a', 'CREATE TABLE mig_a (id int);');
+SELECT fleetmigrate.register('002', 'create_b', $$CREATE TABLE mig_b (id int);
+INSERT INTO mig_b VALUES (1);
+INSERT INTO mig_b VALUES (1 / 0);$$);
+SELECT fleetmigrate.register('003', 'create_c', 'CREATE TABLE mig_c (id int);');
+
+-- nothing run yet
+SELECT * FROM fleetmigrate.runs;
+
+-- 001 commits on its own; 002 fails: rolled back, recorded, then raised
+CALL fleetmigrate.migrate();
+SELECT version, name, state FROM fleetmigrate.status;
+SELECT to_regclass('mig_a') IS NOT NULL AS a_exists, to_regclass('mig_b') IS NOT NULL AS b_exists;
+SELECT version, name, event, sqlstate, statement, line, error, performed_by = current_user AS by_me
+  FROM fleetmigrate.history ORDER BY id;
+SELECT id, run_by = current_user AS by_me, started_by, target, applied, outcome,
+       failed_version, failed_name, sqlstate, error, finished_at >= started_at AS finished
+  FROM fleetmigrate.runs;
+
+-- the body is fixed (a failed migration was never applied: it may change);
+-- the next run retries it and goes on
+SELECT fleetmigrate.register('002', 'create_b', $$CREATE TABLE mig_b (id int);
+INSERT INTO mig_b VALUES (1);$$);
+CALL fleetmigrate.migrate();
+SELECT version, name, state FROM fleetmigrate.status;
+SELECT count(*) AS b_rows FROM mig_b;
+
+-- nothing pending: a cheap run that still leaves a row
+CALL fleetmigrate.migrate();
+SELECT id, applied, outcome, failed_version FROM fleetmigrate.runs ORDER BY id;
+
+-- a target stops early
+SELECT fleetmigrate.register('004', 'd', 'CREATE TABLE mig_d (id int);');
+SELECT fleetmigrate.register('005', 'e', 'CREATE TABLE mig_e (id int);');
+CALL fleetmigrate.migrate(target => '4');
+SELECT version, state FROM fleetmigrate.status WHERE version >= '004';
+
+-- bad input: a clear error, and nothing run
+BEGIN;
+CALL fleetmigrate.migrate();
+ROLLBACK;
+CREATE FUNCTION call_migrate() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r bigint; n integer; o text;
+BEGIN CALL fleetmigrate.migrate(NULL, '{}', false, true, 'manual', r, n, o); END $$;
+SELECT call_migrate();
+DROP FUNCTION call_migrate();
+CALL fleetmigrate.migrate(started_by => 'cron');
+CALL fleetmigrate.migrate(wait => NULL);
+CALL fleetmigrate.migrate(params => '{"admin_user_id": "x"}');
+CALL fleetmigrate.migrate(target => '999');
+SELECT version, state FROM fleetmigrate.status WHERE version = '005';
+
+-- a non-transactional migration: apply_pending() refuses the whole plan
+-- before running anything
+SELECT fleetmigrate.register('006', 'index_e', 'CREATE INDEX CONCURRENTLY mig_e_id ON mig_e (id);');
+SELECT * FROM fleetmigrate.apply_pending();
+SELECT version, state FROM fleetmigrate.status WHERE version >= '005';
+
+-- without pg_cron in this database
+SELECT fleetmigrate.schedule();
+SELECT fleetmigrate.unschedule();
+
+-- a role without the right
+SET ROLE regress_mig_app;
+CALL fleetmigrate.migrate();
+SELECT fleetmigrate.schedule('* * * * *');
+SELECT * FROM fleetmigrate.runs;
+RESET ROLE;
+
+-- clean up
+DROP EXTENSION fleetmigrate;
+DROP SCHEMA fleetmigrate;
+DROP TABLE mig_a, mig_b, mig_c, mig_d;
+DROP ROLE regress_mig_app;

@@ -1,0 +1,343 @@
+/*-------------------------------------------------------------------------
+ *
+ * migrate.c
+ *	  The unattended runner: CALL fleetmigrate.migrate().
+ *
+ * migrate() is a procedure, called on its own (not in a transaction block,
+ * not from a function), so that it can commit.  It
+ *	 1. adds a row to fleetmigrate.run_log and takes the run's own advisory
+ *		lock (FM_RUN_CLASSID, run id): while a session holds it the run is
+ *		running; a run whose row still says 'running' without the lock was
+ *		interrupted (the view fleetmigrate.runs says so).  Commits, so the
+ *		row is visible while the run goes on;
+ *	 2. takes the runner lock, the advisory lock apply_pending() takes, as a
+ *		session lock, waiting for a concurrent runner unless wait => false
+ *		(then the run ends 'skipped').  Session locks go away with their
+ *		session, so a killed runner never leaves one behind; we release
+ *		both on every way out;
+ *	 3. commits again (a fresh snapshot that sees what a runner we waited
+ *		for applied), then applies one migration per transaction: read the
+ *		first pending migration, run it in a subtransaction, record it and
+ *		the run's progress, commit.  A failure rolls the subtransaction
+ *		back, records the failure (history event with SQLSTATE, message,
+ *		statement number and line; the migration's state 'failed'; the run's
+ *		outcome), commits that, and raises the error again.
+ * A failed migration is pending: the next run tries it again, with the
+ * body registered by then (register() accepts a new body until a migration
+ * has been applied).
+ *
+ * Memory: everything that must survive the commits lives in the SPI
+ * procedure context of a non-atomic connection (under the portal's); each
+ * migration's work in a context reset after it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "commands/defrem.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "runner.h"
+
+/* The run's own advisory lock: pg_locks classid "FMIR", objid the run id. */
+#define FM_RUN_CLASSID		1179470162	/* 0x464D4952 */
+
+/* Arguments of fleetmigrate.migrate(), in order. */
+enum
+{
+	ARG_TARGET,
+	ARG_PARAMS,
+	ARG_ALLOW_DESTRUCTIVE,
+	ARG_WAIT,
+	ARG_STARTED_BY,
+	NUM_INPUT_ARGS
+};
+
+PG_FUNCTION_INFO_V1(fleetmigrate_migrate);
+
+static void refuse_atomic(FunctionCallInfo fcinfo);
+static char *error_text(ErrorData *edata);
+static int	migrate_all(int64 run_id, const char *target, const char *applied_by,
+						MemoryContext procxt);
+static Datum migrate_result(FunctionCallInfo fcinfo, int64 run_id, int applied,
+							const char *outcome);
+
+/*
+ * refuse_atomic
+ *		ERROR unless called by a CALL that may commit: not in a transaction
+ *		block, not from a function or a DO block.
+ */
+static void
+refuse_atomic(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->context != NULL && IsA(fcinfo->context, CallContext) &&
+		!castNode(CallContext, fcinfo->context)->atomic)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+			 errmsg("fleetmigrate.migrate() cannot run inside a transaction block"),
+			 errdetail("migrate() commits after each migration, which a transaction block, a function or a DO block around the CALL does not allow."),
+			 errhint("Run CALL fleetmigrate.migrate() on its own, or apply everything inside your transaction with SELECT * FROM fleetmigrate.apply_pending().")));
+}
+
+/*
+ * error_text
+ *		The message of an error with its detail and hint, for the history
+ *		and the run log.
+ */
+static char *
+error_text(ErrorData *edata)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, edata->message ? edata->message : "unknown error");
+	if (edata->detail)
+		appendStringInfo(&buf, "\nDETAIL: %s", edata->detail);
+	if (edata->hint)
+		appendStringInfo(&buf, "\nHINT: %s", edata->hint);
+	if (edata->context)
+		appendStringInfo(&buf, "\nCONTEXT: %s", edata->context);
+	return buf.data;
+}
+
+/*
+ * migrate_all
+ *		Step 3 above.  Returns the number of migrations applied; on a failure
+ *		records it, commits and re-raises it.
+ */
+static int
+migrate_all(int64 run_id, const char *target, const char *applied_by,
+			MemoryContext procxt)
+{
+	MemoryContext iter_cxt = AllocSetContextCreate(procxt,
+												   "fleetmigrate migrate",
+												   ALLOCSET_DEFAULT_SIZES);
+	MemoryContext migration_cxt = AllocSetContextCreate(procxt,
+														"fleetmigrate migration",
+														ALLOCSET_DEFAULT_SIZES);
+	int			applied = 0;
+
+	for (;;)
+	{
+		ResourceOwner oldowner = CurrentResourceOwner;
+		List	   *pending;
+		FmMigration *m;
+		ErrorData  *edata = NULL;
+		FmFailedAt	failed_at = {0, 0};
+		TimestampTz started;
+		double		duration_ms = 0;
+
+		MemoryContextReset(iter_cxt);
+		MemoryContextSwitchTo(iter_cxt);
+		pending = FmCatalogPending(target);
+		if (pending == NIL)
+			break;
+		m = (FmMigration *) linitial(pending);
+		if (!m->transactional)
+		{
+			char	   *message = psprintf("%s cannot run inside a transaction",
+										   FmMigrationLabel(m->version, m->name));
+
+			FmCatalogRunFinish(run_id, "failed", applied, m,
+							   ERRCODE_FEATURE_NOT_SUPPORTED, message);
+			SPI_commit();
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg_internal("%s", message),
+					 errdetail("This version of migrate() does not run non-transactional migrations yet. %d migrations were applied before it.",
+							   applied)));
+		}
+
+		started = GetCurrentTimestamp();
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(iter_cxt);
+		PG_TRY();
+		{
+			(void) FmRunMigration(m, applied_by, migration_cxt, &duration_ms,
+								  &failed_at);
+			ReleaseCurrentSubTransaction();
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(procxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(iter_cxt);
+		CurrentResourceOwner = oldowner;
+		MemoryContextReset(migration_cxt);
+
+		if (edata != NULL)
+		{
+			char	   *text;
+
+			MemoryContextSwitchTo(procxt);
+			text = error_text(edata);
+			duration_ms = (double) (GetCurrentTimestamp() - started) / 1000.0;
+			FmCatalogRecordFailed(m, started, duration_ms, applied_by,
+								  edata->sqlerrcode, text,
+								  failed_at.statement, failed_at.line);
+			FmCatalogRunFinish(run_id, "failed", applied, m,
+							   edata->sqlerrcode, text);
+			SPI_commit();
+			ReThrowError(edata);
+		}
+
+		applied++;
+		FmCatalogRunProgress(run_id, applied);
+		ereport(NOTICE,
+				(errmsg("applied %s %s in %.0f ms",
+						m->version, m->name, duration_ms)));
+		SPI_commit();
+	}
+	MemoryContextSwitchTo(procxt);
+	return applied;
+}
+
+/*
+ * migrate_result
+ *		The procedure's INOUT arguments: run id, migrations applied, outcome.
+ */
+static Datum
+migrate_result(FunctionCallInfo fcinfo, int64 run_id, int applied,
+			   const char *outcome)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = Int64GetDatum(run_id);
+	values[1] = Int32GetDatum(applied);
+	values[2] = CStringGetTextDatum(outcome);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * CALL fleetmigrate.migrate(target text, params jsonb, allow_destructive
+ *		boolean, wait boolean, started_by text, INOUT run_id bigint,
+ *		INOUT applied integer, INOUT outcome text)
+ */
+Datum
+fleetmigrate_migrate(PG_FUNCTION_ARGS)
+{
+	static const char *const argnames[NUM_INPUT_ARGS] = {
+		"target", "params", "allow_destructive", "wait", "started_by"
+	};
+	char	   *target;
+	char	   *started_by;
+	char	   *applied_by;
+	bool		wait;
+	MemoryContext procxt;
+	LOCKTAG		runner_tag;
+	LOCKTAG		run_tag;
+	volatile bool have_runner_lock = false;
+	volatile bool have_run_lock = false;
+	int64		run_id;
+	volatile int applied = 0;
+	const char *volatile outcome = NULL;
+
+	refuse_atomic(fcinfo);
+	if (FmApplyInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migrate() cannot be called from inside a migration")));
+	for (int i = ARG_PARAMS; i < NUM_INPUT_ARGS; i++)
+	{
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"%s\" of migrate() cannot be null",
+							argnames[i])));
+	}
+	if (JB_ROOT_COUNT(PG_GETARG_JSONB_P(ARG_PARAMS)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("migration parameters are not supported yet"),
+				 errdetail("This version of fleetmigrate has no migrations that declare parameters."),
+				 errhint("Call migrate() without params.")));
+	wait = PG_GETARG_BOOL(ARG_WAIT);
+	started_by = text_to_cstring(PG_GETARG_TEXT_PP(ARG_STARTED_BY));
+	if (strcmp(started_by, "manual") != 0 && strcmp(started_by, "pg_cron") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for argument \"started_by\" of migrate(): \"%s\"",
+						started_by),
+				 errhint("Use 'manual' (the default) or 'pg_cron' (what fleetmigrate.schedule() passes).")));
+
+	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	procxt = CurrentMemoryContext;
+	target = PG_ARGISNULL(ARG_TARGET) ? NULL :
+		text_to_cstring(PG_GETARG_TEXT_PP(ARG_TARGET));
+	FmCatalogBegin();
+	applied_by = GetUserNameFromId(GetUserId(), false);
+
+	run_id = FmCatalogRunStart(applied_by, started_by, target);
+	SET_LOCKTAG_ADVISORY(run_tag, MyDatabaseId, FM_RUN_CLASSID,
+						 (uint32) run_id, 2);
+	SET_LOCKTAG_ADVISORY(runner_tag, MyDatabaseId, FM_LOCK_CLASSID,
+						 FM_LOCK_OBJID, 2);
+
+	PG_TRY();
+	{
+		(void) LockAcquire(&run_tag, ExclusiveLock, true, false);
+		have_run_lock = true;
+		SPI_commit();
+
+		if (LockAcquire(&runner_tag, ExclusiveLock, true, !wait) ==
+			LOCKACQUIRE_NOT_AVAIL)
+		{
+			int			holder = FmCatalogLockHolder();
+
+			outcome = "skipped";
+			FmCatalogRunFinish(run_id, outcome, 0, NULL, 0, NULL);
+			ereport(NOTICE,
+					(errmsg("another fleetmigrate run is in progress; nothing was applied"),
+					 holder != 0 ?
+					 errdetail("Process %d holds the runner lock.", holder) : 0));
+		}
+		else
+		{
+			have_runner_lock = true;
+			/* a fresh snapshot: whatever a runner we waited for applied */
+			SPI_commit();
+			FmSetApplyInProgress(true);
+			applied = migrate_all(run_id, target, applied_by, procxt);
+			FmSetApplyInProgress(false);
+			outcome = applied > 0 ? "succeeded" : "nothing_pending";
+			FmCatalogRunFinish(run_id, outcome, applied, NULL, 0, NULL);
+		}
+		SPI_commit();
+	}
+	PG_FINALLY();
+	{
+		FmSetApplyInProgress(false);
+		if (have_runner_lock)
+			LockRelease(&runner_tag, ExclusiveLock, true);
+		if (have_run_lock)
+			LockRelease(&run_tag, ExclusiveLock, true);
+	}
+	PG_END_TRY();
+
+	SPI_finish();
+	return migrate_result(fcinfo, run_id, applied, outcome);
+}
