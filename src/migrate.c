@@ -69,7 +69,6 @@ enum
 PG_FUNCTION_INFO_V1(fleetmigrate_migrate);
 
 static void refuse_atomic(FunctionCallInfo fcinfo);
-static char *error_text(ErrorData *edata);
 static int	migrate_all(int64 run_id, const char *target, const char *applied_by,
 						MemoryContext procxt);
 static Datum migrate_result(FunctionCallInfo fcinfo, int64 run_id, int applied,
@@ -91,27 +90,6 @@ refuse_atomic(FunctionCallInfo fcinfo)
 			 errmsg("fleetmigrate.migrate() cannot run inside a transaction block"),
 			 errdetail("migrate() commits after each migration, which a transaction block, a function or a DO block around the CALL does not allow."),
 			 errhint("Run CALL fleetmigrate.migrate() on its own, or apply everything inside your transaction with SELECT * FROM fleetmigrate.apply_pending().")));
-}
-
-/*
- * error_text
- *		The message of an error with its detail and hint, for the history
- *		and the run log.
- */
-static char *
-error_text(ErrorData *edata)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, edata->message ? edata->message : "unknown error");
-	if (edata->detail)
-		appendStringInfo(&buf, "\nDETAIL: %s", edata->detail);
-	if (edata->hint)
-		appendStringInfo(&buf, "\nHINT: %s", edata->hint);
-	if (edata->context)
-		appendStringInfo(&buf, "\nCONTEXT: %s", edata->context);
-	return buf.data;
 }
 
 /*
@@ -188,7 +166,7 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 			char	   *text;
 
 			MemoryContextSwitchTo(procxt);
-			text = error_text(edata);
+			text = FmErrorText(edata, false);
 			duration_ms = (double) (GetCurrentTimestamp() - started) / 1000.0;
 			FmCatalogRecordFailed(m, started, duration_ms, applied_by,
 								  edata->sqlerrcode, text,

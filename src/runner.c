@@ -114,7 +114,6 @@ static void apply_dry_run(ApplyRun *run, List *pending);
 static void put_row(ApplyRun *run, const char *version, const char *name,
 					const char *status, double duration_ms, int statements,
 					const char *message);
-static char *format_error(ErrorData *edata);
 
 /*
  * acquire_runner_lock
@@ -413,17 +412,20 @@ apply_all(ApplyRun *run, List *pending)
 }
 
 /*
- * format_error
- *		One text with everything an ErrorData says, for a result row.
+ * FmErrorText
+ *		One text with everything an ErrorData says: for a result row with
+ *		"ERROR <sqlstate>: " in front, for the history (which has the
+ *		SQLSTATE in a column of its own) without.
  */
-static char *
-format_error(ErrorData *edata)
+char *
+FmErrorText(ErrorData *edata, bool with_sqlstate)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "ERROR %s: %s",
-					 unpack_sql_state(edata->sqlerrcode), edata->message);
+	if (with_sqlstate)
+		appendStringInfo(&buf, "ERROR %s: ", unpack_sql_state(edata->sqlerrcode));
+	appendStringInfoString(&buf, edata->message ? edata->message : "unknown error");
 	if (edata->detail)
 		appendStringInfo(&buf, "\nDETAIL: %s", edata->detail);
 	if (edata->hint)
@@ -490,7 +492,7 @@ apply_dry_run(ApplyRun *run, List *pending)
 			current == NULL)
 			ReThrowError(edata);
 		put_row(run, current->version, current->name, "error", -1, -1,
-				format_error(edata));
+				FmErrorText(edata, true));
 		MemoryContextReset(run->migration_cxt);
 	}
 }

@@ -27,6 +27,7 @@ typedef struct FmFailedAt
 extern int	FmRunMigration(const FmMigration *m, const char *applied_by,
 						   MemoryContext cxt, double *duration_ms,
 						   FmFailedAt *failed_at);
+extern char *FmErrorText(ErrorData *edata, bool with_sqlstate);
 extern bool FmApplyInProgress(void);
 extern void FmSetApplyInProgress(bool value);
 

@@ -331,3 +331,15 @@ fm_stop_command() {
 fm_psql() {
     "$FM_PG_BINDIR/psql" -X -v ON_ERROR_STOP=1 "$@"
 }
+
+# fm_check DESCRIPTION EXPECTED ACTUAL: for test/t scripts.  Prints
+# "ok   DESCRIPTION", or "FAIL ..." with both values and sets the caller's
+# variable fail to 1.
+fm_check() {
+    if [[ "$2" != "$3" ]]; then
+        printf 'FAIL %s: expected [%s], got [%s]\n' "$1" "$2" "$3"
+        fail=1
+    else
+        printf 'ok   %s\n' "$1"
+    fi
+}

@@ -15,14 +15,6 @@ trap 'dropdb --if-exists "$db" 2>/dev/null || true' EXIT
 run() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
 fail=0
-check() { # check DESCRIPTION EXPECTED ACTUAL
-    if [[ "$2" != "$3" ]]; then
-        printf 'FAIL %s: expected [%s], got [%s]\n' "$1" "$2" "$3"
-        fail=1
-    else
-        printf 'ok   %s\n' "$1"
-    fi
-}
 
 run -c "CREATE EXTENSION fleetmigrate" \
     -c "SELECT fleetmigrate.register('001', 'first', 'CREATE TABLE crash_first (id int)')" \
@@ -51,18 +43,18 @@ for _ in $(seq 120); do
     sleep 0.5
 done
 
-check "committed before the crash: applied; interrupted: pending; after: pending" \
+fm_check "committed before the crash: applied; interrupted: pending; after: pending" \
     "001 applied,002 pending,003 pending" \
     "$(run -c "SELECT string_agg(version || ' ' || state, ',' ORDER BY version) FROM fleetmigrate.status")"
-check "none of the interrupted migration's work is left" "f" \
+fm_check "none of the interrupted migration's work is left" "f" \
     "$(run -c "SELECT to_regclass('crash_slow') IS NOT NULL")"
-check "the run shows as interrupted" "interrupted|1" \
+fm_check "the run shows as interrupted" "interrupted|1" \
     "$(run -c "SELECT outcome, applied FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1")"
 
 # No lock to clear: the next run (not waiting) gets the lock and finishes.
-check "the next run finishes the work" "2|succeeded" \
+fm_check "the next run finishes the work" "2|succeeded" \
     "$(run -c "CALL fleetmigrate.migrate(wait => false)" | cut -d'|' -f2,3)"
-check "everything applied once" "001 applied,002 applied,003 applied|1" \
+fm_check "everything applied once" "001 applied,002 applied,003 applied|1" \
     "$(run -c "SELECT string_agg(version || ' ' || state, ',' ORDER BY version),
                       (SELECT count(*) FROM crash_slow) FROM fleetmigrate.status")"
 exit $fail

@@ -25,25 +25,17 @@ cleanup
 trap cleanup EXIT
 
 fail=0
-check() { # check DESCRIPTION EXPECTED ACTUAL
-    if [[ "$2" != "$3" ]]; then
-        printf 'FAIL %s: expected [%s], got [%s]\n' "$1" "$2" "$3"
-        fail=1
-    else
-        printf 'ok   %s\n' "$1"
-    fi
-}
 
 run -c "CREATE EXTENSION pg_cron" -c "CREATE EXTENSION fleetmigrate" >/dev/null
 
 job=$(run -c "SELECT fleetmigrate.schedule('* * * * *')")
 [[ "$job" =~ ^[0-9]+$ ]] || { echo "schedule() returned [$job]"; exit 1; }
-check "the job runs migrate() in this database as this role" \
+fm_check "the job runs migrate() in this database as this role" \
     "* * * * *|CALL fleetmigrate.migrate(started_by => 'pg_cron')|$db|postgres|t" \
     "$(run -c "SELECT schedule, command, database, username, active FROM cron.job WHERE jobid = $job")"
-check "scheduling again updates the same job" "$job" \
+fm_check "scheduling again updates the same job" "$job" \
     "$(run -c "SELECT fleetmigrate.schedule('*/1 * * * *')")"
-check "one job" "1|*/1 * * * *" \
+fm_check "one job" "1|*/1 * * * *" \
     "$(run -c "SELECT count(*), max(schedule) FROM cron.job WHERE jobname = 'fleetmigrate'")"
 out=$(run -c "SELECT fleetmigrate.schedule('every now and then')" || true)
 grep -q '^ERROR:  invalid schedule "every now and then"' <<<"$out" ||
@@ -56,12 +48,12 @@ for _ in $(seq 90); do
     [[ "$state" == applied ]] && break
     sleep 1
 done
-check "pg_cron applied the new migration on its own" applied "$state"
-check "the run is in fleetmigrate.runs" "pg_cron|postgres|1|succeeded" \
+fm_check "pg_cron applied the new migration on its own" applied "$state"
+fm_check "the run is in fleetmigrate.runs" "pg_cron|postgres|1|succeeded" \
     "$(run -c "SELECT started_by, run_by, applied, outcome FROM fleetmigrate.runs WHERE applied > 0 ORDER BY id LIMIT 1")"
-check "the table exists" "t" "$(run -c "SELECT to_regclass('fm_cron_t') IS NOT NULL")"
+fm_check "the table exists" "t" "$(run -c "SELECT to_regclass('fm_cron_t') IS NOT NULL")"
 
-check "unschedule() removes the job" "t" "$(run -c "SELECT fleetmigrate.unschedule()")"
-check "no job left" "0" "$(run -c "SELECT count(*) FROM cron.job WHERE jobname = 'fleetmigrate'")"
-check "unschedule() again: nothing to remove" "f" "$(run -c "SELECT fleetmigrate.unschedule()")"
+fm_check "unschedule() removes the job" "t" "$(run -c "SELECT fleetmigrate.unschedule()")"
+fm_check "no job left" "0" "$(run -c "SELECT count(*) FROM cron.job WHERE jobname = 'fleetmigrate'")"
+fm_check "unschedule() again: nothing to remove" "f" "$(run -c "SELECT fleetmigrate.unschedule()")"
 exit $fail
