@@ -144,7 +144,7 @@ UPDATE fleetmigrate.tiers SET capabilities = '{can_view_requests}', description 
  WHERE tier = 'MAGIC_LINK';
 
 -- the cache: many distinct users in one query give the same answers as a
--- join (past 128 single lookups the table is read in one scan)
+-- join (single lookups, or one scan of the table once many users are asked for)
 INSERT INTO users (id, auth_tier)
 SELECT ('10000000-0000-0000-0000-' || lpad(i::text, 12, '0'))::uuid,
        (ARRAY['MAGIC_LINK', 'AUTHENTICATED', 'ROBO_HUB', 'LEGACY'])[1 + i % 4]

@@ -36,7 +36,6 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
-#include "commands/defrem.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -300,7 +299,6 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 			SPI_commit();
 			FmSetApplyInProgress(true);
 			applied = migrate_all(run_id, target, applied_by, procxt);
-			FmSetApplyInProgress(false);
 			outcome = applied > 0 ? "succeeded" : "nothing_pending";
 			FmCatalogRunFinish(run_id, outcome, applied, NULL, 0, NULL);
 		}

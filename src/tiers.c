@@ -60,7 +60,6 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
-#include "catalog/pg_opclass.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/trigger.h"
@@ -280,6 +279,8 @@ static usertier_hash *all_users(TierCheckCache *cache, double rows);
 static void choose_read_method(TierCheckCache *cache);
 static void choose_direct(TierCheckCache *cache);
 static int	probe_direct(TierCheckCache *cache, const pg_uuid_t *key);
+static int	probe_spi(TierCheckCache *cache, const pg_uuid_t *key);
+static void load_all_spi(TierCheckCache *cache);
 static void load_all_direct(TierCheckCache *cache);
 static int	tier_index(TierCheckCache *cache, Datum datum, bool isnull);
 static int	tier_of_row(TierCheckCache *cache, HeapTuple row, TupleDesc desc,
@@ -1369,80 +1370,94 @@ lookup_users(TierCheckCache *cache, const pg_uuid_t *key)
 	UserTierEntry *entry;
 	int			index = -1;
 
+	if (cache->all_users == NULL)
+	{
+		bool		direct;
+
+		if (cache->read_method == READ_UNDECIDED)
+		{
+			tier_call_begin(&errcallback, &ctx, 0);
+			choose_read_method(cache);
+			tier_call_end(&errcallback);
+		}
+		/* direct reads need no SPI: a probe costs a third of a statement */
+		direct = cache->read_method == READ_DIRECT;
+		if (direct)
+			push_error_context(&errcallback, &ctx);
+		else
+			tier_call_begin(&errcallback, &ctx, 0);
+		if (load_all_now(cache))
+		{
+			ctx.what = "reading every user's tier";
+			elog(DEBUG1, "fleetmigrate: permission check reads all of \"%s\" after %d single lookups",
+				 config.label, cache->misses);
+			if (direct)
+				load_all_direct(cache);
+			else
+				load_all_spi(cache);
+		}
+		else
+		{
+			index = direct ? probe_direct(cache, key) : probe_spi(cache, key);
+			cache->misses++;
+		}
+		if (direct)
+			error_context_stack = errcallback.previous;
+		else
+			tier_call_end(&errcallback);
+	}
+
 	if (cache->all_users != NULL)
 	{
 		UserTierEntry *known = usertier_lookup(cache->all_users, *key);
 
-		entry = usertier_insert(cache->users, *key, &found);
-		entry->tier = known ? known->tier : -1;
-		return entry;
+		index = known ? known->tier : -1;
 	}
-
-	if (cache->read_method == READ_UNDECIDED)
-	{
-		tier_call_begin(&errcallback, &ctx, 0);
-		choose_read_method(cache);
-		tier_call_end(&errcallback);
-	}
-
-	if (cache->read_method == READ_DIRECT)
-	{
-		/* no SPI: a probe costs about a third of a prepared statement */
-		push_error_context(&errcallback, &ctx);
-		if (load_all_now(cache))
-		{
-			ctx.what = "reading every user's tier";
-			elog(DEBUG1, "fleetmigrate: permission check reads all of \"%s\" after %d single lookups",
-				 config.label, cache->misses);
-			load_all_direct(cache);
-		}
-		else
-		{
-			index = probe_direct(cache, key);
-			cache->misses++;
-		}
-		error_context_stack = errcallback.previous;
-	}
-	else
-	{
-		tier_call_begin(&errcallback, &ctx, 0);
-		if (load_all_now(cache))
-		{
-			ctx.what = "reading every user's tier";
-			elog(DEBUG1, "fleetmigrate: permission check reads all of \"%s\" after %d single lookups",
-				 config.label, cache->misses);
-			run_statement(TS_LOAD_ALL, NULL, NULL, true, 0, SPI_OK_SELECT);
-			(void) all_users(cache, SPI_processed);
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				HeapTuple	row = SPI_tuptable->vals[i];
-				bool		isnull;
-				Datum		id = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
-
-				if (isnull)
-					continue;
-				entry = usertier_insert(cache->all_users, *DatumGetUUIDP(id),
-										&found);
-				entry->tier = tier_of_row(cache, row, SPI_tuptable->tupdesc, 2);
-			}
-		}
-		else
-		{
-			Datum		value = UUIDPGetDatum(key);
-
-			if (run_statement(TS_LOOKUP, &value, NULL, true, 1, SPI_OK_SELECT) > 0)
-				index = tier_of_row(cache, SPI_tuptable->vals[0],
-									SPI_tuptable->tupdesc, 1);
-			cache->misses++;
-		}
-		tier_call_end(&errcallback);
-	}
-
-	if (cache->all_users != NULL)
-		return lookup_users(cache, key);
 	entry = usertier_insert(cache->users, *key, &found);
 	entry->tier = index;
 	return entry;
+}
+
+/*
+ * probe_spi
+ *		The tier index of one user, by the prepared statement; -1 for no
+ *		such user.  Caller is connected to SPI.
+ */
+static int
+probe_spi(TierCheckCache *cache, const pg_uuid_t *key)
+{
+	Datum		value = UUIDPGetDatum(unconstify(pg_uuid_t *, key));
+
+	if (run_statement(TS_LOOKUP, &value, NULL, true, 1, SPI_OK_SELECT) == 0)
+		return -1;
+	return tier_of_row(cache, SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * load_all_spi
+ *		Every user of the table into the cache, by the prepared statement.
+ *		Caller is connected to SPI.
+ */
+static void
+load_all_spi(TierCheckCache *cache)
+{
+	usertier_hash *users;
+
+	run_statement(TS_LOAD_ALL, NULL, NULL, true, 0, SPI_OK_SELECT);
+	users = all_users(cache, SPI_processed);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		bool		isnull;
+		Datum		id = SPI_getbinval(row, SPI_tuptable->tupdesc, 1, &isnull);
+		UserTierEntry *entry;
+		bool		found;
+
+		if (isnull)
+			continue;
+		entry = usertier_insert(users, *DatumGetUUIDP(id), &found);
+		entry->tier = tier_of_row(cache, row, SPI_tuptable->tupdesc, 2);
+	}
 }
 
 /*
