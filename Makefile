@@ -9,10 +9,12 @@ OBJS = \
 	src/catalog.o \
 	src/runner.o \
 	src/migrate.o \
+	src/worker.o \
 	src/tiers.o
 
 EXTENSION = fleetmigrate
-DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.sql
+DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.sql \
+	fleetmigrate--1.2--1.3.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
 REGRESS = install ordering register apply errors dry_run privileges trusted tiers tiers_rls migrate upgrade

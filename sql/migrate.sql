@@ -63,6 +63,57 @@ SELECT fleetmigrate.register('006', 'index_e', 'CREATE INDEX CONCURRENTLY mig_e_
 SELECT * FROM fleetmigrate.apply_pending();
 SELECT version, state FROM fleetmigrate.status WHERE version >= '005';
 
+-- migrate() runs it, statement by statement, in a background worker, as the
+-- calling role and with its search_path
+CREATE SCHEMA regress_mig_s;
+GRANT CREATE, USAGE ON SCHEMA regress_mig_s TO regress_mig_app;
+GRANT USAGE ON SCHEMA fleetmigrate TO regress_mig_app;
+GRANT EXECUTE ON PROCEDURE fleetmigrate.migrate TO regress_mig_app;
+SELECT fleetmigrate.register('007', 'nontx', $$CREATE TABLE nt_a AS SELECT current_user AS who;
+VACUUM nt_a;
+CREATE TABLE nt_b (id int);$$);
+SET ROLE regress_mig_app;
+SET search_path = regress_mig_s, public;
+CALL fleetmigrate.migrate(target => '007');
+RESET search_path;
+RESET ROLE;
+SELECT version, state, statements_done, transactional FROM fleetmigrate.status WHERE version >= '006';
+SELECT indisvalid FROM pg_index WHERE indexrelid = 'regress_mig_s.mig_e_id'::regclass;
+SELECT who, pg_get_userbyid(relowner) AS owner
+  FROM regress_mig_s.nt_a, pg_class WHERE oid = 'regress_mig_s.nt_a'::regclass;
+SELECT applied, outcome FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
+
+-- a failure part way: the statements before it stay done, and the error
+-- names the migration, statement and line
+SELECT fleetmigrate.register('008', 'nontx_fail', $$CREATE TABLE nt_c (id int);
+CREATE INDEX CONCURRENTLY nt_c_x ON nt_c (no_such_column);
+CREATE TABLE nt_d (id int);$$);
+CALL fleetmigrate.migrate();
+SELECT version, state, statements_done FROM fleetmigrate.status WHERE version = '008';
+SELECT to_regclass('nt_c') IS NOT NULL AS c_exists, to_regclass('nt_d') IS NOT NULL AS d_exists;
+SELECT version, event, sqlstate, statement, line, error
+  FROM fleetmigrate.history WHERE version = '008';
+-- fixed: the next run resumes at statement 2 (statement 1 would fail again)
+SELECT fleetmigrate.register('008', 'nontx_fail', $$CREATE TABLE nt_c (id int);
+CREATE INDEX CONCURRENTLY nt_c_id ON nt_c (id);
+CREATE TABLE nt_d (id int);$$);
+SELECT version, state, statements_done FROM fleetmigrate.status WHERE version = '008';
+CALL fleetmigrate.migrate();
+SELECT version, state, statements_done FROM fleetmigrate.status WHERE version = '008';
+SELECT indisvalid FROM pg_index WHERE indexrelid = 'nt_c_id'::regclass;
+
+-- changing a statement that already ran: a warning, and the run starts over
+SELECT fleetmigrate.register('009', 'nontx_redo', $$CREATE TABLE nt_e (id int);
+VACUUM nt_e;
+SELECT 1 / 0;$$);
+CALL fleetmigrate.migrate();
+SELECT fleetmigrate.register('009', 'nontx_redo', $$CREATE TABLE IF NOT EXISTS nt_e (id int, x int);
+VACUUM nt_e;
+SELECT 1;$$);
+SELECT version, state, statements_done FROM fleetmigrate.status WHERE version = '009';
+CALL fleetmigrate.migrate();
+SELECT version, state FROM fleetmigrate.status WHERE version = '009';
+
 -- without pg_cron in this database
 SELECT fleetmigrate.schedule();
 SELECT fleetmigrate.unschedule();
@@ -77,5 +128,6 @@ RESET ROLE;
 -- clean up
 DROP EXTENSION fleetmigrate;
 DROP SCHEMA fleetmigrate;
-DROP TABLE mig_a, mig_b, mig_c, mig_d;
+DROP TABLE mig_a, mig_b, mig_c, mig_d, nt_c, nt_d, nt_e;
+DROP SCHEMA regress_mig_s CASCADE;
 DROP ROLE regress_mig_app;

@@ -1,10 +1,27 @@
--- upgrade: ALTER EXTENSION ... UPDATE walks 1.0 -> 1.1, keeps the migration
--- catalog and history, and ends with the same objects as a fresh install
+-- upgrade: ALTER EXTENSION ... UPDATE walks 1.0 -> 1.1 -> 1.2 -> 1.3, keeps
+-- the migration catalog and history, and ends with the same objects as a
+-- fresh install
 CREATE EXTENSION fleetmigrate VERSION '1.0';
 SET client_min_messages = warning;
-SELECT fleetmigrate.register('001', 'create_table', 'CREATE TABLE upgrade_t (id int)');
-SELECT fleetmigrate.register('002', 'pending', 'CREATE TABLE upgrade_t2 (id int)');
-SELECT version, name, status FROM fleetmigrate.apply_pending(target => '001');
+
+-- what fleetmigrate 1.0 left behind: one migration applied, one pending
+CREATE TABLE upgrade_t (id int);
+INSERT INTO fleetmigrate.migrations
+       (version, name, up, checksum, statements, state, applied_checksum,
+        applied_at, applied_by, registered_by)
+SELECT v, n, up, encode(sha256(convert_to(up, 'UTF8')), 'hex'), 1, st,
+       CASE WHEN st = 'applied' THEN encode(sha256(convert_to(up, 'UTF8')), 'hex') END,
+       CASE WHEN st = 'applied' THEN now() END,
+       CASE WHEN st = 'applied' THEN current_user END, current_user
+  FROM (VALUES ('001', 'create_table', 'CREATE TABLE upgrade_t (id int)', 'applied'),
+               ('002', 'pending', 'CREATE TABLE upgrade_t2 (id int)', 'pending')) AS m(v, n, up, st);
+INSERT INTO fleetmigrate.events (version, name, event, checksum, started_at, performed_by, statements)
+SELECT version, name, 'applied', checksum, applied_at, applied_by, 1
+  FROM fleetmigrate.migrations WHERE state = 'applied';
+
+-- the newer library refuses the old catalog, with a clear error
+SELECT fleetmigrate.register('003', 'later', 'SELECT 1');
+SELECT version, name, status FROM fleetmigrate.apply_pending();
 
 ALTER EXTENSION fleetmigrate UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'fleetmigrate';

@@ -99,10 +99,12 @@ typedef enum CatalogStatement
 	STMT_RUN_START,
 	STMT_RUN_PROGRESS,
 	STMT_RUN_FINISH,
+	STMT_PROGRESS_READ,
+	STMT_PROGRESS_WRITE,
 	NUM_CATALOG_STATEMENTS
 } CatalogStatement;
 
-#define MAX_STATEMENT_ARGS 11
+#define MAX_STATEMENT_ARGS 13
 
 typedef struct CatalogStatementDef
 {
@@ -113,11 +115,12 @@ typedef struct CatalogStatementDef
 
 /* Argument lists of register's statements: the catalog row. */
 #define REGISTER_ROW_TYPES {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, \
-		TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID}
+		TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, INT4OID, INT4OID}
 
 static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 	[STMT_REGISTER_SELECT] = {
-		"SELECT checksum, down_checksum, verify_checksum, state"
+		"SELECT checksum, down_checksum, verify_checksum, state, up,"
+		"       statements_done, statement_started"
 		"  FROM fleetmigrate.migrations"
 		" WHERE version = $1 AND name = $2"
 		"   FOR UPDATE",
@@ -136,9 +139,10 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"   SET up = $3, down = $4, verify = $5, checksum = $6,"
 		"       down_checksum = $7, verify_checksum = $8, statements = $9,"
 		"       transactional = $10, registered_by = $11,"
-		"       registered_at = pg_catalog.now()"
+		"       registered_at = pg_catalog.now(),"
+		"       statements_done = $12, statement_started = $13"
 		" WHERE version = $1 AND name = $2",
-		11, REGISTER_ROW_TYPES
+		13, REGISTER_ROW_TYPES
 	},
 	[STMT_TARGET_KNOWN] = {
 		"SELECT 1 FROM fleetmigrate.migrations WHERE sort_key = $1 LIMIT 1",
@@ -169,7 +173,8 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		" UPDATE fleetmigrate.migrations"
 		"    SET state = 'applied', applied_checksum = checksum,"
 		"        applied_at = $3, applied_by = $4,"
-		"        duration_ms = $5, out_of_order = $6"
+		"        duration_ms = $5, out_of_order = $6,"
+		"        statements_done = 0, statement_started = NULL"
 		"  WHERE version = $1 AND name = $2"
 		" RETURNING version, name, checksum, statements)"
 		" INSERT INTO fleetmigrate.events"
@@ -219,6 +224,20 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		" WHERE id = $1",
 		7, {INT8OID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 	},
+	[STMT_PROGRESS_READ] = {
+		"SELECT up, checksum, statements_done, statement_started"
+		"  FROM fleetmigrate.migrations"
+		" WHERE version = $1 AND name = $2"
+		"   AND state IN ('pending', 'failed', 'rolled_back')",
+		2, {TEXTOID, TEXTOID}
+	},
+	[STMT_PROGRESS_WRITE] = {
+		"UPDATE fleetmigrate.migrations"
+		"   SET statements_done = $3, statement_started = $4"
+		" WHERE version = $1 AND name = $2 AND checksum = $5"
+		"   AND state IN ('pending', 'failed', 'rolled_back')",
+		5, {TEXTOID, TEXTOID, INT4OID, INT4OID, TEXTOID}
+	},
 };
 
 static SPIPlanPtr statement_plans[NUM_CATALOG_STATEMENTS];
@@ -245,6 +264,14 @@ FmCatalogBegin(void)
 		elog(ERROR, "cache lookup failed for relation %u", rel);
 	catalog_owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
+
+	/* the newest column: the library needs the catalog it was built for */
+	if (get_attnum(rel, "statements_done") == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the fleetmigrate catalog is older than the fleetmigrate library"),
+				 errdetail("A newer version of fleetmigrate was installed on the server, but its catalog in this database has not been updated."),
+				 errhint("Run ALTER EXTENSION fleetmigrate UPDATE.")));
 }
 
 /*
@@ -466,6 +493,50 @@ refuse_change(const char *version, const char *name, const char *state,
 }
 
 /*
+ * keep_progress
+ *		A non-transactional migration that stopped part way has run
+ *		statements 1 to *done (and perhaps started statement *started)
+ *		outside any transaction.  When its up script is replaced, keep that
+ *		progress for the leading statements whose text is unchanged, so the
+ *		next run resumes after them; WARN when the new script changes a
+ *		statement that already ran, since nothing undid it.
+ */
+static void
+keep_progress(const char *version, const char *name, const char *old_up,
+			  const char *new_up, int *done, int *started)
+{
+	char	   *label;
+	List	   *old_stmts;
+	List	   *new_stmts;
+	int			limit = Max(*done, *started);
+	int			same = 0;
+
+	if (limit == 0)
+		return;
+	label = psprintf("up script of %s", FmMigrationLabel(version, name));
+	old_stmts = FmSplitScript(old_up, label);
+	new_stmts = FmSplitScript(new_up, label);
+	while (same < limit && same < list_length(old_stmts) &&
+		   same < list_length(new_stmts) &&
+		   strcmp(FmStatementText(old_up, list_nth(old_stmts, same)),
+				  FmStatementText(new_up, list_nth(new_stmts, same))) == 0)
+		same++;
+
+	if (same < *done)
+		ereport(WARNING,
+				(errmsg("%s had already run %d of its statements, and the new up script changes statement %d",
+						FmMigrationLabel(version, name), *done, same + 1),
+				 *done == 1 ?
+				 errdetail("Statement 1 ran outside a transaction and was not undone. The next run starts again at statement 1 of the new script.") :
+				 errdetail("Statements 1 to %d ran outside a transaction and were not undone. The next run starts again at statement %d of the new script.",
+						   *done, same + 1),
+				 errhint("Make sure the new script can run over what the old statements left behind.")));
+	*done = Min(*done, same);
+	if (*started > same)
+		*started = 0;
+}
+
+/*
  * fleetmigrate.register(version, name, up, down, verify) RETURNS text
  *
  * Adds a migration to the catalog, or confirms or replaces an existing one.
@@ -568,11 +639,20 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		Checksums	old;
 		char	   *state;
+		char	   *old_up;
+		int			done;
+		int			started;
+		bool		isnull;
 
 		old.up = nullable_text(tuple, desc, 1);
 		old.down = nullable_text(tuple, desc, 2);
 		old.verify = nullable_text(tuple, desc, 3);
 		state = nullable_text(tuple, desc, 4);
+		old_up = nullable_text(tuple, desc, 5);
+		done = DatumGetInt32(SPI_getbinval(tuple, desc, 6, &isnull));
+		started = DatumGetInt32(SPI_getbinval(tuple, desc, 7, &isnull));
+		if (isnull)
+			started = 0;
 
 		if (same_checksum(old.up, sums.up) &&
 			same_checksum(old.down, sums.down) &&
@@ -582,6 +662,10 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 			refuse_change(version, name, state, &old, &sums);
 		else
 		{
+			keep_progress(version, name, old_up, up, &done, &started);
+			values[11] = Int32GetDatum(done);
+			values[12] = Int32GetDatum(started);
+			nulls[12] = started > 0 ? ' ' : 'n';
 			if (execute_statement(STMT_REGISTER_UPDATE, values, nulls,
 								  SPI_OK_UPDATE) != 1)
 				elog(ERROR, "could not update migration row");
@@ -726,6 +810,68 @@ FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 	if (execute_statement(STMT_RECORD_APPLIED, values, NULL, SPI_OK_INSERT) != 1)
 		elog(ERROR, "could not record migration %s %s as applied",
 			 m->version, m->name);
+}
+
+/*
+ * FmCatalogProgressRead
+ *		The up script, checksum and progress of a migration that is still to
+ *		be applied, palloc'd in the current context.  ERRORs if it is no
+ *		longer pending (another run applied it).
+ */
+void
+FmCatalogProgressRead(const FmMigration *m, FmProgress *progress)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		values[2];
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	if (execute_statement(STMT_PROGRESS_READ, values, NULL, SPI_OK_SELECT) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s is no longer pending",
+						FmMigrationLabel(m->version, m->name))));
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	MemoryContextSwitchTo(cxt);
+	progress->up = nullable_text(tuple, desc, 1);
+	progress->checksum = nullable_text(tuple, desc, 2);
+	progress->done = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
+	progress->started = DatumGetInt32(SPI_getbinval(tuple, desc, 4, &isnull));
+	if (isnull)
+		progress->started = 0;
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * FmCatalogProgressWrite
+ *		Record progress->done and progress->started (0: none) in the current
+ *		transaction.  ERRORs if the migration was re-registered with another
+ *		script since FmCatalogProgressRead() or applied by someone else.
+ */
+void
+FmCatalogProgressWrite(const FmMigration *m, const FmProgress *progress)
+{
+	Datum		values[5];
+	char		nulls[5] = "     ";
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	values[2] = Int32GetDatum(progress->done);
+	values[3] = Int32GetDatum(progress->started);
+	values[4] = CStringGetTextDatum(progress->checksum);
+	if (progress->started <= 0)
+		nulls[3] = 'n';
+	if (execute_statement(STMT_PROGRESS_WRITE, values, nulls, SPI_OK_UPDATE) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s changed while it was running",
+						FmMigrationLabel(m->version, m->name)),
+				 errdetail("It was registered again with another up script, or applied by another run."),
+				 errhint("Run CALL fleetmigrate.migrate() again: it continues with the script registered now.")));
 }
 
 /*

@@ -21,6 +21,15 @@ typedef struct FmMigration
 	bool		out_of_order;	/* an applied migration sorts after it */
 } FmMigration;
 
+/* A non-transactional migration's script and how far it got. */
+typedef struct FmProgress
+{
+	char	   *up;				/* up script */
+	char	   *checksum;		/* its checksum, to detect a re-register */
+	int			done;			/* statements completed */
+	int			started;		/* top-level statement last started; 0: none */
+} FmProgress;
+
 /* What FmBeginAsRole() changed, for FmEndAsRole(). */
 typedef struct FmRoleSwitch
 {
@@ -46,6 +55,9 @@ extern void FmCatalogRunProgress(int64 run_id, int applied);
 extern void FmCatalogRunFinish(int64 run_id, const char *outcome, int applied,
 							   const FmMigration *failed, int sqlerrcode,
 							   const char *error);
+extern void FmCatalogProgressRead(const FmMigration *m, FmProgress *progress);
+extern void FmCatalogProgressWrite(const FmMigration *m,
+								   const FmProgress *progress);
 extern int	FmCatalogLockHolder(void);
 extern char *FmMigrationLabel(const char *version, const char *name);
 extern int	FmCompareVersionKeys(const bytea *a, const bytea *b);

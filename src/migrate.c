@@ -124,28 +124,25 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 		if (pending == NIL)
 			break;
 		m = (FmMigration *) linitial(pending);
+		/*
+		 * A non-transactional migration runs in a background worker, whose
+		 * concurrent index builds wait for every older snapshot: commit, so
+		 * that we hold none (nor the pending rows' locks) while we wait.
+		 */
 		if (!m->transactional)
-		{
-			char	   *message = psprintf("%s cannot run inside a transaction",
-										   FmMigrationLabel(m->version, m->name));
-
-			FmCatalogRunFinish(run_id, "failed", applied, m,
-							   ERRCODE_FEATURE_NOT_SUPPORTED, message);
 			SPI_commit();
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg_internal("%s", message),
-					 errdetail("This version of migrate() does not run non-transactional migrations yet. %d migrations were applied before it.",
-							   applied)));
-		}
 
 		started = GetCurrentTimestamp();
 		BeginInternalSubTransaction(NULL);
 		MemoryContextSwitchTo(iter_cxt);
 		PG_TRY();
 		{
-			(void) FmRunMigration(m, applied_by, migration_cxt, &duration_ms,
-								  &failed_at);
+			if (m->transactional)
+				(void) FmRunMigration(m, applied_by, migration_cxt,
+									  &duration_ms, &failed_at);
+			else
+				(void) FmRunMigrationInWorker(m, applied_by, migration_cxt,
+											  &duration_ms, &failed_at);
 			ReleaseCurrentSubTransaction();
 		}
 		PG_CATCH();

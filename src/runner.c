@@ -80,14 +80,6 @@ typedef struct ApplyRun
 	TupleDesc	tupdesc;
 } ApplyRun;
 
-/* What the error context callback needs to say where we are. */
-typedef struct ExecErrorContext
-{
-	const FmMigration *migration;
-	const char *script;			/* its up script */
-	const FmStatement *statement;	/* NULL outside a statement */
-} ExecErrorContext;
-
 /* True while this backend runs migrations (to refuse a nested call). */
 static bool apply_in_progress = false;
 
@@ -107,7 +99,6 @@ PG_FUNCTION_INFO_V1(fleetmigrate_apply_pending);
 
 static void acquire_runner_lock(ApplyRun *run, bool wait, bool *skipped);
 static void refuse_non_transactional(List *pending, const FmMigration *m);
-static void exec_error_callback(void *arg);
 static char *drop_statement_context(char *context, const char *statement);
 static void apply_all(ApplyRun *run, List *pending);
 static void apply_dry_run(ApplyRun *run, List *pending);
@@ -202,19 +193,19 @@ refuse_non_transactional(List *pending, const FmMigration *m)
 					   culprit->number, culprit->line,
 					   FmStatementPreview(script, culprit)),
 			 previous != NULL ?
-			 errhint("apply_pending() runs every migration inside the calling transaction. To apply the migrations before it, call fleetmigrate.apply_pending(target => %s).",
+			 errhint("Run CALL fleetmigrate.migrate(), which runs such statements one at a time outside a transaction. apply_pending() runs every migration inside the calling transaction; it can apply the migrations before this one with fleetmigrate.apply_pending(target => %s).",
 					 quote_literal_cstr(previous->version)) :
-			 errhint("apply_pending() runs every migration inside the calling transaction; rewrite the statement to run in a transaction (for example without CONCURRENTLY).")));
+			 errhint("Run CALL fleetmigrate.migrate(), which runs such statements one at a time outside a transaction. apply_pending() runs every migration inside the calling transaction.")));
 }
 
 /*
  * Error context while a migration runs: which migration, which statement,
  * on which line of the up script, and the start of the statement.
  */
-static void
-exec_error_callback(void *arg)
+void
+FmExecErrorCallback(void *arg)
 {
-	ExecErrorContext *ctx = (ExecErrorContext *) arg;
+	FmExecErrorContext *ctx = (FmExecErrorContext *) arg;
 	const FmMigration *m = ctx->migration;
 
 	if (ctx->statement == NULL)
@@ -264,7 +255,7 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	ErrorContextCallback errcallback;
-	ExecErrorContext ctx;
+	FmExecErrorContext ctx;
 	SPIExecuteOptions options;
 	TimestampTz started = GetCurrentTimestamp();
 	instr_time	start;
@@ -284,7 +275,7 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 	ctx.migration = m;
 	ctx.script = FmCatalogUpScript(m);
 	ctx.statement = NULL;
-	errcallback.callback = exec_error_callback;
+	errcallback.callback = FmExecErrorCallback;
 	errcallback.arg = &ctx;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;

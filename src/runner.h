@@ -16,6 +16,7 @@
 #define FM_LOCK_OBJID		1
 
 #include "catalog.h"
+#include "parse.h"
 
 /* Where a migration failed: statement number and line (0: none). */
 typedef struct FmFailedAt
@@ -24,9 +25,21 @@ typedef struct FmFailedAt
 	int			line;
 } FmFailedAt;
 
+/* What FmExecErrorCallback() needs to say where a migration is. */
+typedef struct FmExecErrorContext
+{
+	const FmMigration *migration;
+	const char *script;			/* its up script */
+	const FmStatement *statement;	/* NULL outside a statement */
+} FmExecErrorContext;
+
+extern void FmExecErrorCallback(void *arg);
 extern int	FmRunMigration(const FmMigration *m, const char *applied_by,
 						   MemoryContext cxt, double *duration_ms,
 						   FmFailedAt *failed_at);
+extern int	FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
+								   MemoryContext cxt, double *duration_ms,
+								   FmFailedAt *failed_at);
 extern char *FmErrorText(ErrorData *edata, bool with_sqlstate);
 extern bool FmApplyInProgress(void);
 extern void FmSetApplyInProgress(bool value);

@@ -1,0 +1,710 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  Non-transactional migrations: their statements run one at a time, each
+ *	  as a top-level statement, in a dynamic background worker.
+ *
+ * PostgreSQL refuses some statements inside a transaction block or a
+ * function (CREATE INDEX CONCURRENTLY, VACUUM, ALTER SYSTEM, ...; see
+ * FmStatementNeedsTopLevel()).  register() marks a migration holding one as
+ * non-transactional.  CALL fleetmigrate.migrate() commits, then starts a
+ * worker for it and waits; the worker connects to the same database as the
+ * caller's session user, takes the caller's role and search_path, and runs
+ * the statements the way the server runs a simple query: parse, analyse,
+ * plan, run in a portal as a top-level statement, commit.  Settings a
+ * statement changes (SET lock_timeout, ...) last until the migration ends,
+ * as in a psql session.
+ *
+ * While it waits, the caller holds no snapshot and no transaction-level
+ * lock: a concurrent index build waits for every transaction with an older
+ * snapshot and would otherwise wait for its own runner forever.
+ *
+ * Progress is recorded per statement in the catalog (statements_done):
+ * in the statement's own transaction for an ordinary statement, in the
+ * transaction that follows for one that commits internally.  Before such a
+ * statement the worker records that it started it (statement_started), so
+ * that after an interruption the next run knows that statement may have
+ * finished, or left an INVALID index behind:
+ *	 - CREATE INDEX CONCURRENTLY whose index exists but is INVALID (an
+ *	   interrupted build): the index is dropped concurrently and built again,
+ *	   with a NOTICE;
+ *	 - its index exists and is valid, and the statement was started before:
+ *	   it completed, and counts as done;
+ *	 - DROP INDEX CONCURRENTLY of an index that no longer exists, started
+ *	   before: it completed, and counts as done.
+ *
+ * The worker sends its NOTICEs and its error through a shm_mq, as a client
+ * connection would (pq_redirect_to_shm_mq()); the caller raises them again.
+ * Before each statement it sends an 'S' message (statement number, line),
+ * and at the end a 'D' message.  Only one worker runs in a database at a
+ * time: it holds a session advisory lock, so that a worker left behind by a
+ * caller that went away finishes before another starts.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_index.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "libpq/pqformat.h"
+#include "libpq/pqmq.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/analyze.h"
+#include "pgstat.h"
+#include "portability/instr_time.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/lock.h"
+#include "storage/shm_mq.h"
+#include "storage/shm_toc.h"
+#include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/ps_status.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "parse.h"
+#include "runner.h"
+
+#define FM_WORKER_MAGIC		0x464D5752	/* "FMWR" */
+#define FM_WORKER_QUEUE_SIZE	65536
+
+/* shm_toc keys */
+#define KEY_ARGS			1
+#define KEY_VERSION			2
+#define KEY_NAME			3
+#define KEY_SEARCH_PATH		4
+#define KEY_QUEUE			5
+
+/* The worker's session advisory lock: ("FMIG", 2), next to the runner's. */
+#define FM_WORKER_OBJID		2
+
+/* What the worker needs to know, besides the strings. */
+typedef struct FmWorkerArgs
+{
+	Oid			database;
+	Oid			session_user;	/* connects as this role ... */
+	Oid			current_user;	/* ... then SET ROLE to this one */
+} FmWorkerArgs;
+
+/* What to do about a top-level statement before running it. */
+typedef enum RetryAction
+{
+	RETRY_RUN,					/* run it */
+	RETRY_SKIP,					/* it completed before an interruption */
+	RETRY_DROP_FIRST			/* drop an INVALID index, then run it */
+} RetryAction;
+
+PGDLLEXPORT void fleetmigrate_worker_main(Datum main_arg);
+
+static void worker_error_callback(void *arg);
+static shm_mq_handle *worker_mqh = NULL;
+
+static bool send_message(char msgtype, StringInfo payload);
+static void send_statement_start(const FmStatement *stmt);
+static void set_session_option(const char *name, const char *value);
+static void begin_catalog_access(void);
+static void end_catalog_access(void);
+static void run_top_level(const char *sql, MemoryContext cxt);
+static RetryAction plan_retry(const FmStatement *stmt, bool started_before,
+							  char **drop_sql);
+static void run_statements(const FmWorkerArgs *args, const char *version,
+						   const char *name, const char *search_path);
+static void receive_messages(shm_mq_handle *mqh, const FmMigration *m,
+							 FmFailedAt *failed_at, ErrorData **error,
+							 bool *finished, int *statements);
+
+/*
+ * worker_error_callback
+ *		The core's error context (migration, statement, line), with an error
+ *		position moved from the client's query, which the worker does not
+ *		have, to the statement.
+ */
+static void
+worker_error_callback(void *arg)
+{
+	FmExecErrorContext *ctx = (FmExecErrorContext *) arg;
+	int			position = geterrposition();
+
+	if (position > 0 && ctx->statement != NULL)
+	{
+		errposition(0);
+		internalerrposition(position);
+		internalerrquery(FmStatementText(ctx->script, ctx->statement));
+	}
+	FmExecErrorCallback(arg);
+}
+
+/*
+ * send_message
+ *		One message to the caller, framed like those pq_redirect_to_shm_mq()
+ *		sends (type byte, then payload).  False if the caller has detached.
+ */
+static bool
+send_message(char msgtype, StringInfo payload)
+{
+	StringInfoData buf;
+	shm_mq_result result;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, msgtype);
+	if (payload != NULL)
+		appendBinaryStringInfo(&buf, payload->data, payload->len);
+	result = shm_mq_send(worker_mqh, buf.len, buf.data, false, true);
+	pfree(buf.data);
+	return result == SHM_MQ_SUCCESS;
+}
+
+/*
+ * send_statement_start
+ *		Tell the caller which statement runs now.  ERRORs if the caller has
+ *		gone: nothing would report the outcome, so stop between statements.
+ */
+static void
+send_statement_start(const FmStatement *stmt)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	pq_sendint32(&buf, stmt->number);
+	pq_sendint32(&buf, stmt->line);
+	if (!send_message('S', &buf))
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("the session running fleetmigrate.migrate() has gone away"),
+				 errdetail("The background worker stops before statement %d; the next run continues there.",
+						   stmt->number)));
+	pfree(buf.data);
+}
+
+/*
+ * set_session_option
+ *		SET name = value for the rest of the worker's session.
+ */
+static void
+set_session_option(const char *name, const char *value)
+{
+	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SET, true, 0, false);
+}
+
+/*
+ * begin_catalog_access, end_catalog_access
+ *		Around the worker's catalog statements: SPI, under a snapshot of
+ *		their own (a worker has no portal to provide one).
+ */
+static void
+begin_catalog_access(void)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PushActiveSnapshot(GetTransactionSnapshot());
+}
+
+static void
+end_catalog_access(void)
+{
+	PopActiveSnapshot();
+	SPI_finish();
+}
+
+/*
+ * run_top_level
+ *		Run one statement as the server runs a simple query's statement: a
+ *		top-level statement in the unnamed portal, results discarded.  Must
+ *		be called in a transaction that is not a transaction block; the
+ *		statement may commit and start transactions internally.  Parse and
+ *		plan trees live in "cxt", which survives that.
+ */
+static void
+run_top_level(const char *sql, MemoryContext cxt)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	List	   *raw = pg_parse_query(sql);
+	RawStmt    *rawstmt;
+	CommandTag	tag;
+	List	   *querytrees;
+	List	   *plans;
+	bool		snapshot_set = false;
+	Portal		portal;
+	DestReceiver *receiver;
+	QueryCompletion qc;
+
+	if (list_length(raw) != 1)
+		elog(ERROR, "expected one statement, found %d", list_length(raw));
+	rawstmt = linitial_node(RawStmt, raw);
+	tag = CreateCommandTag(rawstmt->stmt);
+	set_ps_display(GetCommandTagName(tag));
+
+	if (analyze_requires_snapshot(rawstmt))
+	{
+		PushActiveSnapshot(GetTransactionSnapshot());
+		snapshot_set = true;
+	}
+	querytrees = pg_analyze_and_rewrite_fixedparams(rawstmt, sql, NULL, 0,
+													NULL);
+	plans = pg_plan_queries(querytrees, sql, CURSOR_OPT_PARALLEL_OK, NULL);
+	if (snapshot_set)
+		PopActiveSnapshot();
+	CHECK_FOR_INTERRUPTS();
+
+	portal = CreatePortal("", true, true);
+	portal->visible = false;
+	PortalDefineQuery(portal, NULL, sql, tag, plans, NULL);
+	PortalStart(portal, NULL, 0, InvalidSnapshot);
+	receiver = CreateDestReceiver(DestNone);
+	(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &qc);
+	receiver->rDestroy(receiver);
+	PortalDrop(portal, false);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * plan_retry
+ *		Decide about a statement that commits internally, in a transaction
+ *		of its own.  "started_before": an earlier run started this very
+ *		statement and was interrupted.  For RETRY_DROP_FIRST, *drop_sql is
+ *		the DROP INDEX CONCURRENTLY to run first.
+ */
+static RetryAction
+plan_retry(const FmStatement *stmt, bool started_before, char **drop_sql)
+{
+	Node	   *tree = stmt->parsetree;
+
+	if (IsA(tree, IndexStmt) && ((IndexStmt *) tree)->concurrent &&
+		((IndexStmt *) tree)->idxname != NULL)
+	{
+		IndexStmt  *is = (IndexStmt *) tree;
+		Oid			relid = RangeVarGetRelid(is->relation, NoLock, true);
+		Oid			nsp;
+		Oid			indexid;
+		HeapTuple	tuple;
+		Form_pg_index index;
+		bool		valid;
+
+		if (!OidIsValid(relid))
+			return RETRY_RUN;
+		nsp = get_rel_namespace(relid);
+		indexid = get_relname_relid(is->idxname, nsp);
+		if (!OidIsValid(indexid))
+			return RETRY_RUN;
+		tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexid));
+		if (!HeapTupleIsValid(tuple))
+			return RETRY_RUN;	/* a table or view of that name: let it fail */
+		index = (Form_pg_index) GETSTRUCT(tuple);
+		if (index->indrelid != relid)
+		{
+			ReleaseSysCache(tuple);
+			return RETRY_RUN;
+		}
+		valid = index->indisvalid;
+		ReleaseSysCache(tuple);
+
+		if (!valid)
+		{
+			char	   *qualified = quote_qualified_identifier(get_namespace_name(nsp),
+															   is->idxname);
+
+			ereport(NOTICE,
+					(errmsg("index %s is invalid, left by an interrupted CREATE INDEX CONCURRENTLY; dropping it and building it again",
+							qualified)));
+			*drop_sql = psprintf("DROP INDEX CONCURRENTLY %s", qualified);
+			return RETRY_DROP_FIRST;
+		}
+		if (started_before)
+		{
+			ereport(NOTICE,
+					(errmsg("index \"%s\" already exists and is valid: statement %d completed before the previous run was interrupted",
+							is->idxname, stmt->number)));
+			return RETRY_SKIP;
+		}
+		return RETRY_RUN;
+	}
+
+	if (started_before && IsA(tree, DropStmt) &&
+		((DropStmt *) tree)->concurrent &&
+		((DropStmt *) tree)->removeType == OBJECT_INDEX &&
+		!((DropStmt *) tree)->missing_ok &&
+		list_length(((DropStmt *) tree)->objects) == 1)
+	{
+		List	   *names = linitial(((DropStmt *) tree)->objects);
+		RangeVar   *rv = makeRangeVarFromNameList(names);
+
+		if (!OidIsValid(RangeVarGetRelid(rv, NoLock, true)))
+		{
+			ereport(NOTICE,
+					(errmsg("index \"%s\" no longer exists: statement %d completed before the previous run was interrupted",
+							NameListToString(names), stmt->number)));
+			return RETRY_SKIP;
+		}
+	}
+	return RETRY_RUN;
+}
+
+/*
+ * run_statements
+ *		The worker's job: the migration's statements from the first one not
+ *		done, each in its own transaction(s), with progress recorded.
+ */
+static void
+run_statements(const FmWorkerArgs *args, const char *version,
+			   const char *name, const char *search_path)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext,
+											  "fleetmigrate worker",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext stmt_cxt = AllocSetContextCreate(cxt,
+												   "fleetmigrate statement",
+												   ALLOCSET_DEFAULT_SIZES);
+	FmMigration m;
+	FmProgress	progress;
+	FmExecErrorContext ctx;
+	ErrorContextCallback errcallback;
+	LOCKTAG		tag;
+	List	   *stmts;
+	int			n;
+
+	memset(&m, 0, sizeof(m));
+	m.version = MemoryContextStrdup(cxt, version);
+	m.name = MemoryContextStrdup(cxt, name);
+	m.transactional = false;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (args->current_user != args->session_user)
+		set_session_option("role", GetUserNameFromId(args->current_user, false));
+	set_session_option("search_path", search_path);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, FM_LOCK_CLASSID, FM_WORKER_OBJID, 2);
+	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+
+	begin_catalog_access();
+	FmCatalogBegin();
+	MemoryContextSwitchTo(cxt);
+	FmCatalogProgressRead(&m, &progress);
+	stmts = FmSplitScript(progress.up,
+						  psprintf("up script of %s",
+								   FmMigrationLabel(m.version, m.name)));
+	end_catalog_access();
+	CommitTransactionCommand();
+
+	ctx.migration = &m;
+	ctx.script = progress.up;
+	ctx.statement = NULL;
+	errcallback.callback = worker_error_callback;
+	errcallback.arg = &ctx;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
+	for (n = progress.done + 1; n <= list_length(stmts); n++)
+	{
+		FmStatement *stmt = (FmStatement *) list_nth(stmts, n - 1);
+		RetryAction action = RETRY_RUN;
+		char	   *sql;
+		char	   *drop_sql = NULL;
+
+		MemoryContextSwitchTo(stmt_cxt);
+		ctx.statement = stmt;
+		send_statement_start(stmt);
+		sql = FmStatementText(progress.up, stmt);
+		debug_query_string = sql;
+		pgstat_report_activity(STATE_RUNNING, sql);
+		SetCurrentStatementStartTimestamp();
+
+		if (FmStatementNeedsTopLevel(stmt->parsetree))
+		{
+			/* say that it started, before it commits anything */
+			StartTransactionCommand();
+			begin_catalog_access();
+			MemoryContextSwitchTo(stmt_cxt);
+			action = plan_retry(stmt, progress.started == n, &drop_sql);
+			progress.started = n;
+			FmCatalogProgressWrite(&m, &progress);
+			end_catalog_access();
+			CommitTransactionCommand();
+			if (action == RETRY_DROP_FIRST)
+			{
+				StartTransactionCommand();
+				run_top_level(drop_sql, stmt_cxt);
+				CommitTransactionCommand();
+			}
+		}
+
+		StartTransactionCommand();
+		if (action != RETRY_SKIP)
+		{
+			if (StatementTimeout > 0)
+				enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
+			run_top_level(sql, stmt_cxt);
+			disable_timeout(STATEMENT_TIMEOUT, false);
+			CommandCounterIncrement();
+		}
+		begin_catalog_access();
+		MemoryContextSwitchTo(stmt_cxt);
+		progress.done = n;
+		progress.started = 0;
+		FmCatalogProgressWrite(&m, &progress);
+		end_catalog_access();
+		CommitTransactionCommand();
+		MemoryContextReset(stmt_cxt);
+	}
+
+	error_context_stack = errcallback.previous;
+	debug_query_string = NULL;
+	pgstat_report_activity(STATE_IDLE, NULL);
+	if (!send_message('D', NULL))
+		elog(LOG, "fleetmigrate worker: the caller went away before the end of %s",
+			 FmMigrationLabel(m.version, m.name));
+}
+
+/*
+ * fleetmigrate_worker_main
+ *		Entry point of the background worker.
+ */
+void
+fleetmigrate_worker_main(Datum main_arg)
+{
+	dsm_segment *seg;
+	shm_toc    *toc;
+	FmWorkerArgs *args;
+	shm_mq	   *mq;
+	shm_mq_handle *mqh;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	CurrentResourceOwner = ResourceOwnerCreate(NULL, "fleetmigrate worker");
+	seg = dsm_attach(DatumGetUInt32(main_arg));
+	if (seg == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not map the fleetmigrate worker's shared memory segment")));
+	dsm_pin_mapping(seg);
+	toc = shm_toc_attach(FM_WORKER_MAGIC, dsm_segment_address(seg));
+	if (toc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("bad magic number in the fleetmigrate worker's shared memory segment")));
+	args = shm_toc_lookup(toc, KEY_ARGS, false);
+	mq = shm_toc_lookup(toc, KEY_QUEUE, false);
+	shm_mq_set_sender(mq, MyProc);
+	mqh = shm_mq_attach(mq, seg, NULL);
+	pq_redirect_to_shm_mq(seg, mqh);
+	worker_mqh = mqh;
+
+	BackgroundWorkerInitializeConnectionByOid(args->database,
+											  args->session_user, 0);
+	run_statements(args,
+				   shm_toc_lookup(toc, KEY_VERSION, false),
+				   shm_toc_lookup(toc, KEY_NAME, false),
+				   shm_toc_lookup(toc, KEY_SEARCH_PATH, false));
+	dsm_detach(seg);
+	proc_exit(0);
+}
+
+/*
+ * receive_messages
+ *		The caller's side: relay the worker's NOTICEs, follow its statements
+ *		in *failed_at and pg_stat_activity, keep its error in *error, until
+ *		it detaches.  *finished says whether it sent its final message.
+ */
+static void
+receive_messages(shm_mq_handle *mqh, const FmMigration *m,
+				 FmFailedAt *failed_at, ErrorData **error, bool *finished,
+				 int *statements)
+{
+	for (;;)
+	{
+		Size		nbytes;
+		void	   *data;
+		StringInfoData msg;
+		char		msgtype;
+
+		if (shm_mq_receive(mqh, &nbytes, &data, false) != SHM_MQ_SUCCESS)
+			return;				/* the worker has detached */
+
+		initStringInfo(&msg);
+		appendBinaryStringInfo(&msg, data, nbytes);
+		msgtype = pq_getmsgbyte(&msg);
+		switch (msgtype)
+		{
+			case 'S':
+				failed_at->statement = pq_getmsgint(&msg, 4);
+				failed_at->line = pq_getmsgint(&msg, 4);
+				(*statements)++;
+				pgstat_report_activity(STATE_RUNNING,
+									   psprintf("fleetmigrate: applying migration %s %s, statement %d, in a background worker",
+												m->version, m->name,
+												failed_at->statement));
+				break;
+			case 'D':
+				*finished = true;
+				break;
+			case 'N':
+			case 'E':
+				{
+					ErrorData  *edata = palloc0(sizeof(ErrorData));
+
+					pq_parse_errornotice(&msg, edata);
+					if (msgtype == 'N')
+					{
+						edata->elevel = Min(edata->elevel, NOTICE);
+						ThrowErrorData(edata);
+					}
+					else if (*error == NULL)
+					{
+						/* raised again here, as the caller's own error */
+						edata->elevel = ERROR;
+						edata->output_to_client = true;
+						edata->output_to_server = log_min_messages <= ERROR;
+						*error = edata;
+					}
+					break;
+				}
+			default:
+				break;			/* protocol messages we do not need */
+		}
+		pfree(msg.data);
+	}
+}
+
+/*
+ * FmRunMigrationInWorker
+ *		FmRunMigration() for a non-transactional migration: run its
+ *		statements (from the first one not done) in a background worker,
+ *		then record it as applied in the current transaction.  The caller
+ *		must hold no snapshot.  ERRORs with the worker's error, and sets
+ *		*failed_at, as FmRunMigration() does.
+ */
+int
+FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
+					   MemoryContext cxt, double *duration_ms,
+					   FmFailedAt *failed_at)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	TimestampTz started = GetCurrentTimestamp();
+	const char *search_path = GetConfigOption("search_path", false, false);
+	instr_time	start;
+	instr_time	elapsed;
+	shm_toc_estimator e;
+	Size		size;
+	dsm_segment *seg;
+	shm_toc    *toc;
+	FmWorkerArgs *args;
+	shm_mq	   *mq;
+	shm_mq_handle *mqh;
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	ErrorData  *error = NULL;
+	bool		finished = false;
+	int			statements = 0;
+	pid_t		pid;
+
+	failed_at->statement = 0;
+	failed_at->line = 0;
+	INSTR_TIME_SET_CURRENT(start);
+
+	shm_toc_initialize_estimator(&e);
+	shm_toc_estimate_chunk(&e, sizeof(FmWorkerArgs));
+	shm_toc_estimate_chunk(&e, strlen(m->version) + 1);
+	shm_toc_estimate_chunk(&e, strlen(m->name) + 1);
+	shm_toc_estimate_chunk(&e, strlen(search_path) + 1);
+	shm_toc_estimate_chunk(&e, FM_WORKER_QUEUE_SIZE);
+	shm_toc_estimate_keys(&e, 5);
+	size = shm_toc_estimate(&e);
+
+	seg = dsm_create(size, 0);
+	toc = shm_toc_create(FM_WORKER_MAGIC, dsm_segment_address(seg), size);
+	args = shm_toc_allocate(toc, sizeof(FmWorkerArgs));
+	args->database = MyDatabaseId;
+	args->session_user = GetSessionUserId();
+	args->current_user = GetUserId();
+	shm_toc_insert(toc, KEY_ARGS, args);
+	shm_toc_insert(toc, KEY_VERSION,
+				   strcpy(shm_toc_allocate(toc, strlen(m->version) + 1), m->version));
+	shm_toc_insert(toc, KEY_NAME,
+				   strcpy(shm_toc_allocate(toc, strlen(m->name) + 1), m->name));
+	shm_toc_insert(toc, KEY_SEARCH_PATH,
+				   strcpy(shm_toc_allocate(toc, strlen(search_path) + 1), search_path));
+	mq = shm_mq_create(shm_toc_allocate(toc, FM_WORKER_QUEUE_SIZE),
+					   FM_WORKER_QUEUE_SIZE);
+	shm_toc_insert(toc, KEY_QUEUE, mq);
+	shm_mq_set_receiver(mq, MyProc);
+	mqh = shm_mq_attach(mq, seg, NULL);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_ConsistentState;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "fleetmigrate", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "fleetmigrate_worker_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "fleetmigrate worker for PID %d",
+			 MyProcPid);
+	strlcpy(worker.bgw_type, "fleetmigrate worker", BGW_MAXLEN);
+	worker.bgw_main_arg = UInt32GetDatum(dsm_segment_handle(seg));
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+				 errmsg("could not start a background worker for %s",
+						FmMigrationLabel(m->version, m->name)),
+				 errdetail("A non-transactional migration runs its statements in a background worker, and all %d worker slots are in use.",
+						   max_worker_processes),
+				 errhint("Try again later, or raise max_worker_processes (it needs a restart).")));
+	shm_mq_set_handle(mqh, handle);
+	if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_POSTMASTER_DIED)
+		ereport(ERROR,
+				(errcode(ERRCODE_ADMIN_SHUTDOWN),
+				 errmsg("postmaster exited while starting a background worker")));
+
+	PG_TRY();
+	{
+		receive_messages(mqh, m, failed_at, &error, &finished, &statements);
+	}
+	PG_CATCH();
+	{
+		/* cancelled, or the session ends: stop the worker too */
+		TerminateBackgroundWorker(handle);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	(void) WaitForBackgroundWorkerShutdown(handle);
+	dsm_detach(seg);
+
+	if (error != NULL)
+		ReThrowError(error);
+	if (!finished)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("the background worker running %s exited unexpectedly",
+						FmMigrationLabel(m->version, m->name)),
+				 failed_at->statement > 0 ?
+				 errdetail("It was running statement %d (line %d). Statements before it are recorded as done.",
+						   failed_at->statement, failed_at->line) : 0,
+				 errhint("See the server log. The next run continues with the first statement not done.")));
+	failed_at->statement = 0;
+	failed_at->line = 0;
+
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	FmCatalogRecordApplied(m, started, *duration_ms, applied_by);
+	MemoryContextSwitchTo(oldcxt);
+	return statements;
+}
