@@ -21,6 +21,9 @@ REGRESS = install ordering register apply errors dry_run privileges trusted tier
 REGRESS_OPTS = --inputdir=. --outputdir=.
 ISOLATION = concurrent_apply tier_upgrade
 ISOLATION_OPTS = --inputdir=test
+# TAP tests: test/t/*.pl, each with its own PostgreSQL::Test::Cluster node
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
