@@ -9,7 +9,8 @@
 #    the other.  Each "... ok" line counts as passed, each "... FAILED" or
 #    "... failed" as failed; a make that fails without reporting a failed test
 #    counts as one failure.
-# 2. test/t/*.sh in byte-wise order, each with bash: exit 0 passed, 77
+# 2. the TAP tests test/t/*.pl (PGXS TAP_TESTS), each file one test;
+# 3. test/t/*.sh in byte-wise order, each with bash: exit 0 passed, 77
 #    skipped, anything else failed.
 #
 # The last line of output is the summary "N passed, N failed[, N skipped]";
@@ -107,8 +108,56 @@ run_installcheck() {
     rm -f "$log.start"
 }
 
-run_installcheck regress "$FM_ROOT/regression.diffs" ISOLATION=
+run_installcheck regress "$FM_ROOT/regression.diffs" ISOLATION= TAP_TESTS=
 run_installcheck isolation "$FM_ROOT/output_iso/regression.diffs" REGRESS= TAP_TESTS=
+
+# The TAP tests (test/t/*.pl): make installcheck with only TAP_TESTS, each
+# test with its own PostgreSQL::Test::Cluster node.  initdb refuses root, so
+# as root they run as the server user in a copy of the repository that user
+# owns.  Each file counts once: "ok" passed, "skipped" skipped, else failed.
+run_tap() {
+    local log=$logdir/tap.log src=$FM_ROOT user rc t name line
+    printf '== make installcheck (tap)\n'
+    if [[ $EUID -eq 0 ]]; then
+        user=$(fm_server_user)
+        src=$FM_CLUSTER_DIR/tap-src
+        rm -rf "$src" && mkdir -p "$src" &&
+            (cd "$FM_ROOT" && tar cf - --exclude=./.git --exclude=./log --exclude=./tmp_check .) |
+            (cd "$src" && tar xf -) && chown -R "$user" "$src" || {
+            printf 'error: cannot copy the repository to %s for the TAP tests\n' "$src"
+            failed=$((failed + 1))
+            return
+        }
+        timeout -k 30 "$installcheck_timeout" \
+            runuser -u "$user" -- env FM_SHARED="$FM_SHARED" \
+            make -C "$src" --no-print-directory PG_CONFIG="$FM_PG_CONFIG" installcheck \
+            REGRESS= ISOLATION= </dev/null >"$log" 2>&1
+    else
+        timeout -k 30 "$installcheck_timeout" \
+            make -C "$src" --no-print-directory PG_CONFIG="$FM_PG_CONFIG" installcheck \
+            REGRESS= ISOLATION= </dev/null >"$log" 2>&1
+    fi
+    rc=$?
+    cp -r "$src/tmp_check/log" "$logdir/tap-logs" 2>/dev/null
+    for t in "$FM_ROOT"/test/t/*.pl; do
+        name=test/t/$(basename "$t")
+        line=$(grep -E "^$name \.+ " "$log" | head -n 1)
+        case $line in
+            *" ok") printf 'test %s ... ok\n' "$name"; passed=$((passed + 1)) ;;
+            *" skipped:"*) printf 'test %s ... skipped: %s\n' "$name" "${line#*skipped: }"; skipped=$((skipped + 1)) ;;
+            *)
+                printf 'test %s ... FAILED\n' "$name"
+                failed=$((failed + 1))
+                ;;
+        esac
+    done
+    if ((rc != 0)); then
+        printf -- '--- %s (exit %d) ---\n' "$log" "$rc"
+        cat "$log"
+        printf -- '--- end of %s ---\n' "$log"
+    fi
+}
+run_tap
 
 # The shell tests.
 shopt -s nullglob

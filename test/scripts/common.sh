@@ -67,7 +67,7 @@ export FM_ROOT FM_SHARED FM_CLUSTER_DIR FM_PORT FM_DATA_DIR FM_SERVER_LOG FM_PG_
 FM_PACKAGES=(
     gcc make libc6-dev
     postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-cron
-    libipc-run-perl ca-certificates util-linux procps
+    perl libipc-run-perl ca-certificates util-linux procps
 )
 
 fm_log() {
