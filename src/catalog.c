@@ -92,6 +92,7 @@ typedef enum CatalogStatement
 	STMT_TARGET_KNOWN,
 	STMT_LAST_APPLIED,
 	STMT_PENDING,
+	STMT_PENDING_FIRST,
 	STMT_UP_SCRIPT,
 	STMT_RECORD_APPLIED,
 	STMT_LOCK_HOLDER,
@@ -162,6 +163,15 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"   AND ($1 IS NULL OR sort_key <= $1)"
 		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\""
 		"   FOR UPDATE",
+		1, {BYTEAOID}
+	},
+	[STMT_PENDING_FIRST] = {
+		"SELECT version, name, sort_key, transactional"
+		"  FROM fleetmigrate.migrations"
+		" WHERE state IN ('pending', 'failed', 'rolled_back')"
+		"   AND ($1 IS NULL OR sort_key <= $1)"
+		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\""
+		" LIMIT 1 FOR UPDATE",
 		1, {BYTEAOID}
 	},
 	[STMT_UP_SCRIPT] = {
@@ -716,10 +726,12 @@ compare_migrations(const bytea *k1, const char *v1, const char *n1,
  *		number is at most the target's: '7', '007' and '0007' are the same
  *		target and include both a '7' and a '007'.  ERRORs if "target"
  *		matches no registered version.  The list is allocated in the current
- *		memory context; scripts are fetched one at a time later.
+ *		memory context; scripts are fetched one at a time later.  With
+ *		"first_only", only the first one: the unattended runner reads one
+ *		migration per transaction.
  */
 List *
-FmCatalogPending(const char *target)
+FmCatalogPending(const char *target, bool first_only)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		key[1] = {(Datum) 0};
@@ -748,7 +760,8 @@ FmCatalogPending(const char *target)
 		last_key = FmVersionKey(last_version, strlen(last_version));
 	}
 
-	execute_statement(STMT_PENDING, key, nulls, SPI_OK_SELECT);
+	execute_statement(first_only ? STMT_PENDING_FIRST : STMT_PENDING, key, nulls,
+					  SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];

@@ -120,7 +120,7 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 
 		MemoryContextReset(iter_cxt);
 		MemoryContextSwitchTo(iter_cxt);
-		pending = FmCatalogPending(target);
+		pending = FmCatalogPending(target, true);
 		if (pending == NIL)
 			break;
 		m = (FmMigration *) linitial(pending);

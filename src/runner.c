@@ -550,7 +550,7 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 
-	pending = FmCatalogPending(opts.target);
+	pending = FmCatalogPending(opts.target, false);
 
 	foreach(lc, pending)
 	{
