@@ -152,27 +152,6 @@ fm_psql -At -c "SELECT 1 FROM pg_available_extensions WHERE name = 'fleetmigrate
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 
-# Synthetic corpus of N migrations in $work/KIND-N (kept between runs):
-# KIND "synthetic", a table and an index each; "noop", SELECT 1 each.
-gen_synthetic() {
-    local kind=$1 n=$2 dir=$work/$1-$2 i id
-    if [[ -f "$dir/.complete" ]]; then
-        return 0
-    fi
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    for ((i = 1; i <= n; i++)); do
-        printf -v id '%05d' "$i"
-        if [[ "$kind" == synthetic ]]; then
-            printf 'CREATE TABLE t%s (id bigint PRIMARY KEY, v text, created_at timestamptz DEFAULT now());\nCREATE INDEX t%s_v ON t%s (v);\n' \
-                "$id" "$id" "$id" >"$dir/${id}_create_t${id}.up.sql"
-        else
-            printf 'SELECT 1;\n' >"$dir/${id}_noop_${id}.up.sql"
-        fi
-    done
-    touch "$dir/.complete"
-}
-
 # Concatenate FILES (relative to the current folder) in order, each line
 # ending in a newline.  After a file whose last character that is neither
 # blank nor in a -- comment is not ";", add ";" on a line of its own, or its
@@ -275,8 +254,6 @@ done
 
 # ---------------------------------------------------------------- measuring
 
-now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
-seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 # Relations the migrations created (outside the system schemas and ours).
 count_relations() {
@@ -335,10 +312,6 @@ run_fm_side() {
     fm_rels=$(count_relations "$db_fm")
 }
 
-median() {
-    tr ' ' '\n' <<<"$1" | grep . | LC_ALL=C sort -g |
-        awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 
 # What is measured: the commit, and the library every new backend loads (the
 # installed one; others may reinstall it while this runs, which is checked
@@ -479,10 +452,11 @@ echo "benchmark time: $bench_s s; load average before $load_before, after $load_
 
 ((write)) || exit 0
 
-# test/bench/tiers.sh's block, kept at the end of the rewritten file.
+# The blocks of test/bench/tiers.sh and test/bench/migrate.sh, kept at the
+# end of the rewritten file.
 tiers_block=
 if [[ -f "$output" ]]; then
-    tiers_block=$(sed -n '/^<!-- tiers:begin -->$/,/^<!-- tiers:end -->$/p' "$output")
+    tiers_block=$(sed -n '/^<!-- \(tiers\|migrate\):begin -->$/,/^<!-- \(tiers\|migrate\):end -->$/p' "$output")
 fi
 
 {

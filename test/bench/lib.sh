@@ -91,3 +91,59 @@ bench_machine() {
     cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
     mem=$(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 }
+
+# gen_synthetic KIND N: a synthetic corpus of N migrations in $work/KIND-N
+# (kept between runs):
+# KIND "synthetic", a table and an index each; "noop", SELECT 1 each.
+gen_synthetic() {
+    local kind=$1 n=$2 dir=$work/$1-$2 i id
+    if [[ -f "$dir/.complete" ]]; then
+        return 0
+    fi
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    for ((i = 1; i <= n; i++)); do
+        printf -v id '%05d' "$i"
+        if [[ "$kind" == synthetic ]]; then
+            printf 'CREATE TABLE t%s (id bigint PRIMARY KEY, v text, created_at timestamptz DEFAULT now());\nCREATE INDEX t%s_v ON t%s (v);\n' \
+                "$id" "$id" "$id" >"$dir/${id}_create_t${id}.up.sql"
+        else
+            printf 'SELECT 1;\n' >"$dir/${id}_noop_${id}.up.sql"
+        fi
+    done
+    touch "$dir/.complete"
+}
+
+# now, seconds T0 T1: wall clock, and the seconds between two readings
+now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
+seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# median "V1 V2 ...": the median, to 3 decimals
+median() {
+    tr ' ' '\n' <<<"$1" | grep . | LC_ALL=C sort -g |
+        awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]; else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# bench_write_block NAME FILE: replace the block between "<!-- NAME:begin -->"
+# and "<!-- NAME:end -->" of $output with FILE (which holds those two lines),
+# or append FILE; the rest of $output as it was
+bench_write_block() {
+    local name=$1 block=$2 new
+    local begin="<!-- $name:begin -->" end="<!-- $name:end -->"
+    new=$(mktemp "${TMPDIR:-/tmp}/fm-bench-output.XXXXXX")
+    if [[ -f "$output" ]] && grep -qxF "$begin" "$output"; then
+        grep -qxF "$end" "$output" || fm_die "$output has \"$begin\" but no \"$end\"; fix it by hand"
+        awk -v block="$block" -v b="$begin" -v e="$end" '
+            $0 == b { while ((getline line < block) > 0) print line; skip = 1; next }
+            skip && $0 == e { skip = 0; next }
+            !skip { print }
+        ' "$output" >"$new"
+    elif [[ -f "$output" ]]; then
+        { cat "$output"; printf '\n'; cat "$block"; } >"$new"
+    else
+        { printf '# Benchmarks\n\n'; cat "$block"; } >"$new"
+    fi
+    cat "$new" >"$output"
+    rm -f "$new"
+    fm_log "wrote the $name block of $output"
+}

@@ -711,20 +711,4 @@ ${plan[c]}
 EOF
 } >"$block"
 
-# Replace the block in $output, or append it; the rest of the file as it was.
-begin='<!-- tiers:begin -->' end='<!-- tiers:end -->'
-new=$work/output.md
-if [[ -f "$output" ]] && grep -qxF "$begin" "$output"; then
-    grep -qxF "$end" "$output" || fm_die "$output has \"$begin\" but no \"$end\"; fix it by hand"
-    awk -v block="$block" -v b="$begin" -v e="$end" '
-        $0 == b { while ((getline line < block) > 0) print line; skip = 1; next }
-        skip && $0 == e { skip = 0; next }
-        !skip { print }
-    ' "$output" >"$new"
-elif [[ -f "$output" ]]; then
-    { cat "$output"; printf '\n'; cat "$block"; } >"$new"
-else
-    { printf '# Benchmarks\n\n'; cat "$block"; } >"$new"
-fi
-cat "$new" >"$output"
-fm_log "wrote the tiers block of $output"
+bench_write_block tiers "$block"
