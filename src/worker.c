@@ -561,10 +561,7 @@ receive_messages(shm_mq_handle *mqh, const FmMigration *m,
 
 					pq_parse_errornotice(&msg, edata);
 					if (msgtype == 'N')
-					{
-						edata->elevel = Min(edata->elevel, NOTICE);
-						ThrowErrorData(edata);
-					}
+						ThrowErrorData(edata);	/* NOTICE, WARNING, ... as sent */
 					else if (*error == NULL)
 					{
 						/* raised again here, as the caller's own error */
