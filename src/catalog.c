@@ -118,6 +118,14 @@ typedef struct CatalogStatementDef
 #define REGISTER_ROW_TYPES {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, \
 		TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, INT4OID, INT4OID}
 
+/* The pending migrations up to target $1 (NULL: all), in apply order. */
+#define PENDING_SELECT \
+	"SELECT version, name, sort_key, transactional" \
+	"  FROM fleetmigrate.migrations" \
+	" WHERE state IN ('pending', 'failed', 'rolled_back')" \
+	"   AND ($1 IS NULL OR sort_key <= $1)" \
+	" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\""
+
 static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 	[STMT_REGISTER_SELECT] = {
 		"SELECT checksum, down_checksum, verify_checksum, state, up,"
@@ -157,21 +165,11 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		0, {InvalidOid}
 	},
 	[STMT_PENDING] = {
-		"SELECT version, name, sort_key, transactional"
-		"  FROM fleetmigrate.migrations"
-		" WHERE state IN ('pending', 'failed', 'rolled_back')"
-		"   AND ($1 IS NULL OR sort_key <= $1)"
-		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\""
-		"   FOR UPDATE",
+		PENDING_SELECT " FOR UPDATE",
 		1, {BYTEAOID}
 	},
 	[STMT_PENDING_FIRST] = {
-		"SELECT version, name, sort_key, transactional"
-		"  FROM fleetmigrate.migrations"
-		" WHERE state IN ('pending', 'failed', 'rolled_back')"
-		"   AND ($1 IS NULL OR sort_key <= $1)"
-		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\""
-		" LIMIT 1 FOR UPDATE",
+		PENDING_SELECT " LIMIT 1 FOR UPDATE",
 		1, {BYTEAOID}
 	},
 	[STMT_UP_SCRIPT] = {
