@@ -255,14 +255,6 @@ done
 # ---------------------------------------------------------------- measuring
 
 
-# Relations the migrations created (outside the system schemas and ours).
-count_relations() {
-    fm_psql -At -d "$1" -c "SELECT count(*) FROM pg_catalog.pg_class c
-        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'fleetmigrate')
-          AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"
-}
-
 fresh_db() {
     local db=$1 preamble=$2
     createdb -T template0 "$db"

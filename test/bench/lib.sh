@@ -118,6 +118,15 @@ gen_synthetic() {
 now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
 seconds() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
+# count_relations DB: relations the migrations created in DB (outside the
+# system schemas and fleetmigrate's)
+count_relations() {
+    fm_psql -At -d "$1" -c "SELECT count(*) FROM pg_catalog.pg_class c
+        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'fleetmigrate')
+          AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"
+}
+
 # median "V1 V2 ...": the median, to 3 decimals
 median() {
     tr ' ' '\n' <<<"$1" | grep . | LC_ALL=C sort -g |

@@ -103,13 +103,6 @@ if [[ -d "$corpora/harness-gitness" ]]; then
     add_corpus harness-gitness "$corpora/harness-gitness" 1 "0029_create_index_job_job_group_id_down.sql"
 fi
 
-count_relations() {
-    fm_psql -At -d "$1" -c "SELECT count(*) FROM pg_catalog.pg_class c
-        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'fleetmigrate')
-          AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'"
-}
-
 # fresh_db DB LABEL [register]: a new database with the corpus' preamble and,
 # with "register", the extension and every migration registered
 fresh_db() {

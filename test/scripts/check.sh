@@ -116,7 +116,7 @@ run_installcheck isolation "$FM_ROOT/output_iso/regression.diffs" REGRESS= TAP_T
 # as root they run as the server user in a copy of the repository that user
 # owns.  Each file counts once: "ok" passed, "skipped" skipped, else failed.
 run_tap() {
-    local log=$logdir/tap.log src=$FM_ROOT user rc t name line
+    local log=$logdir/tap.log src=$FM_ROOT user rc t name line as_user=()
     printf '== make installcheck (tap)\n'
     if [[ $EUID -eq 0 ]]; then
         user=$(fm_server_user)
@@ -128,15 +128,12 @@ run_tap() {
             failed=$((failed + 1))
             return
         }
-        timeout -k 30 "$installcheck_timeout" \
-            runuser -u "$user" -- env FM_SHARED="$FM_SHARED" \
-            make -C "$src" --no-print-directory PG_CONFIG="$FM_PG_CONFIG" installcheck \
-            REGRESS= ISOLATION= </dev/null >"$log" 2>&1
-    else
-        timeout -k 30 "$installcheck_timeout" \
-            make -C "$src" --no-print-directory PG_CONFIG="$FM_PG_CONFIG" installcheck \
-            REGRESS= ISOLATION= </dev/null >"$log" 2>&1
+        as_user=(runuser -u "$user" --)
     fi
+    timeout -k 30 "$installcheck_timeout" \
+        "${as_user[@]}" env FM_SHARED="$FM_SHARED" \
+        make -C "$src" --no-print-directory PG_CONFIG="$FM_PG_CONFIG" installcheck \
+        REGRESS= ISOLATION= </dev/null >"$log" 2>&1
     rc=$?
     cp -r "$src/tmp_check/log" "$logdir/tap-logs" 2>/dev/null
     for t in "$FM_ROOT"/test/t/*.pl; do

@@ -14,7 +14,7 @@ use IPC::Run;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT_OK = qw(corpus_dir corpus_ups register_file schema_dump new_node);
+our @EXPORT_OK = qw(corpus_dir corpus_ups register_dir schema_dump new_node);
 use Exporter 'import';
 
 # The folder of corpus NAME: $FM_SHARED/corpora/NAME, with FM_SHARED
@@ -42,20 +42,20 @@ sub corpus_ups
 	return (\@ups, \%nontx);
 }
 
-# Register one up file: version = leading digits of the file name, name =
-# what follows the "_" (as test/scripts/register_dir.sh does).  The body
-# travels as a psql variable, never as SQL text.  Returns the version.
-sub register_file
+# Register every migration of folder DIR in database DB, the way
+# test/scripts/register_dir.sh does (same names, order and down files): its
+# --print script, run by psql in DIR against NODE, in one transaction.
+sub register_dir
 {
-	my ($node, $db, $dir, $file) = @_;
-	my ($version, $name) = $file =~ /^(\d+)(?:_(.*?))?(?:\.up\.sql|_up\.sql)$/
-	  or die "cannot name migration file $file";
-	$name = $version if !defined $name || $name eq '';
-	my $body = slurp_file("$dir/$file");
-	$node->safe_psql($db,
-		"SELECT fleetmigrate.register(:'v', :'n', :'up')",
-		extra_params => [ '-v', "v=$version", '-v', "n=$name", '-v', "up=$body" ]);
-	return $version;
+	my ($node, $db, $dir) = @_;
+	my $register = File::Spec->catfile(dirname(__FILE__), '..', 'scripts', 'register_dir.sh');
+	my ($script, $out, $err) = ('', '', '');
+	IPC::Run::run([ 'bash', $register, '--print', $dir ], '>', \$script, '2>', \$err)
+	  or die "register_dir.sh --print $dir failed: $err";
+	IPC::Run::run([ 'psql', '-X', '-q', '-At', '-1', '-d', $node->connstr($db), '-f', '-' ],
+		'<', \$script, '>', \$out, '2>', \$err, init => sub { chdir $dir or die "chdir $dir: $!" })
+	  or die "registering $dir failed: $err";
+	return;
 }
 
 # Schema-only dump of DB, as SQL, without fleetmigrate's schema and the TOC

@@ -10,7 +10,7 @@ use warnings;
 
 use FindBin;
 use lib $FindBin::RealBin;
-use FmTest qw(corpus_dir corpus_ups register_file schema_dump new_node);
+use FmTest qw(corpus_dir corpus_ups register_dir schema_dump new_node);
 use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -44,7 +44,8 @@ sub setup_db
 	my ($db) = @_;
 	$node->safe_psql('postgres', "CREATE DATABASE $db");
 	$node->safe_psql($db, 'CREATE EXTENSION fleetmigrate');
-	return [ map { register_file($node, $db, $dir, $_) } @$ups ];
+	register_dir($node, $db, $dir);
+	return [ split /\n/, $node->safe_psql($db, 'SELECT version FROM fleetmigrate.status') ];
 }
 
 # b: CALL migrate()
