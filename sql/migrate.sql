@@ -115,6 +115,18 @@ SELECT version, state, statements_done FROM fleetmigrate.status WHERE version = 
 CALL fleetmigrate.migrate();
 SELECT version, state FROM fleetmigrate.status WHERE version = '009';
 
+-- late-merged migrations: out of order against the last one applied,
+-- also one applied earlier in the same run
+SELECT fleetmigrate.register('020', 'late_base', 'SELECT 1');
+CALL fleetmigrate.migrate();
+SELECT fleetmigrate.register('015', 'late_a', 'SELECT 1');
+SELECT fleetmigrate.register('016', 'late_b', 'SELECT 1');
+SELECT fleetmigrate.register('025', 'after', 'SELECT 1');
+SELECT fleetmigrate.register('030', 'after_2', 'SELECT 1');
+CALL fleetmigrate.migrate();
+SELECT version, name, state, out_of_order FROM fleetmigrate.status
+ WHERE version >= '015' ORDER BY version;
+
 -- without pg_cron in this database
 SELECT fleetmigrate.schedule();
 SELECT fleetmigrate.unschedule();

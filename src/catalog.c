@@ -343,8 +343,13 @@ execute_statement(CatalogStatement id, Datum *values, const char *nulls,
 
 	if (statement_plans[id] == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(def->sql, def->nargs,
-									   (Oid *) def->argtypes);
+		/*
+		 * A generic plan: the statements are simple, and a custom plan
+		 * would be planned again at every call.
+		 */
+		SPIPlanPtr	plan = SPI_prepare_cursor(def->sql, def->nargs,
+											  (Oid *) def->argtypes,
+											  CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
@@ -718,25 +723,56 @@ compare_migrations(const bytea *k1, const char *v1, const char *n1,
 }
 
 /*
+ * FmCatalogLastApplied
+ *		The applied (or baselined) migration that sorts last, in *last
+ *		(version, name and sort key, palloc'd in the current context; the
+ *		other fields false).  Returns false, leaving *last alone, when
+ *		nothing is applied.  A runner reads it once: while it holds the
+ *		runner lock, only it applies migrations.
+ */
+bool
+FmCatalogLastApplied(FmMigration *last)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+
+	if (execute_statement(STMT_LAST_APPLIED, NULL, NULL, SPI_OK_SELECT) == 0)
+	{
+		SPI_freetuptable(SPI_tuptable);
+		return false;
+	}
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	MemoryContextSwitchTo(cxt);
+	last->version = nullable_text(tuple, desc, 1);
+	last->name = nullable_text(tuple, desc, 2);
+	last->sort_key = FmVersionKey(last->version, strlen(last->version));
+	last->transactional = false;
+	last->out_of_order = false;
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
+/*
  * FmCatalogPending
  *		The pending migrations up to "target" (NULL: all), in apply order,
  *		their rows locked FOR UPDATE.  "target" includes every version whose
  *		number is at most the target's: '7', '007' and '0007' are the same
  *		target and include both a '7' and a '007'.  ERRORs if "target"
- *		matches no registered version.  The list is allocated in the current
- *		memory context; scripts are fetched one at a time later.  With
- *		"first_only", only the first one: the unattended runner reads one
- *		migration per transaction.
+ *		matches no registered version.  A migration that sorts before
+ *		"last" (from FmCatalogLastApplied(); NULL: nothing applied) is out
+ *		of order.  The list is allocated in the current memory context;
+ *		scripts are fetched one at a time later.  With "first_only", only
+ *		the first one: the unattended runner reads one migration per
+ *		transaction.
  */
 List *
-FmCatalogPending(const char *target, bool first_only)
+FmCatalogPending(const char *target, bool first_only, const FmMigration *last)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		key[1] = {(Datum) 0};
 	char		nulls[1] = {'n'};
-	char	   *last_version = NULL;
-	char	   *last_name = NULL;
-	bytea	   *last_key = NULL;
 	List	   *result = NIL;
 	uint64		i;
 
@@ -749,13 +785,6 @@ FmCatalogPending(const char *target, bool first_only)
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("target version \"%s\" is not registered", target),
 					 errhint("See SELECT version, name FROM fleetmigrate.status for the registered versions.")));
-	}
-
-	if (execute_statement(STMT_LAST_APPLIED, NULL, NULL, SPI_OK_SELECT) == 1)
-	{
-		last_version = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		last_name = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		last_key = FmVersionKey(last_version, strlen(last_version));
 	}
 
 	execute_statement(first_only ? STMT_PENDING_FIRST : STMT_PENDING, key, nulls,
@@ -771,9 +800,9 @@ FmCatalogPending(const char *target, bool first_only)
 		m->name = nullable_text(tuple, desc, 2);
 		m->sort_key = DatumGetByteaPCopy(SPI_getbinval(tuple, desc, 3, &isnull));
 		m->transactional = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
-		m->out_of_order = last_key != NULL &&
+		m->out_of_order = last != NULL &&
 			compare_migrations(m->sort_key, m->version, m->name,
-							   last_key, last_version, last_name) < 0;
+							   last->sort_key, last->version, last->name) < 0;
 		result = lappend(result, m);
 	}
 	SPI_freetuptable(SPI_tuptable);

@@ -41,7 +41,9 @@ typedef struct FmRoleSwitch
 extern void FmBeginAsRole(Oid role, FmRoleSwitch *sw);
 extern void FmEndAsRole(const FmRoleSwitch *sw);
 extern void FmCatalogBegin(void);
-extern List *FmCatalogPending(const char *target, bool first_only);
+extern bool FmCatalogLastApplied(FmMigration *last);
+extern List *FmCatalogPending(const char *target, bool first_only,
+							   const FmMigration *last);
 extern char *FmCatalogUpScript(const FmMigration *m);
 extern void FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 								   double duration_ms, const char *applied_by);

@@ -110,6 +110,12 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 														"fleetmigrate migration",
 														ALLOCSET_DEFAULT_SIZES);
 	int			applied = 0;
+	FmMigration last_applied;
+	bool		have_last;
+
+	/* only this run applies migrations while it holds the runner lock */
+	MemoryContextSwitchTo(procxt);
+	have_last = FmCatalogLastApplied(&last_applied);
 
 	for (;;)
 	{
@@ -123,7 +129,8 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 
 		MemoryContextReset(iter_cxt);
 		MemoryContextSwitchTo(iter_cxt);
-		pending = FmCatalogPending(target, true);
+		pending = FmCatalogPending(target, true,
+								   have_last ? &last_applied : NULL);
 		if (pending == NIL)
 			break;
 		m = (FmMigration *) linitial(pending);
@@ -177,6 +184,21 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 		}
 
 		applied++;
+		if (!m->out_of_order)
+		{
+			MemoryContextSwitchTo(procxt);
+			if (have_last)
+			{
+				pfree(last_applied.version);
+				pfree(last_applied.name);
+				pfree(last_applied.sort_key);
+			}
+			last_applied.version = pstrdup(m->version);
+			last_applied.name = pstrdup(m->name);
+			last_applied.sort_key = DatumGetByteaPCopy(PointerGetDatum(m->sort_key));
+			have_last = true;
+			MemoryContextSwitchTo(iter_cxt);
+		}
 		FmCatalogRunProgress(run_id, applied);
 		ereport(NOTICE,
 				(errmsg("applied %s %s in %.0f ms",

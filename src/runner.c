@@ -550,7 +550,12 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 
-	pending = FmCatalogPending(opts.target, false);
+	{
+		FmMigration last;
+
+		pending = FmCatalogPending(opts.target, false,
+								   FmCatalogLastApplied(&last) ? &last : NULL);
+	}
 
 	foreach(lc, pending)
 	{
