@@ -41,6 +41,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 # shellcheck source=test/bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# the sides print NOTICEs for every migration; keep the log readable
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+
 bench_options "$@"
 for arg in "${extra_args[@]}"; do bench_unknown_option "$arg"; done
 

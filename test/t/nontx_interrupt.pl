@@ -5,12 +5,12 @@
 #      the runner's transaction is open), then migrate() while another
 #      session holds an old snapshot: the caller holds no snapshot and no
 #      table lock, and the build finishes as soon as that session ends;
-#   2. kill -9 of the worker and pg_ctl stop -m immediate while a concurrent
-#      build waits (the index exists, INVALID): after restart the run is
-#      'interrupted', the statements before are done and not repeated, the
-#      next run drops and rebuilds the invalid index and finishes;
-#   3. pg_ctl stop -m immediate in the middle of a transactional migration:
-#      nothing of it remains, and the next run applies it once.
+#   2. kill -9 of the worker, kill -9 of the backend running migrate(), and
+#      pg_ctl stop -m immediate while a concurrent build waits (the index
+#      exists, INVALID): after restart the run is 'interrupted', the
+#      statements before are done and not repeated, the next run drops and
+#      rebuilds the invalid index and finishes.
+# (Crashes in transactional migrations: crash.pl.)
 use strict;
 use warnings;
 
@@ -86,16 +86,24 @@ is($node->safe_psql($db, q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'b
 	't', 'migrate(): the index is valid');
 
 # 2. Interrupted in the middle of a concurrent build, by kill -9 of the
-# worker, then by an immediate shutdown.
+# worker, kill -9 of the backend that called migrate(), and an immediate
+# shutdown.
 my %how = (
 	kill9 => sub {
 		my $pid = $node->safe_psql($db,
 			q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'fleetmigrate worker'});
 		kill 'KILL', $pid;
 	},
+	kill9_caller => sub {
+		my $pid = $node->safe_psql($db, q{
+			SELECT pid FROM pg_stat_activity
+			 WHERE backend_type = 'client backend'
+			   AND query LIKE 'fleetmigrate: applying migration%'});
+		kill 'KILL', $pid;
+	},
 	immediate => sub { $node->stop('immediate') });
 my $v = 1;
-for my $way ('kill9', 'immediate')
+for my $way ('kill9', 'kill9_caller', 'immediate')
 {
 	$v++;
 	$node->safe_psql($db, qq{SELECT fleetmigrate.register('$v', 'nontx_$way',
@@ -134,30 +142,6 @@ for my $way ('kill9', 'immediate')
 	is($node->safe_psql($db, qq{SELECT state FROM fleetmigrate.status WHERE version = '$v'}),
 		'applied', "$way: the migration is applied");
 }
-
-# 3. An immediate shutdown in the middle of a transactional migration.
-$v++;
-$node->safe_psql($db, qq{SELECT fleetmigrate.register('$v', 'tx_immediate',
-	'CREATE TABLE tx_ledger (id int); INSERT INTO tx_ledger VALUES (1);
-	 SELECT pg_sleep(CASE WHEN (SELECT count(*) FROM fleetmigrate.runs) < 7 THEN 60 ELSE 0 END);')});
-($out, $err) = ('', '');
-$h = start_migrate(\$out, \$err);
-$node->poll_query_until($db, q{
-	SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep')})
-  or die 'the migration never slept';
-$node->stop('immediate');
-$h->finish;
-$node->start;
-is($node->safe_psql($db, qq{SELECT state FROM fleetmigrate.status WHERE version = '$v'}),
-	'pending', 'transactional, immediate: the migration is pending');
-is($node->safe_psql($db, q{SELECT to_regclass('tx_ledger') IS NULL}),
-	't', 'transactional, immediate: nothing of it remains');
-is($node->safe_psql($db, q{SELECT outcome FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1}),
-	'interrupted', "transactional, immediate: the run is 'interrupted'");
-like($node->safe_psql($db, 'CALL fleetmigrate.migrate()'), qr/\|1\|succeeded$/,
-	'transactional, immediate: the next run applies it');
-is($node->safe_psql($db, 'SELECT count(*) FROM tx_ledger'), '1',
-	'transactional, immediate: applied once');
 
 $node->stop;
 done_testing();
