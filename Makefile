@@ -10,14 +10,16 @@ OBJS = \
 	src/runner.o \
 	src/migrate.o \
 	src/worker.o \
+	src/bundle.o \
+	src/files.o \
 	src/tiers.o
 
 EXTENSION = fleetmigrate
 DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.sql \
-	fleetmigrate--1.2--1.3.sql
+	fleetmigrate--1.2--1.3.sql fleetmigrate--1.3--1.4.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
-REGRESS = install ordering register apply errors dry_run privileges trusted tiers tiers_rls migrate upgrade
+REGRESS = install ordering register bundles drift apply errors dry_run privileges trusted tiers tiers_rls migrate upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=.
 ISOLATION = concurrent_apply tier_upgrade
 ISOLATION_OPTS = --inputdir=test

@@ -14,10 +14,10 @@ SELECT fleetmigrate.register('001', 'create_accounts',
        'DROP TABLE accounts;',
        'SELECT to_regclass(''accounts'') IS NOT NULL;');
 
--- SHA-256 of each script is stored
-SELECT checksum = encode(sha256(convert_to(up, 'UTF8')), 'hex') AS up_sha256,
-       down_checksum = encode(sha256(convert_to(down, 'UTF8')), 'hex') AS down_sha256,
-       verify_checksum = encode(sha256(convert_to(verify, 'UTF8')), 'hex') AS verify_sha256,
+-- the checksum of each script's tokens is stored (SHA-256, 64 hex digits)
+SELECT checksum = fleetmigrate.checksum(up) AND length(checksum) = 64 AS up_sum,
+       down_checksum = fleetmigrate.checksum(down) AS down_sum,
+       verify_checksum = fleetmigrate.checksum(verify) AS verify_sum,
        statements, transactional, registered_by = current_user AS by_me
   FROM fleetmigrate.migrations;
 
@@ -35,18 +35,20 @@ SELECT version, name FROM fleetmigrate.status;
 
 SELECT version, name, status FROM fleetmigrate.apply_pending();
 
--- applied: the same text is still fine, any change is refused
+-- applied: the same text is unchanged; a changed up script is recorded
+-- with a WARNING (drift: checksum_ok false, see drift.sql); registering
+-- the applied text again ends it; the down script may change freely
 SELECT fleetmigrate.register('001', 'create_accounts',
        'CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, name text);',
        'DROP TABLE accounts;');
 SELECT fleetmigrate.register('001', 'create_accounts',
        'CREATE TABLE accounts (id bigint PRIMARY KEY, email citext NOT NULL, name text);',
        'DROP TABLE accounts;');
+SELECT version, name, state, checksum_ok FROM fleetmigrate.status;
 SELECT fleetmigrate.register('001', 'create_accounts',
        'CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, name text);',
        'DROP TABLE accounts CASCADE;');
--- the refused change left the catalog as it was
-SELECT version, name, state, checksum_ok FROM fleetmigrate.status;
+SELECT s.version, s.name, s.state, s.checksum_ok, m.down FROM fleetmigrate.status s JOIN fleetmigrate.migrations m USING (version, name);
 
 -- empty and comment-only migrations are real versions with no statements
 SELECT fleetmigrate.register('002', 'empty', '');
@@ -96,7 +98,8 @@ SELECT version, name, transactional FROM fleetmigrate.migrations
  WHERE version BETWEEN '007' AND '020' ORDER BY 1;
 DELETE FROM fleetmigrate.migrations WHERE version BETWEEN '007' AND '020';
 
--- a migration that was applied and then rolled back is history too
+-- a migration that was applied and then rolled back is pending again: it
+-- takes a new script
 UPDATE fleetmigrate.migrations SET state = 'rolled_back' WHERE version = '001' AND name = 'create_sessions';
 SELECT fleetmigrate.register('001', 'create_sessions', 'CREATE TABLE sessions (id bigint, user_id bigint);');
 UPDATE fleetmigrate.migrations SET state = 'applied' WHERE version = '001' AND name = 'create_sessions';

@@ -34,7 +34,9 @@
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/guc.h"
@@ -43,6 +45,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "definition.h"
 #include "order.h"
 #include "parse.h"
 #include "runner.h"
@@ -65,9 +68,14 @@ static char *sha256_hex(const char *data);
 static bool same_checksum(const char *a, const char *b);
 static void check_identity(const char *version, const char *name);
 static char *nullable_text(HeapTuple tuple, TupleDesc desc, int column);
-static void refuse_change(const char *version, const char *name,
-						  const char *state, const Checksums *old,
-						  const Checksums *new) pg_attribute_noreturn();
+static char *script_checksum(const char *script);
+static Datum text_array(List *items);
+static List *text_array_items(Datum array);
+static bool same_items(List *a, List *b);
+static List *check_references(const FmDefinition *def, List *refs,
+							  const char *what);
+static void check_params(const FmDefinition *def);
+static void register_error_callback(void *arg);
 
 /*
  * FmMigrationLabel
@@ -102,10 +110,15 @@ typedef enum CatalogStatement
 	STMT_RUN_FINISH,
 	STMT_PROGRESS_READ,
 	STMT_PROGRESS_WRITE,
+	STMT_DEFINITIONS,
+	STMT_UNREGISTERED_REQUIREMENT,
+	STMT_VALIDATE,
+	STMT_REPAIR,
+	STMT_STATE,
 	NUM_CATALOG_STATEMENTS
 } CatalogStatement;
 
-#define MAX_STATEMENT_ARGS 13
+#define MAX_STATEMENT_ARGS 18
 
 typedef struct CatalogStatementDef
 {
@@ -116,7 +129,9 @@ typedef struct CatalogStatementDef
 
 /* Argument lists of register's statements: the catalog row. */
 #define REGISTER_ROW_TYPES {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, \
-		TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, INT4OID, INT4OID}
+		TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, \
+		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLOID, BOOLOID, \
+		INT4OID, INT4OID}
 
 /* The pending migrations up to target $1 (NULL: all), in apply order. */
 #define PENDING_SELECT \
@@ -126,10 +141,26 @@ typedef struct CatalogStatementDef
 	"   AND ($1 IS NULL OR sort_key <= $1)" \
 	" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\""
 
+/*
+ * "a sorts before b" for two migrations given as (sort_key, version, name)
+ * expressions: the runner's apply order (compare_migrations).
+ */
+#define SORTS_BEFORE(ak, av, an, bk, bv, bn) \
+	"(" ak " < " bk " OR (" ak " = " bk " AND (" av " COLLATE \"C\" < " bv \
+	" OR (" av " = " bv " AND " an " COLLATE \"C\" < " bn "))))"
+
+/* The migration a reference "version" or "version name" points at. */
+#define REFERENCE_MATCHES(t, ref) \
+	t ".version = pg_catalog.split_part(" ref ", ' ', 1)" \
+	" AND (pg_catalog.strpos(" ref ", ' ') = 0" \
+	"      OR " t ".name = pg_catalog.substr(" ref ", pg_catalog.strpos(" ref ", ' ') + 1))"
+
 static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 	[STMT_REGISTER_SELECT] = {
 		"SELECT checksum, down_checksum, verify_checksum, state, up,"
-		"       statements_done, statement_started"
+		"       statements_done, statement_started, down, verify,"
+		"       requires, conflicts, params, repeatable, allow_destructive,"
+		"       applied_checksum"
 		"  FROM fleetmigrate.migrations"
 		" WHERE version = $1 AND name = $2"
 		"   FOR UPDATE",
@@ -138,20 +169,24 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 	[STMT_REGISTER_INSERT] = {
 		"INSERT INTO fleetmigrate.migrations"
 		" (version, name, up, down, verify, checksum, down_checksum,"
-		"  verify_checksum, statements, transactional, registered_by)"
-		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+		"  verify_checksum, statements, transactional, registered_by,"
+		"  requires, conflicts, params, repeatable, allow_destructive)"
+		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+		"         $12, $13, $14, $15, $16)"
 		" ON CONFLICT (version, name) DO NOTHING",
-		11, REGISTER_ROW_TYPES
+		16, REGISTER_ROW_TYPES
 	},
 	[STMT_REGISTER_UPDATE] = {
 		"UPDATE fleetmigrate.migrations"
 		"   SET up = $3, down = $4, verify = $5, checksum = $6,"
 		"       down_checksum = $7, verify_checksum = $8, statements = $9,"
 		"       transactional = $10, registered_by = $11,"
+		"       requires = $12, conflicts = $13, params = $14,"
+		"       repeatable = $15, allow_destructive = $16,"
 		"       registered_at = pg_catalog.now(),"
-		"       statements_done = $12, statement_started = $13"
+		"       statements_done = $17, statement_started = $18"
 		" WHERE version = $1 AND name = $2",
-		13, REGISTER_ROW_TYPES
+		18, REGISTER_ROW_TYPES
 	},
 	[STMT_TARGET_KNOWN] = {
 		"SELECT 1 FROM fleetmigrate.migrations WHERE sort_key = $1 LIMIT 1",
@@ -246,6 +281,116 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"   AND state IN ('pending', 'failed', 'rolled_back')",
 		5, {TEXTOID, TEXTOID, INT4OID, INT4OID, TEXTOID}
 	},
+	[STMT_DEFINITIONS] = {
+		"SELECT version, name, up, down, verify, requires, conflicts, params,"
+		"       repeatable, allow_destructive"
+		"  FROM fleetmigrate.migrations"
+		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\"",
+		0, {InvalidOid}
+	},
+	[STMT_UNREGISTERED_REQUIREMENT] = {
+		"SELECT m.version, m.name, r.ref"
+		"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS d(version, name)"
+		"  JOIN fleetmigrate.migrations m"
+		"    ON m.version = d.version AND m.name = d.name,"
+		"       LATERAL pg_catalog.unnest(m.requires) AS r(ref)"
+		" WHERE NOT EXISTS (SELECT 1 FROM fleetmigrate.migrations t"
+		"                    WHERE " REFERENCE_MATCHES("t", "r.ref") ")"
+		" LIMIT 1",
+		2, {TEXTARRAYOID, TEXTARRAYOID}
+	},
+	[STMT_VALIDATE] = {
+		"WITH m AS ("
+		" SELECT version, name, sort_key, state, checksum, applied_checksum,"
+		"        applied_by, requires, conflicts, repeatable,"
+		"        state IN ('applied', 'baseline') AS is_applied"
+		"   FROM fleetmigrate.migrations),"
+		" last AS ("
+		" SELECT version, name, sort_key FROM m WHERE is_applied"
+		"  ORDER BY sort_key DESC, version COLLATE \"C\" DESC, name COLLATE \"C\" DESC"
+		"  LIMIT 1),"
+		" refs AS ("
+		" SELECT m.version, m.name, m.sort_key, m.is_applied, k.kind, r.ref,"
+		"        t.version AS tversion, t.name AS tname, t.sort_key AS tkey,"
+		"        t.is_applied AS tapplied"
+		"   FROM m,"
+		"        LATERAL (VALUES ('requires', m.requires),"
+		"                        ('conflicts', m.conflicts)) AS k(kind, refs),"
+		"        LATERAL pg_catalog.unnest(k.refs) AS r(ref)"
+		"        LEFT JOIN m t ON " REFERENCE_MATCHES("t", "r.ref") "),"
+		" problems AS ("
+		" SELECT sort_key, version, name, 1 AS o, 'changed_after_apply' AS problem,"
+		"        pg_catalog.format('The up script registered now (checksum %s) differs from the one %s applied (checksum %s).',"
+		"                          pg_catalog.left(checksum, 12), applied_by,"
+		"                          COALESCE(pg_catalog.left(applied_checksum, 12), 'none')) AS detail"
+		"   FROM m"
+		"  WHERE is_applied AND NOT repeatable"
+		"    AND applied_checksum IS DISTINCT FROM checksum"
+		" UNION ALL"
+		" SELECT fleetmigrate.version_key(e.version), e.version, e.name, 2,"
+		"        'missing_from_catalog',"
+		"        pg_catalog.format('The history says %s %s it, but it is no longer registered.',"
+		"                          e.performed_by,"
+		"                          CASE e.event WHEN 'baseline' THEN 'baselined' ELSE e.event END)"
+		"   FROM (SELECT DISTINCT ON (version, name) version, name, event, performed_by"
+		"           FROM fleetmigrate.events"
+		"          WHERE event IN ('applied', 'rolled_back', 'baseline', 'repaired')"
+		"          ORDER BY version, name, id DESC) e"
+		"  WHERE e.event <> 'rolled_back'"
+		"    AND NOT EXISTS (SELECT 1 FROM fleetmigrate.migrations x"
+		"                     WHERE x.version = e.version AND x.name = e.name)"
+		" UNION ALL"
+		" SELECT m.sort_key, m.version, m.name, 3, 'out_of_order',"
+		"        pg_catalog.format('It sorts before %s %s, which is already applied, so it will run out of order.',"
+		"                          last.version, last.name)"
+		"   FROM m, last"
+		"  WHERE NOT m.is_applied"
+		"    AND " SORTS_BEFORE("m.sort_key", "m.version", "m.name",
+								"last.sort_key", "last.version", "last.name")
+		" UNION ALL"
+		" SELECT sort_key, version, name, 4, 'unmet_requirement',"
+		"        CASE WHEN tversion IS NULL"
+		"             THEN pg_catalog.format('It requires %s, which is not registered.', ref)"
+		"             WHEN is_applied"
+		"             THEN pg_catalog.format('It is applied, but it requires %s %s, which is not.', tversion, tname)"
+		"             ELSE pg_catalog.format('It requires %s %s, which would run after it.', tversion, tname)"
+		"        END"
+		"   FROM refs"
+		"  WHERE kind = 'requires'"
+		"    AND (tversion IS NULL"
+		"         OR (NOT tapplied"
+		"             AND (is_applied OR " SORTS_BEFORE("sort_key", "version", "name",
+														"tkey", "tversion", "tname") ")))"
+		" UNION ALL"
+		" SELECT sort_key, version, name, 5, 'conflict',"
+		"        pg_catalog.format('It conflicts with %s %s, which is %s.', tversion, tname,"
+		"                          CASE WHEN tapplied THEN 'applied' ELSE 'registered to run' END)"
+		"   FROM refs"
+		"  WHERE kind = 'conflicts' AND tversion IS NOT NULL)"
+		"SELECT version, name, problem, detail FROM problems"
+		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\", o, detail COLLATE \"C\"",
+		0, {InvalidOid}
+	},
+	[STMT_REPAIR] = {
+		"WITH m AS ("
+		" UPDATE fleetmigrate.migrations SET applied_checksum = checksum"
+		"  WHERE version = $1 AND name = $2"
+		"    AND state IN ('applied', 'baseline')"
+		"    AND applied_checksum IS DISTINCT FROM checksum"
+		" RETURNING version, name, checksum, statements)"
+		" INSERT INTO fleetmigrate.events"
+		" (version, name, event, checksum, started_at, performed_by,"
+		"  statements, reason)"
+		" SELECT version, name, 'repaired', checksum, pg_catalog.now(), $3,"
+		"        statements, $4"
+		"   FROM m",
+		4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	},
+	[STMT_STATE] = {
+		"SELECT state FROM fleetmigrate.migrations"
+		" WHERE version = $1 AND name = $2",
+		2, {TEXTOID, TEXTOID}
+	},
 };
 
 static SPIPlanPtr statement_plans[NUM_CATALOG_STATEMENTS];
@@ -274,12 +419,22 @@ FmCatalogBegin(void)
 	ReleaseSysCache(tuple);
 
 	/* the newest column: the library needs the catalog it was built for */
-	if (get_attnum(rel, "statements_done") == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the fleetmigrate catalog is older than the fleetmigrate library"),
-				 errdetail("A newer version of fleetmigrate was installed on the server, but its catalog in this database has not been updated."),
-				 errhint("Run ALTER EXTENSION fleetmigrate UPDATE.")));
+	if (get_attnum(rel, "repeatable") == InvalidAttrNumber)
+		FmCatalogTooOld();
+}
+
+/*
+ * FmCatalogTooOld
+ *		ERROR: this database's catalog predates the library.
+ */
+void
+FmCatalogTooOld(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the fleetmigrate catalog is older than the fleetmigrate library"),
+			 errdetail("A newer version of fleetmigrate was installed on the server, but its catalog in this database has not been updated."),
+			 errhint("Run ALTER EXTENSION fleetmigrate UPDATE.")));
 }
 
 /*
@@ -466,46 +621,6 @@ check_identity(const char *version, const char *name)
 }
 
 /*
- * refuse_change
- *		ERROR for an attempt to change a migration that has been applied.
- */
-static void
-refuse_change(const char *version, const char *name, const char *state,
-			  const Checksums *old, const Checksums *new)
-{
-	const char *what;
-	const char *old_sum;
-	const char *new_sum;
-
-	if (!same_checksum(old->up, new->up))
-	{
-		what = "up";
-		old_sum = old->up;
-		new_sum = new->up;
-	}
-	else if (!same_checksum(old->down, new->down))
-	{
-		what = "down";
-		old_sum = old->down;
-		new_sum = new->down;
-	}
-	else
-	{
-		what = "verify";
-		old_sum = old->verify;
-		new_sum = new->verify;
-	}
-
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("%s has already been applied and cannot be changed",
-					FmMigrationLabel(version, name)),
-			 errdetail("Its state is \"%s\". The new %s script differs from the registered one (checksum %.12s, was %.12s).",
-					   state, what, new_sum ? new_sum : "none", old_sum ? old_sum : "none"),
-			 errhint("Put the change in a new migration with a later version. Applied migrations are history: editing one would make databases that ran the old text differ from new ones.")));
-}
-
-/*
  * keep_progress
  *		A non-transactional migration that stopped part way has run
  *		statements 1 to *done (and perhaps started statement *started)
@@ -550,88 +665,295 @@ keep_progress(const char *version, const char *name, const char *old_up,
 }
 
 /*
- * fleetmigrate.register(version, name, up, down, verify) RETURNS text
- *
- * Adds a migration to the catalog, or confirms or replaces an existing one.
- * Answers 'registered', 'unchanged' or 'updated'.  The scripts are parsed
- * first (syntax errors, transaction control and COPY to the client are
- * rejected with the statement and line).  A migration that has ever been
- * applied cannot be changed.  The row is locked (FOR UPDATE) so that a
- * concurrent apply_pending() and register() of the same migration
- * serialize.
+ * script_checksum
+ *		The checksum of a script: SHA-256 of its token stream
+ *		(FmNormalizeScript), so that white space and comments are not
+ *		drift; NULL for NULL.
  */
-Datum
-fleetmigrate_register(PG_FUNCTION_ARGS)
+static char *
+script_checksum(const char *script)
 {
-	char	   *version;
-	char	   *name;
-	char	   *up;
-	char	   *down;
-	char	   *verify;
+	StringInfoData buf;
+	char	   *sum;
+
+	if (script == NULL)
+		return NULL;
+	initStringInfo(&buf);
+	FmNormalizeScript(script, &buf);
+	sum = sha256_hex(buf.data);
+	pfree(buf.data);
+	return sum;
+}
+
+/*
+ * fleetmigrate.checksum(script text) RETURNS text
+ *		The checksum register() would record for "script".
+ */
+PG_FUNCTION_INFO_V1(fleetmigrate_checksum);
+
+Datum
+fleetmigrate_checksum(PG_FUNCTION_ARGS)
+{
+	char	   *script = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_TEXT_P(cstring_to_text(script_checksum(script)));
+}
+
+/* A text[] of a List of C strings, and back (NULL elements refused). */
+static Datum
+text_array(List *items)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(items), 1));
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, items)
+		elems[n++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false,
+										   TYPALIGN_INT));
+}
+
+static List *
+text_array_items(Datum array)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *result = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false,
+					  TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("array elements cannot be null")));
+		result = lappend(result, TextDatumGetCString(elems[i]));
+	}
+	return result;
+}
+
+static bool
+same_items(List *a, List *b)
+{
+	ListCell   *la;
+	ListCell   *lb;
+
+	if (list_length(a) != list_length(b))
+		return false;
+	forboth(la, a, lb, b)
+	{
+		if (strcmp(lfirst(la), lfirst(lb)) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * check_references
+ *		Requirements and conflicts are "version" or "version name": trimmed,
+ *		a valid version, not the migration itself, none twice.  Returns the
+ *		trimmed list.
+ */
+static List *
+check_references(const FmDefinition *def, List *refs, const char *what)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, refs)
+	{
+		char	   *ref = pstrdup((char *) lfirst(lc));
+		char	   *end = ref + strlen(ref);
+		char	   *space;
+		char	   *rversion;
+		char	   *rname = NULL;
+
+		while (*ref == ' ' || *ref == '\t')
+			ref++;
+		while (end > ref && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (*ref == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("empty %s reference in %s", what,
+							FmMigrationLabel(def->version, def->name)),
+					 errhint("Refer to another migration by its version, as in '001', or by version and name, as in '001 create_users'.")));
+		rversion = pstrdup(ref);
+		space = strpbrk(rversion, " \t");
+		if (space != NULL)
+		{
+			*space = '\0';
+			rname = space + 1;
+			while (*rname == ' ' || *rname == '\t')
+				rname++;
+		}
+		check_identity(rversion, rname ? rname : "x");
+		if (strcmp(rversion, def->version) == 0 &&
+			(rname == NULL || strcmp(rname, def->name) == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s cannot refer to itself in its %s",
+							FmMigrationLabel(def->version, def->name), what)));
+		ref = rname ? psprintf("%s %s", rversion, rname) : rversion;
+		{
+			ListCell   *lc2;
+
+			foreach(lc2, result)
+			{
+				if (strcmp(lfirst(lc2), ref) == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("%s names \"%s\" twice in its %s",
+									FmMigrationLabel(def->version, def->name),
+									ref, what)));
+			}
+		}
+		result = lappend(result, ref);
+	}
+	return result;
+}
+
+/*
+ * check_params
+ *		Declared parameter names are identifiers ([a-z_][a-z0-9_]*, ASCII),
+ *		none twice.
+ */
+static void
+check_params(const FmDefinition *def)
+{
+	ListCell   *lc;
+
+	foreach(lc, def->params)
+	{
+		const char *param = lfirst(lc);
+		const char *p;
+		ListCell   *lc2;
+
+		for (p = param; *p; p++)
+		{
+			if (!((*p >= 'a' && *p <= 'z') || *p == '_' ||
+				  (p > param && *p >= '0' && *p <= '9')))
+				break;
+		}
+		if (*param == '\0' || *p != '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid parameter name \"%s\" in %s", param,
+							FmMigrationLabel(def->version, def->name)),
+					 errdetail("A parameter name consists of lower-case ASCII letters, digits and underscores, and does not begin with a digit.")));
+		foreach(lc2, def->params)
+		{
+			if (lfirst(lc2) == lfirst(lc))
+				break;
+			if (strcmp(lfirst(lc2), param) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s declares parameter \"%s\" twice",
+								FmMigrationLabel(def->version, def->name),
+								param)));
+		}
+	}
+}
+
+/* Error context of FmRegisterDefinition: where the migration came from. */
+static void
+register_error_callback(void *arg)
+{
+	const FmDefinition *def = (const FmDefinition *) arg;
+
+	if (def->origin != NULL)
+		errcontext("registering %s from %s",
+				   FmMigrationLabel(def->version, def->name), def->origin);
+}
+
+/*
+ * FmRegisterDefinition
+ *		Add a migration to the catalog, or confirm or replace an existing
+ *		one; returns "registered", "unchanged" or "updated".  Callers are
+ *		connected to SPI and have called FmCatalogBegin().
+ *
+ * The scripts are parsed first (syntax errors, transaction control and
+ * COPY to the client are rejected with the statement and line).  A
+ * migration that has not been applied takes whatever is registered.  For
+ * one that has (or was baselined), an edit of white space or comments is
+ * "unchanged" and keeps the text that ran; any other change of its up
+ * script is recorded, WARNed about and reported by validate() until
+ * repair() accepts it or the applied text is registered again (a
+ * repeatable migration instead runs again); a change of its down or verify
+ * script is simply recorded.  The row is locked (FOR UPDATE) so that a
+ * concurrent apply_pending() and register() of the same migration are
+ * serialized.
+ */
+const char *
+FmRegisterDefinition(const FmDefinition *def)
+{
+	ErrorContextCallback errcallback;
 	FmScriptInfo info;
 	FmScriptInfo unused;
 	Checksums	sums;
+	List	   *requires;
+	List	   *conflicts;
 	const char *outcome;
 	Datum		values[MAX_STATEMENT_ARGS];
 	char		nulls[MAX_STATEMENT_ARGS];
+	const char *version = def->version;
+	const char *name = def->name;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("migration version cannot be null")));
-	if (PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("migration name cannot be null")));
-	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	errcallback.callback = register_error_callback;
+	errcallback.arg = (void *) def;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
 	check_identity(version, name);
-	if (PG_ARGISNULL(2))
+	if (def->up == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("up script of %s cannot be null",
 						FmMigrationLabel(version, name)),
 				 errhint("Pass an empty string for a migration that does nothing.")));
-	up = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	down = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	verify = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	requires = check_references(def, def->requires, "requires");
+	conflicts = check_references(def, def->conflicts, "conflicts");
+	check_params(def);
 
 	/* Parse every script before touching the catalog. */
-	FmCheckScript(up, psprintf("up script of %s",
-							   FmMigrationLabel(version, name)), &info);
-	if (down != NULL)
-		FmCheckScript(down, psprintf("down script of %s",
-									 FmMigrationLabel(version, name)),
+	FmCheckScript(def->up, psprintf("up script of %s",
+									FmMigrationLabel(version, name)), &info);
+	if (def->down != NULL)
+		FmCheckScript(def->down, psprintf("down script of %s",
+										  FmMigrationLabel(version, name)),
 					  &unused);
-	if (verify != NULL)
-		FmCheckScript(verify, psprintf("verify script of %s",
-									   FmMigrationLabel(version, name)),
+	if (def->verify != NULL)
+		FmCheckScript(def->verify, psprintf("verify script of %s",
+											FmMigrationLabel(version, name)),
 					  &unused);
 
-	sums.up = sha256_hex(up);
-	sums.down = sha256_hex(down);
-	sums.verify = sha256_hex(verify);
+	sums.up = script_checksum(def->up);
+	sums.down = script_checksum(def->down);
+	sums.verify = script_checksum(def->verify);
 
+	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(version);
 	values[1] = CStringGetTextDatum(name);
-	values[2] = CStringGetTextDatum(up);
-	values[3] = down ? CStringGetTextDatum(down) : (Datum) 0;
-	values[4] = verify ? CStringGetTextDatum(verify) : (Datum) 0;
+	values[2] = CStringGetTextDatum(def->up);
+	values[3] = def->down ? CStringGetTextDatum(def->down) : (Datum) 0;
+	values[4] = def->verify ? CStringGetTextDatum(def->verify) : (Datum) 0;
 	values[5] = CStringGetTextDatum(sums.up);
 	values[6] = sums.down ? CStringGetTextDatum(sums.down) : (Datum) 0;
 	values[7] = sums.verify ? CStringGetTextDatum(sums.verify) : (Datum) 0;
 	values[8] = Int32GetDatum(info.statements);
 	values[9] = BoolGetDatum(info.transactional);
 	values[10] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
-	memset(nulls, ' ', sizeof(nulls));
-	nulls[3] = down ? ' ' : 'n';
-	nulls[4] = verify ? ' ' : 'n';
-	nulls[6] = down ? ' ' : 'n';
-	nulls[7] = verify ? ' ' : 'n';
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	FmCatalogBegin();
+	values[11] = text_array(requires);
+	values[12] = text_array(conflicts);
+	values[13] = text_array(def->params);
+	values[14] = BoolGetDatum(def->repeatable);
+	values[15] = BoolGetDatum(def->allow_destructive);
+	nulls[3] = def->down ? ' ' : 'n';
+	nulls[4] = def->verify ? ' ' : 'n';
+	nulls[6] = def->down ? ' ' : 'n';
+	nulls[7] = def->verify ? ' ' : 'n';
 
 	if (execute_statement(STMT_REGISTER_SELECT, values, NULL, SPI_OK_SELECT) == 0)
 	{
@@ -639,8 +961,8 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 		if (execute_statement(STMT_REGISTER_INSERT, values, nulls,
 							  SPI_OK_INSERT) == 1)
 		{
-			SPI_finish();
-			PG_RETURN_TEXT_P(cstring_to_text("registered"));
+			error_context_stack = errcallback.previous;
+			return "registered";
 		}
 		if (execute_statement(STMT_REGISTER_SELECT, values, NULL,
 							  SPI_OK_SELECT) != 1)
@@ -653,6 +975,11 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 		Checksums	old;
 		char	   *state;
 		char	   *old_up;
+		char	   *old_down;
+		char	   *old_verify;
+		char	   *applied_checksum;
+		bool		same_attributes;
+		bool		applied;
 		int			done;
 		int			started;
 		bool		isnull;
@@ -666,19 +993,42 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 		started = DatumGetInt32(SPI_getbinval(tuple, desc, 7, &isnull));
 		if (isnull)
 			started = 0;
+		old_down = nullable_text(tuple, desc, 8);
+		old_verify = nullable_text(tuple, desc, 9);
+		same_attributes =
+			same_items(requires, text_array_items(SPI_getbinval(tuple, desc, 10, &isnull))) &&
+			same_items(conflicts, text_array_items(SPI_getbinval(tuple, desc, 11, &isnull))) &&
+			same_items(def->params, text_array_items(SPI_getbinval(tuple, desc, 12, &isnull))) &&
+			def->repeatable == DatumGetBool(SPI_getbinval(tuple, desc, 13, &isnull)) &&
+			def->allow_destructive == DatumGetBool(SPI_getbinval(tuple, desc, 14, &isnull));
+		applied_checksum = nullable_text(tuple, desc, 15);
+		applied = strcmp(state, "applied") == 0 || strcmp(state, "baseline") == 0;
 
-		if (same_checksum(old.up, sums.up) &&
-			same_checksum(old.down, sums.down) &&
-			same_checksum(old.verify, sums.verify))
+		if (same_attributes && strcmp(old_up, def->up) == 0 &&
+			same_checksum(old_down, def->down) &&
+			same_checksum(old_verify, def->verify))
 			outcome = "unchanged";
-		else if (strcmp(state, "pending") != 0 && strcmp(state, "failed") != 0)
-			refuse_change(version, name, state, &old, &sums);
+		else if (applied && same_attributes &&
+				 same_checksum(old.up, sums.up) &&
+				 same_checksum(old.down, sums.down) &&
+				 same_checksum(old.verify, sums.verify))
+			outcome = "unchanged";	/* white space and comments only */
 		else
 		{
-			keep_progress(version, name, old_up, up, &done, &started);
-			values[11] = Int32GetDatum(done);
-			values[12] = Int32GetDatum(started);
-			nulls[12] = started > 0 ? ' ' : 'n';
+			if (!applied)
+				keep_progress(version, name, old_up, def->up, &done, &started);
+			else if (!def->repeatable && !same_checksum(applied_checksum, sums.up) &&
+					 !same_checksum(old.up, sums.up))
+				ereport(WARNING,
+						(errmsg("%s has already been applied; its new up script will not run",
+								FmMigrationLabel(version, name)),
+						 errdetail("The database ran the up script with checksum %.12s; the one registered now has checksum %.12s. fleetmigrate.validate() reports the difference until it is resolved.",
+								   applied_checksum ? applied_checksum : "none", sums.up),
+						 errhint("Put the change in a new migration and register the applied text again, or, if the database already matches the new text, accept it with fleetmigrate.repair('%s', '%s', reason => '...').",
+								 version, name)));
+			values[16] = Int32GetDatum(done);
+			values[17] = Int32GetDatum(started);
+			nulls[17] = started > 0 ? ' ' : 'n';
 			if (execute_statement(STMT_REGISTER_UPDATE, values, nulls,
 								  SPI_OK_UPDATE) != 1)
 				elog(ERROR, "could not update migration row");
@@ -686,6 +1036,56 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 		}
 	}
 
+	error_context_stack = errcallback.previous;
+	return outcome;
+}
+
+/*
+ * fleetmigrate.register(version, name, up, down, verify, requires,
+ *		conflicts, params, repeatable, allow_destructive) RETURNS text
+ *
+ * One migration: see FmRegisterDefinition().
+ */
+Datum
+fleetmigrate_register(PG_FUNCTION_ARGS)
+{
+	static const char *const argnames[] = {
+		"version", "name", "up", "down", "verify", "requires", "conflicts",
+		"params", "repeatable", "allow_destructive"
+	};
+	FmDefinition def;
+	const char *outcome;
+
+	/* the SQL definition of an older catalog passes fewer arguments */
+	if (PG_NARGS() != lengthof(argnames))
+		FmCatalogTooOld();
+	memset(&def, 0, sizeof(def));
+	for (int i = 0; i < PG_NARGS(); i++)
+	{
+		/* down and verify may be NULL; up gets a hint of its own */
+		if (PG_ARGISNULL(i) && i != 2 && i != 3 && i != 4)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 i < 2 ? errmsg("migration %s cannot be null", argnames[i]) :
+					 errmsg("argument \"%s\" of register() cannot be null",
+							argnames[i])));
+	}
+	def.version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	def.name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	def.up = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	def.down = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	def.verify = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	def.requires = text_array_items(PG_GETARG_DATUM(5));
+	def.conflicts = text_array_items(PG_GETARG_DATUM(6));
+	def.params = text_array_items(PG_GETARG_DATUM(7));
+	def.repeatable = PG_GETARG_BOOL(8);
+	def.allow_destructive = PG_GETARG_BOOL(9);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	outcome = FmRegisterDefinition(&def);
+	FmCatalogCheckRequirements(list_make1(&def));
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(outcome));
 }
@@ -1037,4 +1437,185 @@ FmCatalogRunFinish(int64 run_id, const char *outcome, int applied,
 	else
 		nulls[5] = nulls[6] = 'n';
 	execute_statement(STMT_RUN_FINISH, values, nulls, SPI_OK_UPDATE);
+}
+
+/*
+ * FmCatalogDefinitions
+ *		Every registered migration, in apply order, as FmDefinitions
+ *		palloc'd in the current context.
+ */
+List *
+FmCatalogDefinitions(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *result = NIL;
+
+	execute_statement(STMT_DEFINITIONS, NULL, NULL, SPI_OK_SELECT);
+	MemoryContextSwitchTo(cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		FmDefinition *def = palloc0(sizeof(FmDefinition));
+		bool		isnull;
+
+		def->version = nullable_text(tuple, desc, 1);
+		def->name = nullable_text(tuple, desc, 2);
+		def->up = nullable_text(tuple, desc, 3);
+		def->down = nullable_text(tuple, desc, 4);
+		def->verify = nullable_text(tuple, desc, 5);
+		def->requires = text_array_items(SPI_getbinval(tuple, desc, 6, &isnull));
+		def->conflicts = text_array_items(SPI_getbinval(tuple, desc, 7, &isnull));
+		def->params = text_array_items(SPI_getbinval(tuple, desc, 8, &isnull));
+		def->repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 9, &isnull));
+		def->allow_destructive = DatumGetBool(SPI_getbinval(tuple, desc, 10, &isnull));
+		result = lappend(result, def);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * FmCatalogCheckRequirements
+ *		ERROR if a requirement of one of "definitions" (just registered)
+ *		names no registered migration.  Conflicts may name anything: the
+ *		migration they guard against may never come.
+ */
+void
+FmCatalogCheckRequirements(List *definitions)
+{
+	List	   *versions = NIL;
+	List	   *names = NIL;
+	ListCell   *lc;
+	Datum		values[2];
+
+	foreach(lc, definitions)
+	{
+		FmDefinition *def = lfirst(lc);
+
+		if (def->requires == NIL)
+			continue;
+		versions = lappend(versions, def->version);
+		names = lappend(names, def->name);
+	}
+	if (versions == NIL)
+		return;
+	values[0] = text_array(versions);
+	values[1] = text_array(names);
+	if (execute_statement(STMT_UNREGISTERED_REQUIREMENT, values, NULL,
+						  SPI_OK_SELECT) == 1)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s requires \"%s\", which is not registered",
+						FmMigrationLabel(nullable_text(tuple, desc, 1),
+										 nullable_text(tuple, desc, 2)),
+						nullable_text(tuple, desc, 3)),
+				 errhint("Register the required migration first, or both in one bundle. A requirement is a version, as in '001', or a version and a name, as in '001 create_users'.")));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * fleetmigrate.validate()
+ *		RETURNS TABLE(version text, name text, problem text, detail text)
+ */
+PG_FUNCTION_INFO_V1(fleetmigrate_validate);
+
+Datum
+fleetmigrate_validate(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	execute_statement(STMT_VALIDATE, NULL, NULL, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4];
+
+		for (int col = 0; col < 4; col++)
+			values[col] = SPI_getbinval(SPI_tuptable->vals[i],
+										SPI_tuptable->tupdesc, col + 1,
+										&nulls[col]);
+		/* tuplestore_putvalues copies the values */
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * fleetmigrate.repair(version text, name text, reason text) RETURNS text
+ *
+ * Accept the registered up script of an applied migration as what the
+ * database has: its applied checksum becomes the registered one, and a
+ * 'repaired' event records who did it and why.  Returns 'repaired', or
+ * 'unchanged' when there was nothing to accept.
+ */
+PG_FUNCTION_INFO_V1(fleetmigrate_repair);
+
+Datum
+fleetmigrate_repair(PG_FUNCTION_ARGS)
+{
+	char	   *version;
+	char	   *name;
+	char	   *reason;
+	char	   *p;
+	Datum		values[4];
+	const char *outcome = "repaired";
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("migration %s cannot be null",
+						PG_ARGISNULL(0) ? "version" : "name")));
+	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	reason = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	for (p = reason; p != NULL && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'); p++)
+		;
+	if (p == NULL || *p == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("repair() needs a reason"),
+				 errdetail("The reason is recorded in the history with who repaired the migration."),
+				 errhint("Say why the registered script is right, as in fleetmigrate.repair('%s', '%s', reason => 'whitespace fix in the file, same DDL').",
+						 version, name)));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	values[0] = CStringGetTextDatum(version);
+	values[1] = CStringGetTextDatum(name);
+	values[2] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	values[3] = CStringGetTextDatum(reason);
+	if (execute_statement(STMT_REPAIR, values, NULL, SPI_OK_INSERT) == 0)
+	{
+		char	   *state = NULL;
+
+		if (execute_statement(STMT_STATE, values, NULL, SPI_OK_SELECT) == 1)
+			state = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (state == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("%s is not registered", FmMigrationLabel(version, name)),
+					 errhint("See SELECT version, name FROM fleetmigrate.status for the registered migrations.")));
+		if (strcmp(state, "applied") != 0 && strcmp(state, "baseline") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("%s has not been applied", FmMigrationLabel(version, name)),
+					 errdetail("Its state is \"%s\". repair() is for applied migrations whose registered up script differs from the one that ran.",
+							   state),
+					 errhint("A migration that has not been applied takes a new script with register().")));
+		outcome = "unchanged";
+	}
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(outcome));
 }

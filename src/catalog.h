@@ -11,6 +11,8 @@
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
 
+#include "definition.h"
+
 /* A pending migration as the runner needs it. */
 typedef struct FmMigration
 {
@@ -41,6 +43,10 @@ typedef struct FmRoleSwitch
 extern void FmBeginAsRole(Oid role, FmRoleSwitch *sw);
 extern void FmEndAsRole(const FmRoleSwitch *sw);
 extern void FmCatalogBegin(void);
+extern void FmCatalogTooOld(void) pg_attribute_noreturn();
+extern const char *FmRegisterDefinition(const FmDefinition *def);
+extern List *FmCatalogDefinitions(void);
+extern void FmCatalogCheckRequirements(List *definitions);
 extern bool FmCatalogLastApplied(FmMigration *last);
 extern List *FmCatalogPending(const char *target, bool first_only,
 							   const FmMigration *last);

@@ -17,6 +17,10 @@
  * runner calls FmSplitScript() again at apply time; raw parsing is cheap
  * compared to executing DDL and keeps the catalog free of derived data.
  *
+ * Checksums are taken over FmNormalizeScript()'s rendering of a script:
+ * the server's own scanner's tokens, so that white space and comments are
+ * not part of them (see there).
+ *
  * Everything is allocated in the caller's memory context; the runner uses
  * a per-migration context that it resets after each migration.
  *
@@ -25,9 +29,13 @@
 #include "postgres.h"
 
 #include "commands/defrem.h"
+#include "common/keywords.h"
+#include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "nodes/parsenodes.h"
+#include "parser/gramparse.h"
 #include "parser/parser.h"
+#include "parser/scanner.h"
 #include "tcop/utility.h"
 
 #include "parse.h"
@@ -417,4 +425,79 @@ FmCheckScript(const char *source, const char *label, FmScriptInfo *info)
 		if (FmStatementNeedsTopLevel(tree))
 			info->transactional = false;
 	}
+}
+
+/*
+ * FmNormalizeScript
+ *		Append to "out" a rendering of "source" that is the same for two
+ *		scripts exactly when the server's scanner reads the same tokens from
+ *		them: white space and comments between tokens do not count, nor the
+ *		case of keywords and unquoted identifiers, nor how a constant is
+ *		quoted, nor semicolons (two scripts that both parse cannot differ
+ *		in semicolons alone and mean different things).  Everything inside
+ *		a string or a dollar-quoted body (function bodies included) counts,
+ *		as does the case of quoted identifiers.  Each token is written as its token code, the length of
+ *		its value and the value, so no two token sequences render alike.
+ *
+ * The scanner uses the session's standard_conforming_strings, as the
+ * parser does when the script runs.  The script must scan without error
+ * (register() has parsed it already).
+ */
+void
+FmNormalizeScript(const char *source, StringInfo out)
+{
+	core_yy_extra_type yyextra;
+	core_yyscan_t scanner;
+
+	scanner = scanner_init(source, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	for (;;)
+	{
+		core_YYSTYPE lval;
+		YYLTYPE		loc;
+		int			token = core_yylex(&lval, &loc, scanner);
+		const char *value = NULL;
+		char		number[32];
+
+		if (token == 0)
+			break;
+		/* statement separators: "SELECT 1" and "SELECT 1;;" are alike */
+		if (token == ';')
+			continue;
+		switch (token)
+		{
+			case IDENT:
+			case UIDENT:
+			case FCONST:
+			case SCONST:
+			case USCONST:
+			case BCONST:
+			case XCONST:
+			case Op:
+				value = lval.str;
+				break;
+			case ICONST:
+			case PARAM:
+				snprintf(number, sizeof(number), "%d", lval.ival);
+				value = number;
+				break;
+			case TYPECAST:
+			case DOT_DOT:
+			case COLON_EQUALS:
+			case EQUALS_GREATER:
+			case LESS_EQUALS:
+			case GREATER_EQUALS:
+			case NOT_EQUALS:
+				/* the token code says it all, as for single characters */
+				break;
+			default:
+				if (token >= 256)
+					value = lval.keyword;
+				break;
+		}
+		if (value == NULL)
+			value = "";
+		appendStringInfo(out, "%d:%zu:", token, strlen(value));
+		appendStringInfoString(out, value);
+	}
+	scanner_finish(scanner);
 }

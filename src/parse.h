@@ -8,6 +8,7 @@
 #ifndef FLEETMIGRATE_PARSE_H
 #define FLEETMIGRATE_PARSE_H
 
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "nodes/nodes.h"
 
@@ -38,5 +39,6 @@ extern int	FmLineOfOffset(const char *source, int offset);
 extern int	FmOffsetOfCharPosition(const char *source, int charpos);
 extern bool FmStatementNeedsTopLevel(Node *parsetree);
 extern List *FmParseExpression(const char *source, const char *label);
+extern void FmNormalizeScript(const char *source, StringInfo out);
 
 #endif							/* FLEETMIGRATE_PARSE_H */

@@ -1,0 +1,522 @@
+/*-------------------------------------------------------------------------
+ *
+ * bundle.c
+ *	  Many migrations in one text: register_bundle(), export_bundle(), and
+ *	  register_dir(), which registers a directory of files the same way.
+ *
+ * The format (marker lines begin at column 1; a line may end in \r\n):
+ *
+ *	 -- migration: 007 create_feedback_tables
+ *	 -- requires: 001, 002 create_users
+ *	 -- conflicts: 006 old_feedback
+ *	 -- params: admin_user_id
+ *	 -- flags: repeatable, allow_destructive
+ *	 CREATE TABLE bug_reports (...);
+ *	 -- down
+ *	 DROP TABLE bug_reports;
+ *	 -- verify
+ *	 SELECT 1 FROM bug_reports LIMIT 0;
+ *
+ * "-- migration: VERSION NAME" starts a migration (the version is the first
+ * word, the name the rest of the line).  Header lines may follow it
+ * directly, each kind once, with comma-separated values.  The up script is
+ * every line up to the next marker; "-- down" and "-- verify" (alone on
+ * their line) start the down and verify scripts.  A script is its lines
+ * joined by their line ends, without the line end before the next marker,
+ * so export_bundle() writes each script followed by one newline and
+ * registering its output reproduces every script byte for byte.  Before the
+ * first migration only blank lines and "--" comments may appear.
+ *
+ * Registering is all or nothing: the SQL function's statement fails as a
+ * whole on the first error, which names the bundle line.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_authid.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/tuplestore.h"
+
+#include "catalog.h"
+#include "definition.h"
+
+#define MARKER_MIGRATION	"-- migration:"
+#define HEADER_REQUIRES		"-- requires:"
+#define HEADER_CONFLICTS	"-- conflicts:"
+#define HEADER_PARAMS		"-- params:"
+#define HEADER_FLAGS		"-- flags:"
+
+/* What kind of line a bundle line is. */
+typedef enum LineKind
+{
+	LINE_TEXT,
+	LINE_MIGRATION,
+	LINE_DOWN,
+	LINE_VERIFY
+} LineKind;
+
+/* The script being collected: where its first line starts, line count. */
+typedef struct Section
+{
+	char	  **target;			/* where the finished text goes */
+	const char *start;			/* first line */
+	const char *end;			/* end of the last line (before its \n) */
+	int			lines;
+} Section;
+
+PG_FUNCTION_INFO_V1(fleetmigrate_register_bundle);
+PG_FUNCTION_INFO_V1(fleetmigrate_export_bundle);
+PG_FUNCTION_INFO_V1(fleetmigrate_register_dir);
+
+static LineKind line_kind(const char *line, int len);
+static bool has_prefix(const char *line, int len, const char *prefix);
+static char *trimmed(const char *start, const char *end);
+static List *header_values(const char *line, int len, int prefix_len,
+						   int lineno, const char *header);
+static void finish_section(Section *section);
+static void check_exportable(const FmDefinition *def, const char *what,
+							 const char *script, bool first_is_body);
+static void append_list(StringInfo out, const char *header, List *items);
+static void register_all(FunctionCallInfo fcinfo, List *definitions);
+
+/* Does the line (without its line end) begin with "prefix"? */
+static bool
+has_prefix(const char *line, int len, const char *prefix)
+{
+	int			plen = strlen(prefix);
+
+	return len >= plen && memcmp(line, prefix, plen) == 0;
+}
+
+/*
+ * line_kind
+ *		A marker line, or text.  "-- down" and "-- verify" may carry
+ *		trailing white space (and the \r of a \r\n line end).
+ */
+static LineKind
+line_kind(const char *line, int len)
+{
+	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' ||
+					   line[len - 1] == '\r'))
+		len--;
+	if (has_prefix(line, len, MARKER_MIGRATION))
+		return LINE_MIGRATION;
+	if (len == 7 && memcmp(line, "-- down", 7) == 0)
+		return LINE_DOWN;
+	if (len == 9 && memcmp(line, "-- verify", 9) == 0)
+		return LINE_VERIFY;
+	return LINE_TEXT;
+}
+
+/* A copy of [start, end) without leading and trailing blanks. */
+static char *
+trimmed(const char *start, const char *end)
+{
+	while (start < end && (*start == ' ' || *start == '\t'))
+		start++;
+	while (end > start && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	return pnstrdup(start, end - start);
+}
+
+/*
+ * header_values
+ *		The comma-separated values of a header line, trimmed; ERROR for an
+ *		empty one.
+ */
+static List *
+header_values(const char *line, int len, int prefix_len, int lineno,
+			  const char *header)
+{
+	const char *p = line + prefix_len;
+	const char *end = line + len;
+	List	   *result = NIL;
+
+	for (;;)
+	{
+		const char *comma = memchr(p, ',', end - p);
+		char	   *value = trimmed(p, comma ? comma : end);
+
+		if (value[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("empty value in the \"%s\" line at bundle line %d",
+							header, lineno),
+					 errhint("Separate the values with commas, as in \"%s 001, 002 create_users\".",
+							 header)));
+		result = lappend(result, value);
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+	}
+	return result;
+}
+
+/* Store the collected lines of a script. */
+static void
+finish_section(Section *section)
+{
+	if (section->target == NULL)
+		return;
+	if (section->lines == 0)
+		*section->target = pstrdup("");
+	else
+		*section->target = pnstrdup(section->start,
+									section->end - section->start);
+	section->target = NULL;
+}
+
+/*
+ * FmParseBundle
+ *		The migrations of a bundle, in bundle order.  ERRORs name the line.
+ */
+List *
+FmParseBundle(const char *bundle)
+{
+	List	   *result = NIL;
+	FmDefinition *def = NULL;
+	Section		section = {NULL, NULL, NULL, 0};
+	bool		in_headers = false;
+	const char *line = bundle;
+	int			lineno = 0;
+
+	while (*line != '\0')
+	{
+		const char *nl = strchr(line, '\n');
+		int			len = nl ? nl - line : strlen(line);
+		LineKind	kind = line_kind(line, len);
+
+		lineno++;
+		if (kind == LINE_MIGRATION)
+		{
+			const char *p = line + strlen(MARKER_MIGRATION);
+			const char *end = line + len;
+			const char *word;
+			ListCell   *lc;
+
+			finish_section(&section);
+			def = palloc0(sizeof(FmDefinition));
+			while (p < end && (*p == ' ' || *p == '\t'))
+				p++;
+			word = p;
+			while (p < end && *p != ' ' && *p != '\t' && *p != '\r')
+				p++;
+			def->version = pnstrdup(word, p - word);
+			def->name = trimmed(p, end);
+			if (def->version[0] == '\0' || def->name[0] == '\0')
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("migration marker without %s at bundle line %d",
+								def->version[0] == '\0' ? "a version" : "a name",
+								lineno),
+						 errhint("Write the version and the name after the marker, as in \"-- migration: 007 create_feedback_tables\".")));
+			def->origin = psprintf("bundle line %d", lineno);
+			foreach(lc, result)
+			{
+				FmDefinition *other = lfirst(lc);
+
+				if (strcmp(other->version, def->version) == 0 &&
+					strcmp(other->name, def->name) == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_DUPLICATE_OBJECT),
+							 errmsg("%s appears twice in the bundle, at %s and at bundle line %d",
+									FmMigrationLabel(def->version, def->name),
+									other->origin, lineno)));
+			}
+			result = lappend(result, def);
+			in_headers = true;
+			section.target = &def->up;
+			section.lines = 0;
+		}
+		else if (def == NULL)
+		{
+			/* before the first migration: blank lines and comments only */
+			char	   *text = trimmed(line, line + len);
+
+			if (text[0] != '\0' && strncmp(text, "--", 2) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("text before the first migration marker at bundle line %d",
+								lineno),
+						 errdetail("Each migration starts with a line \"-- migration: VERSION NAME\"; only blank lines and comments may come before the first one."),
+						 errhint("Add a marker line such as \"-- migration: 001 first\" above line %d.",
+								 lineno)));
+		}
+		else if (in_headers && (has_prefix(line, len, HEADER_REQUIRES) ||
+								has_prefix(line, len, HEADER_CONFLICTS) ||
+								has_prefix(line, len, HEADER_PARAMS) ||
+								has_prefix(line, len, HEADER_FLAGS)))
+		{
+			const char *header;
+			List	  **target;
+
+			if (has_prefix(line, len, HEADER_REQUIRES))
+				header = HEADER_REQUIRES, target = &def->requires;
+			else if (has_prefix(line, len, HEADER_CONFLICTS))
+				header = HEADER_CONFLICTS, target = &def->conflicts;
+			else if (has_prefix(line, len, HEADER_PARAMS))
+				header = HEADER_PARAMS, target = &def->params;
+			else
+				header = HEADER_FLAGS, target = NULL;
+
+			if (target != NULL)
+			{
+				if (*target != NIL)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("second \"%s\" line for %s at bundle line %d",
+									header,
+									FmMigrationLabel(def->version, def->name),
+									lineno),
+							 errhint("Put all the values on one line, separated by commas.")));
+				*target = header_values(line, len, strlen(header), lineno, header);
+			}
+			else
+			{
+				ListCell   *lc;
+
+				foreach(lc, header_values(line, len, strlen(header), lineno, header))
+				{
+					const char *flag = lfirst(lc);
+
+					if (strcmp(flag, "repeatable") == 0)
+						def->repeatable = true;
+					else if (strcmp(flag, "allow_destructive") == 0)
+						def->allow_destructive = true;
+					else
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+								 errmsg("unknown flag \"%s\" at bundle line %d",
+										flag, lineno),
+								 errhint("The flags are repeatable and allow_destructive.")));
+				}
+			}
+		}
+		else if (kind == LINE_DOWN || kind == LINE_VERIFY)
+		{
+			char	  **target = kind == LINE_DOWN ? &def->down : &def->verify;
+
+			finish_section(&section);
+			in_headers = false;
+			if (*target != NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("second \"-- %s\" line for %s at bundle line %d",
+								kind == LINE_DOWN ? "down" : "verify",
+								FmMigrationLabel(def->version, def->name),
+								lineno),
+						 errhint("A migration has one down script and one verify script; start the next migration with \"-- migration: VERSION NAME\".")));
+			section.target = target;
+			section.lines = 0;
+		}
+		else
+		{
+			in_headers = false;
+			if (section.lines == 0)
+				section.start = line;
+			section.end = line + len;
+			section.lines++;
+		}
+		if (nl == NULL)
+			break;
+		line = nl + 1;
+	}
+	finish_section(&section);
+
+	if (result == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("bundle contains no migrations"),
+				 errhint("Start each migration with a line \"-- migration: VERSION NAME\", as export_bundle() writes them.")));
+	return result;
+}
+
+/*
+ * check_exportable
+ *		ERROR if a script could not be read back as it is: a line of it
+ *		would be taken for a marker (or, at the start of an up script, a
+ *		header line).
+ */
+static void
+check_exportable(const FmDefinition *def, const char *what,
+				 const char *script, bool first_is_body)
+{
+	const char *line = script;
+	int			lineno = 0;
+
+	while (true)
+	{
+		const char *nl = strchr(line, '\n');
+		int			len = nl ? nl - line : strlen(line);
+		bool		header = lineno == 0 && first_is_body &&
+			(has_prefix(line, len, HEADER_REQUIRES) ||
+			 has_prefix(line, len, HEADER_CONFLICTS) ||
+			 has_prefix(line, len, HEADER_PARAMS) ||
+			 has_prefix(line, len, HEADER_FLAGS));
+
+		lineno++;
+		if (line_kind(line, len) != LINE_TEXT || header)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot export %s: line %d of its %s script would read as a bundle marker",
+							FmMigrationLabel(def->version, def->name),
+							lineno, what),
+					 errdetail("The line is \"%s\".", pnstrdup(line, len)),
+					 errhint("Register the migration again with that line changed, for example indented by a space.")));
+		if (nl == NULL)
+			break;
+		line = nl + 1;
+	}
+}
+
+static void
+append_list(StringInfo out, const char *header, List *items)
+{
+	ListCell   *lc;
+
+	if (items == NIL)
+		return;
+	appendStringInfoString(out, header);
+	foreach(lc, items)
+		appendStringInfo(out, "%s%s", foreach_current_index(lc) == 0 ? " " : ", ",
+						 (char *) lfirst(lc));
+	appendStringInfoChar(out, '\n');
+}
+
+/*
+ * FmExportBundle
+ *		The bundle text of "definitions", in their order.
+ */
+char *
+FmExportBundle(List *definitions)
+{
+	StringInfoData out;
+	ListCell   *lc;
+
+	initStringInfo(&out);
+	foreach(lc, definitions)
+	{
+		FmDefinition *def = lfirst(lc);
+
+		check_exportable(def, "up", def->up, true);
+		appendStringInfo(&out, "%s %s %s\n", MARKER_MIGRATION, def->version,
+						 def->name);
+		append_list(&out, HEADER_REQUIRES, def->requires);
+		append_list(&out, HEADER_CONFLICTS, def->conflicts);
+		append_list(&out, HEADER_PARAMS, def->params);
+		if (def->repeatable || def->allow_destructive)
+			appendStringInfo(&out, "%s %s%s%s\n", HEADER_FLAGS,
+							 def->repeatable ? "repeatable" : "",
+							 def->repeatable && def->allow_destructive ? ", " : "",
+							 def->allow_destructive ? "allow_destructive" : "");
+		appendStringInfo(&out, "%s\n", def->up);
+		if (def->down != NULL)
+		{
+			check_exportable(def, "down", def->down, false);
+			appendStringInfo(&out, "-- down\n%s\n", def->down);
+		}
+		if (def->verify != NULL)
+		{
+			check_exportable(def, "verify", def->verify, false);
+			appendStringInfo(&out, "-- verify\n%s\n", def->verify);
+		}
+	}
+	return out.data;
+}
+
+/*
+ * register_all
+ *		Register "definitions" in order and return one row per migration:
+ *		version, name, outcome.  All or nothing: an error fails the call.
+ */
+static void
+register_all(FunctionCallInfo fcinfo, List *definitions)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	foreach(lc, definitions)
+	{
+		FmDefinition *def = lfirst(lc);
+		const char *outcome = FmRegisterDefinition(def);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(def->version);
+		values[1] = CStringGetTextDatum(def->name);
+		values[2] = CStringGetTextDatum(outcome);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	FmCatalogCheckRequirements(definitions);
+	SPI_finish();
+}
+
+/*
+ * fleetmigrate.register_bundle(bundle text)
+ *		RETURNS TABLE(version text, name text, outcome text)
+ */
+Datum
+fleetmigrate_register_bundle(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("bundle cannot be null")));
+	register_all(fcinfo, FmParseBundle(text_to_cstring(PG_GETARG_TEXT_PP(0))));
+	return (Datum) 0;
+}
+
+/*
+ * fleetmigrate.export_bundle() RETURNS text
+ */
+Datum
+fleetmigrate_export_bundle(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *bundle;
+	text	   *result;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	bundle = FmExportBundle(FmCatalogDefinitions());
+	/* the result outlives SPI's memory */
+	MemoryContextSwitchTo(caller);
+	result = cstring_to_text(bundle);
+	SPI_finish();
+	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * fleetmigrate.register_dir(path text)
+ *		RETURNS TABLE(version text, name text, outcome text)
+ *
+ * The server reads the files, so the caller must be allowed to read server
+ * files: a superuser or a member of pg_read_server_files, as for COPY FROM
+ * a file.
+ */
+Datum
+fleetmigrate_register_dir(PG_FUNCTION_ARGS)
+{
+	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read migration files from the server"),
+				 errdetail("Only superusers and members of pg_read_server_files may use register_dir()."),
+				 errhint("Use register_bundle() with the files' contents instead, for example pasted into the SQL editor, or load them with psql as the README shows.")));
+	register_all(fcinfo, FmReadMigrationDir(path));
+	return (Datum) 0;
+}

@@ -1,0 +1,37 @@
+/*-------------------------------------------------------------------------
+ *
+ * definition.h
+ *	  A migration as it is registered: from register()'s arguments, a
+ *	  bundle (bundle.c) or a directory of files (files.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FLEETMIGRATE_DEFINITION_H
+#define FLEETMIGRATE_DEFINITION_H
+
+#include "nodes/pg_list.h"
+
+typedef struct FmDefinition
+{
+	char	   *version;
+	char	   *name;
+	char	   *up;				/* required */
+	char	   *down;			/* NULL: none */
+	char	   *verify;			/* NULL: none */
+	List	   *requires;		/* char *: "version" or "version name" */
+	List	   *conflicts;		/* char *: likewise */
+	List	   *params;			/* char *: parameter names */
+	bool		repeatable;		/* run again whenever its up script changes */
+	bool		allow_destructive;	/* consent to destructive statements */
+	/* where it came from, for messages: "bundle line 12", "file 001_a.up.sql" */
+	char	   *origin;
+} FmDefinition;
+
+/* bundle.c */
+extern List *FmParseBundle(const char *bundle);
+extern char *FmExportBundle(List *definitions);
+
+/* files.c */
+extern List *FmReadMigrationDir(const char *path);
+
+#endif							/* FLEETMIGRATE_DEFINITION_H */
