@@ -737,14 +737,11 @@ text_array_items(Datum array)
 static bool
 same_items(List *a, List *b)
 {
-	ListCell   *la;
-	ListCell   *lb;
-
 	if (list_length(a) != list_length(b))
 		return false;
-	forboth(la, a, lb, b)
+	for (int i = 0; i < list_length(a); i++)
 	{
-		if (strcmp(lfirst(la), lfirst(lb)) != 0)
+		if (strcmp(list_nth(a, i), list_nth(b, i)) != 0)
 			return false;
 	}
 	return true;

@@ -329,22 +329,25 @@ check_up_identities(UpFile *ups, int nups)
 	qsort(sorted, nups, sizeof(UpFile *), compare_ups_by_identity);
 	for (i = 0; i < nups; i++)
 	{
-		UpFile	   *prev = i > 0 ? sorted[i - 1] : NULL;
-		UpFile	   *next = i + 1 < nups ? sorted[i + 1] : NULL;
+		UpFile	   *up = sorted[i];
+		bool		same_as_prev = false;
+		bool		same_as_next = false;
 
-		if (next != NULL &&
-			strcmp(sorted[i]->version, next->version) == 0 &&
-			strcmp(sorted[i]->name, next->name) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("migration \"%s %s\" is defined by both \"%s\" and \"%s\"",
-							sorted[i]->version, sorted[i]->name,
-							sorted[i]->file, next->file),
-					 errhint("Remove or rename one of the two files.")));
+		if (i > 0)
+			same_as_prev = strcmp(sorted[i - 1]->version, up->version) == 0;
+		if (i + 1 < nups)
+		{
+			UpFile	   *next = sorted[i + 1];
 
-		sorted[i]->version_unique =
-			(prev == NULL || strcmp(prev->version, sorted[i]->version) != 0) &&
-			(next == NULL || strcmp(next->version, sorted[i]->version) != 0);
+			same_as_next = strcmp(next->version, up->version) == 0;
+			if (same_as_next && strcmp(next->name, up->name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_OBJECT),
+						 errmsg("migration \"%s %s\" is defined by both \"%s\" and \"%s\"",
+								up->version, up->name, up->file, next->file),
+						 errhint("Remove or rename one of the two files.")));
+		}
+		up->version_unique = !same_as_prev && !same_as_next;
 	}
 
 	pfree(sorted);

@@ -45,12 +45,14 @@ sub corpus_ups
 # Register every migration of folder DIR in database DB, the way
 # test/scripts/register_dir.sh does (same names, order and down files): its
 # --print script, run by psql in DIR against NODE, in one transaction.
+# SKIP: file names to leave out (register_dir.sh --skip-file).
 sub register_dir
 {
-	my ($node, $db, $dir) = @_;
+	my ($node, $db, $dir, @skip) = @_;
 	my $register = File::Spec->catfile(dirname(__FILE__), '..', 'scripts', 'register_dir.sh');
 	my ($script, $out, $err) = ('', '', '');
-	IPC::Run::run([ 'bash', $register, '--print', $dir ], '>', \$script, '2>', \$err)
+	IPC::Run::run([ 'bash', $register, (map { ('--skip-file', $_) } @skip), '--print', $dir ],
+		'>', \$script, '2>', \$err)
 	  or die "register_dir.sh --print $dir failed: $err";
 	IPC::Run::run([ 'psql', '-X', '-q', '-At', '-1', '-d', $node->connstr($db), '-f', '-' ],
 		'<', \$script, '>', \$out, '2>', \$err, init => sub { chdir $dir or die "chdir $dir: $!" })
