@@ -77,6 +77,7 @@ PG_FUNCTION_INFO_V1(fleetmigrate_register_dir);
 
 static LineKind line_kind(const char *line, int len);
 static bool has_prefix(const char *line, int len, const char *prefix);
+static const char *header_of(const char *line, int len);
 static char *trimmed(const char *start, const char *end);
 static List *header_values(const char *line, int len, int prefix_len,
 						   int lineno, const char *header);
@@ -93,6 +94,22 @@ has_prefix(const char *line, int len, const char *prefix)
 	int			plen = strlen(prefix);
 
 	return len >= plen && memcmp(line, prefix, plen) == 0;
+}
+
+/* The header a line starts with (HEADER_REQUIRES, ...), or NULL. */
+static const char *
+header_of(const char *line, int len)
+{
+	static const char *const headers[] = {
+		HEADER_REQUIRES, HEADER_CONFLICTS, HEADER_PARAMS, HEADER_FLAGS
+	};
+
+	for (int i = 0; i < lengthof(headers); i++)
+	{
+		if (has_prefix(line, len, headers[i]))
+			return headers[i];
+	}
+	return NULL;
 }
 
 /*
@@ -249,22 +266,17 @@ FmParseBundle(const char *bundle)
 						 errhint("Add a marker line such as \"-- migration: 001 first\" above line %d.",
 								 lineno)));
 		}
-		else if (in_headers && (has_prefix(line, len, HEADER_REQUIRES) ||
-								has_prefix(line, len, HEADER_CONFLICTS) ||
-								has_prefix(line, len, HEADER_PARAMS) ||
-								has_prefix(line, len, HEADER_FLAGS)))
+		else if (in_headers && header_of(line, len) != NULL)
 		{
-			const char *header;
-			List	  **target;
+			const char *header = header_of(line, len);
+			List	  **target = NULL;
 
-			if (has_prefix(line, len, HEADER_REQUIRES))
-				header = HEADER_REQUIRES, target = &def->requires;
-			else if (has_prefix(line, len, HEADER_CONFLICTS))
-				header = HEADER_CONFLICTS, target = &def->conflicts;
-			else if (has_prefix(line, len, HEADER_PARAMS))
-				header = HEADER_PARAMS, target = &def->params;
-			else
-				header = HEADER_FLAGS, target = NULL;
+			if (strcmp(header, HEADER_REQUIRES) == 0)
+				target = &def->requires;
+			else if (strcmp(header, HEADER_CONFLICTS) == 0)
+				target = &def->conflicts;
+			else if (strcmp(header, HEADER_PARAMS) == 0)
+				target = &def->params;
 
 			if (target != NULL)
 			{
@@ -356,10 +368,7 @@ check_exportable(const FmDefinition *def, const char *what,
 		const char *nl = strchr(line, '\n');
 		int			len = nl ? nl - line : strlen(line);
 		bool		header = lineno == 0 && first_is_body &&
-			(has_prefix(line, len, HEADER_REQUIRES) ||
-			 has_prefix(line, len, HEADER_CONFLICTS) ||
-			 has_prefix(line, len, HEADER_PARAMS) ||
-			 has_prefix(line, len, HEADER_FLAGS));
+			header_of(line, len) != NULL;
 
 		lineno++;
 		if (line_kind(line, len) != LINE_TEXT || header)
