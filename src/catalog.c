@@ -115,6 +115,10 @@ typedef enum CatalogStatement
 	STMT_VALIDATE,
 	STMT_REPAIR,
 	STMT_STATE,
+	STMT_PLAN_PROBLEMS,
+	STMT_BASELINE_APPLIED,
+	STMT_BASELINE,
+	STMT_MENTIONING,
 	NUM_CATALOG_STATEMENTS
 } CatalogStatement;
 
@@ -133,21 +137,33 @@ typedef struct CatalogStatementDef
 		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLOID, BOOLOID, \
 		INT4OID, INT4OID}
 
-/* The pending migrations up to target $1 (NULL: all), in apply order. */
+/*
+ * The pending migrations up to target $1 (NULL: all), in apply order:
+ * versioned ones, then repeatable ones, which a target does not limit.
+ */
 #define PENDING_SELECT \
-	"SELECT version, name, sort_key, transactional" \
+	"SELECT version, name, sort_key, transactional, repeatable" \
 	"  FROM fleetmigrate.migrations" \
 	" WHERE state IN ('pending', 'failed', 'rolled_back')" \
-	"   AND ($1 IS NULL OR sort_key <= $1)" \
-	" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\""
+	"   AND ($1 IS NULL OR sort_key <= $1 OR repeatable)" \
+	" ORDER BY repeatable, sort_key, version COLLATE \"C\", name COLLATE \"C\""
 
 /*
  * "a sorts before b" for two migrations given as (sort_key, version, name)
- * expressions: the runner's apply order (compare_migrations).
+ * expressions: the runner's apply order (FmCompareMigrations()).
  */
 #define SORTS_BEFORE(ak, av, an, bk, bv, bn) \
 	"(" ak " < " bk " OR (" ak " = " bk " AND (" av " COLLATE \"C\" < " bv \
 	" OR (" av " = " bv " AND " an " COLLATE \"C\" < " bn "))))"
+
+/*
+ * Whether a migration's effect is in the database: applied or baselined,
+ * or repeatable and applied before its up script changed (then it is
+ * pending, to run again).
+ */
+#define IN_EFFECT(t) \
+	"(" t ".state IN ('applied', 'baseline') OR (" t ".repeatable" \
+	" AND " t ".applied_checksum IS NOT NULL AND " t ".state IN ('pending', 'failed')))"
 
 /* The migration a reference "version" or "version name" points at. */
 #define REFERENCE_MATCHES(t, ref) \
@@ -184,7 +200,17 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"       requires = $12, conflicts = $13, params = $14,"
 		"       repeatable = $15, allow_destructive = $16,"
 		"       registered_at = pg_catalog.now(),"
-		"       statements_done = $17, statement_started = $18"
+		"       statements_done = $17, statement_started = $18,"
+		/* a repeatable migration is pending while its up script is not the applied one */
+		"       state = CASE"
+		"           WHEN NOT $15 OR applied_checksum IS NULL"
+		"                OR state NOT IN ('applied', 'baseline', 'pending', 'failed')"
+		"           THEN state"
+		"           WHEN applied_checksum = $6 AND state IN ('pending', 'failed')"
+		"           THEN 'applied'"
+		"           WHEN applied_checksum <> $6 AND state IN ('applied', 'baseline')"
+		"           THEN 'pending'"
+		"           ELSE state END"
 		" WHERE version = $1 AND name = $2",
 		18, REGISTER_ROW_TYPES
 	},
@@ -194,7 +220,7 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 	},
 	[STMT_LAST_APPLIED] = {
 		"SELECT version, name FROM fleetmigrate.migrations"
-		" WHERE state IN ('applied', 'baseline')"
+		" WHERE state IN ('applied', 'baseline') AND NOT repeatable"
 		" ORDER BY sort_key DESC, version COLLATE \"C\" DESC, name COLLATE \"C\" DESC"
 		" LIMIT 1",
 		0, {InvalidOid}
@@ -303,16 +329,16 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"WITH m AS ("
 		" SELECT version, name, sort_key, state, checksum, applied_checksum,"
 		"        applied_by, requires, conflicts, repeatable,"
-		"        state IN ('applied', 'baseline') AS is_applied"
+		"        " IN_EFFECT("migrations") " AS is_applied"
 		"   FROM fleetmigrate.migrations),"
 		" last AS ("
-		" SELECT version, name, sort_key FROM m WHERE is_applied"
+		" SELECT version, name, sort_key FROM m WHERE is_applied AND NOT repeatable"
 		"  ORDER BY sort_key DESC, version COLLATE \"C\" DESC, name COLLATE \"C\" DESC"
 		"  LIMIT 1),"
 		" refs AS ("
 		" SELECT m.version, m.name, m.sort_key, m.is_applied, k.kind, r.ref,"
 		"        t.version AS tversion, t.name AS tname, t.sort_key AS tkey,"
-		"        t.is_applied AS tapplied"
+		"        t.is_applied AS tapplied, m.repeatable, t.repeatable AS trepeatable"
 		"   FROM m,"
 		"        LATERAL (VALUES ('requires', m.requires),"
 		"                        ('conflicts', m.conflicts)) AS k(kind, refs),"
@@ -344,7 +370,7 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"        pg_catalog.format('It sorts before %s %s, which is already applied, so it will run out of order.',"
 		"                          last.version, last.name)"
 		"   FROM m, last"
-		"  WHERE NOT m.is_applied"
+		"  WHERE NOT m.is_applied AND NOT m.repeatable"
 		"    AND " SORTS_BEFORE("m.sort_key", "m.version", "m.name",
 								"last.sort_key", "last.version", "last.name")
 		" UNION ALL"
@@ -359,8 +385,9 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"  WHERE kind = 'requires'"
 		"    AND (tversion IS NULL"
 		"         OR (NOT tapplied"
-		"             AND (is_applied OR " SORTS_BEFORE("sort_key", "version", "name",
-														"tkey", "tversion", "tname") ")))"
+		"             AND (is_applied OR (trepeatable AND NOT repeatable)"
+		"                  OR (trepeatable = repeatable AND "
+		SORTS_BEFORE("sort_key", "version", "name", "tkey", "tversion", "tname") "))))"
 		" UNION ALL"
 		" SELECT sort_key, version, name, 5, 'conflict',"
 		"        pg_catalog.format('It conflicts with %s %s, which is %s.', tversion, tname,"
@@ -390,6 +417,66 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"SELECT state FROM fleetmigrate.migrations"
 		" WHERE version = $1 AND name = $2",
 		2, {TEXTOID, TEXTOID}
+	},
+	[STMT_PLAN_PROBLEMS] = {
+		"WITH plan AS ("
+		" SELECT p.version, p.name, p.pos"
+		"   FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2))"
+		"        WITH ORDINALITY AS p(version, name, pos)),"
+		" refs AS ("
+		" SELECT plan.pos, plan.version, plan.name, k.kind, r.ref"
+		"   FROM plan"
+		"   JOIN fleetmigrate.migrations m"
+		"     ON m.version = plan.version AND m.name = plan.name,"
+		"        LATERAL (VALUES (1, m.requires), (2, m.conflicts)) AS k(kind, refs),"
+		"        LATERAL pg_catalog.unnest(k.refs) AS r(ref))"
+		"SELECT refs.version, refs.name, refs.kind, refs.ref, t.version, t.name,"
+		"       " IN_EFFECT("t") ", tp.pos IS NOT NULL, t.repeatable"
+		"  FROM refs"
+		"  LEFT JOIN fleetmigrate.migrations t ON " REFERENCE_MATCHES("t", "refs.ref")
+		"  LEFT JOIN plan tp ON tp.version = t.version AND tp.name = t.name"
+		" WHERE (refs.kind = 1"
+		"        AND (t.version IS NULL"
+		"             OR (NOT " IN_EFFECT("t") " AND (tp.pos IS NULL OR tp.pos > refs.pos))))"
+		"    OR (refs.kind = 2 AND t.version IS NOT NULL"
+		"        AND (" IN_EFFECT("t") " OR tp.pos IS NOT NULL))"
+		" ORDER BY refs.pos, refs.kind, t.sort_key, t.version COLLATE \"C\", t.name COLLATE \"C\"",
+		2, {TEXTARRAYOID, TEXTARRAYOID}
+	},
+	[STMT_BASELINE_APPLIED] = {
+		"SELECT version, name, state FROM fleetmigrate.migrations"
+		" WHERE sort_key <= $1 AND " IN_EFFECT("migrations")
+		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\""
+		" FOR UPDATE",
+		1, {BYTEAOID}
+	},
+	[STMT_BASELINE] = {
+		"WITH m AS ("
+		" UPDATE fleetmigrate.migrations"
+		"    SET state = 'baseline', applied_checksum = checksum,"
+		"        applied_at = pg_catalog.now(), applied_by = $2,"
+		"        duration_ms = NULL, out_of_order = false,"
+		"        statements_done = 0, statement_started = NULL"
+		"  WHERE sort_key <= $1"
+		" RETURNING version, name, sort_key, checksum, statements),"
+		" e AS ("
+		" INSERT INTO fleetmigrate.events"
+		" (version, name, event, checksum, started_at, performed_by,"
+		"  statements, reason)"
+		" SELECT version, name, 'baseline', checksum, pg_catalog.now(), $2,"
+		"        statements, $3"
+		"   FROM m"
+		"  ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\")"
+		"SELECT version, name FROM m"
+		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\"",
+		3, {BYTEAOID, TEXTOID, TEXTOID}
+	},
+	[STMT_MENTIONING] = {
+		"SELECT version, name, up, " IN_EFFECT("migrations") ", repeatable, sort_key"
+		"  FROM fleetmigrate.migrations"
+		" WHERE pg_catalog.strpos(pg_catalog.lower(up), pg_catalog.lower($1)) > 0"
+		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\"",
+		1, {TEXTOID}
 	},
 };
 
@@ -1106,9 +1193,9 @@ FmCompareVersionKeys(const bytea *a, const bytea *b)
 /*
  * Apply order of two migrations: version key, version text, name.
  */
-static int
-compare_migrations(const bytea *k1, const char *v1, const char *n1,
-				   const bytea *k2, const char *v2, const char *n2)
+int
+FmCompareMigrations(const bytea *k1, const char *v1, const char *n1,
+					const bytea *k2, const char *v2, const char *n2)
 {
 	int			cmp = FmCompareVersionKeys(k1, k2);
 
@@ -1146,6 +1233,7 @@ FmCatalogLastApplied(FmMigration *last)
 	last->name = nullable_text(tuple, desc, 2);
 	last->sort_key = FmVersionKey(last->version, strlen(last->version));
 	last->transactional = false;
+	last->repeatable = false;
 	last->out_of_order = false;
 	SPI_freetuptable(SPI_tuptable);
 	return true;
@@ -1156,8 +1244,9 @@ FmCatalogLastApplied(FmMigration *last)
  *		The pending migrations up to "target" (NULL: all), in apply order,
  *		their rows locked FOR UPDATE.  "target" includes every version whose
  *		number is at most the target's: '7', '007' and '0007' are the same
- *		target and include both a '7' and a '007'.  ERRORs if "target"
- *		matches no registered version.  A migration that sorts before
+ *		target and include both a '7' and a '007'.  Repeatable migrations
+ *		come last, whatever the target.  ERRORs if "target" matches no
+ *		registered version.  A versioned migration that sorts before
  *		"last" (from FmCatalogLastApplied(); NULL: nothing applied) is out
  *		of order.  The list is allocated in the current memory context;
  *		scripts are fetched one at a time later.  With "first_only", only
@@ -1197,9 +1286,10 @@ FmCatalogPending(const char *target, bool first_only, const FmMigration *last)
 		m->name = nullable_text(tuple, desc, 2);
 		m->sort_key = DatumGetByteaPCopy(SPI_getbinval(tuple, desc, 3, &isnull));
 		m->transactional = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
-		m->out_of_order = last != NULL &&
-			compare_migrations(m->sort_key, m->version, m->name,
-							   last->sort_key, last->version, last->name) < 0;
+		m->repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 5, &isnull));
+		m->out_of_order = last != NULL && !m->repeatable &&
+			FmCompareMigrations(m->sort_key, m->version, m->name,
+								last->sort_key, last->version, last->name) < 0;
 		result = lappend(result, m);
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -1615,4 +1705,180 @@ fleetmigrate_repair(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(outcome));
+}
+
+/*
+ * FmCatalogPlanProblems
+ *		The requirements and conflicts that "plan" (FmMigration *, in the
+ *		order they would run) breaks: a requirement neither in effect nor
+ *		earlier in the plan (or not registered at all), a conflict in effect
+ *		or in the plan.  Returns a list of FmPlanProblem in plan order,
+ *		allocated in the current memory context; NIL when there is none.
+ */
+List *
+FmCatalogPlanProblems(List *plan)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *versions = NIL;
+	List	   *names = NIL;
+	List	   *result = NIL;
+	Datum		values[2];
+	ListCell   *lc;
+
+	if (plan == NIL)
+		return NIL;
+	foreach(lc, plan)
+	{
+		FmMigration *m = (FmMigration *) lfirst(lc);
+
+		versions = lappend(versions, m->version);
+		names = lappend(names, m->name);
+	}
+	values[0] = text_array(versions);
+	values[1] = text_array(names);
+	execute_statement(STMT_PLAN_PROBLEMS, values, NULL, SPI_OK_SELECT);
+	MemoryContextSwitchTo(cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		FmPlanProblem *p = palloc0(sizeof(FmPlanProblem));
+		bool		isnull;
+
+		p->version = nullable_text(tuple, desc, 1);
+		p->name = nullable_text(tuple, desc, 2);
+		p->conflict = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull)) == 2;
+		p->ref = nullable_text(tuple, desc, 4);
+		p->other_version = nullable_text(tuple, desc, 5);
+		p->other_name = nullable_text(tuple, desc, 6);
+		if (p->other_version != NULL)
+		{
+			p->other_in_effect = DatumGetBool(SPI_getbinval(tuple, desc, 7, &isnull));
+			p->other_planned = DatumGetBool(SPI_getbinval(tuple, desc, 8, &isnull));
+			p->other_repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 9, &isnull));
+		}
+		result = lappend(result, p);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * FmCatalogMentioning
+ *		Every registered migration whose up script contains "word" (case
+ *		folded), in apply order, with its script: the candidates a caller
+ *		then checks with the parser.  Allocated in the current context.
+ */
+List *
+FmCatalogMentioning(const char *word)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		values[1];
+	List	   *result = NIL;
+
+	values[0] = CStringGetTextDatum(word);
+	execute_statement(STMT_MENTIONING, values, NULL, SPI_OK_SELECT);
+	MemoryContextSwitchTo(cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		FmScript   *script = palloc0(sizeof(FmScript));
+		bool		isnull;
+
+		script->m.version = nullable_text(tuple, desc, 1);
+		script->m.name = nullable_text(tuple, desc, 2);
+		script->up = nullable_text(tuple, desc, 3);
+		script->in_effect = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
+		script->m.repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 5, &isnull));
+		script->m.sort_key = DatumGetByteaPCopy(SPI_getbinval(tuple, desc, 6, &isnull));
+		result = lappend(result, script);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * fleetmigrate.baseline(version text, reason text DEFAULT NULL)
+ *		RETURNS TABLE(version text, name text)
+ *
+ * Mark every migration up to "version" as applied without running it
+ * (state 'baseline', a 'baseline' event each), for a database whose schema
+ * predates fleetmigrate.  Refused, with nothing changed, if any of them is
+ * in effect already.  Takes the runner lock, like apply_pending().
+ */
+PG_FUNCTION_INFO_V1(fleetmigrate_baseline);
+
+Datum
+fleetmigrate_baseline(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *version;
+	char	   *by;
+	Datum		values[3];
+	char		nulls[3] = {' ', ' ', ' '};
+
+	if (FmApplyInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("baseline() cannot be called from inside a migration")));
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"version\" of baseline() cannot be null"),
+				 errhint("Pass the version of the last migration your database already has, as in fleetmigrate.baseline('012').")));
+	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	(void) FmAcquireRunnerLock(true);
+	by = GetUserNameFromId(GetUserId(), false);
+
+	values[0] = PointerGetDatum(FmVersionKey(version, strlen(version)));
+	if (execute_statement(STMT_TARGET_KNOWN, values, NULL, SPI_OK_SELECT) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("version \"%s\" is not registered", version),
+				 errdetail("baseline() marks the registered migrations up to a registered version as applied."),
+				 errhint("Register your migrations first, then see SELECT version, name FROM fleetmigrate.status for their versions.")));
+	if (execute_statement(STMT_BASELINE_APPLIED, values, NULL, SPI_OK_SELECT) > 0)
+	{
+		StringInfoData list;
+		uint64		n = SPI_processed;
+
+		initStringInfo(&list);
+		for (uint64 i = 0; i < n && i < 10; i++)
+			appendStringInfo(&list, "%s%s %s (%s)", i > 0 ? ", " : "",
+							 nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
+							 nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2),
+							 nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3));
+		if (n > 10)
+			appendStringInfo(&list, " and %llu more", (unsigned long long) (n - 10));
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot baseline up to version \"%s\": %llu of those migrations %s already in effect",
+						version, (unsigned long long) n, n == 1 ? "is" : "are"),
+				 errdetail("Already in effect: %s. Nothing was changed.", list.data),
+				 errhint("baseline() marks only migrations that have never run. Baseline up to an earlier version, or apply the pending ones with fleetmigrate.apply_pending().")));
+	}
+
+	values[1] = CStringGetTextDatum(by);
+	values[2] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	nulls[2] = PG_ARGISNULL(1) ? 'n' : ' ';
+	execute_statement(STMT_BASELINE, values, nulls, SPI_OK_SELECT);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Datum		row[2];
+		bool		rownulls[2];
+
+		for (int col = 0; col < 2; col++)
+			row[col] = SPI_getbinval(SPI_tuptable->vals[i],
+									 SPI_tuptable->tupdesc, col + 1,
+									 &rownulls[col]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, rownulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
 }

@@ -20,6 +20,7 @@ typedef struct FmMigration
 	char	   *name;
 	bytea	   *sort_key;		/* FmVersionKey(version) */
 	bool		transactional;
+	bool		repeatable;		/* runs again whenever its up script changes */
 	bool		out_of_order;	/* an applied migration sorts after it */
 } FmMigration;
 
@@ -31,6 +32,28 @@ typedef struct FmProgress
 	int			done;			/* statements completed */
 	int			started;		/* top-level statement last started; 0: none */
 } FmProgress;
+
+/* A requirement or conflict that a plan breaks (FmCatalogPlanProblems()). */
+typedef struct FmPlanProblem
+{
+	char	   *version;		/* the migration in the plan */
+	char	   *name;
+	bool		conflict;		/* false: a requirement */
+	char	   *ref;			/* as declared: "version" or "version name" */
+	char	   *other_version;	/* what ref matches; NULL: nothing registered */
+	char	   *other_name;
+	bool		other_in_effect;	/* applied, baselined (IN_EFFECT) */
+	bool		other_planned;	/* in the same plan */
+	bool		other_repeatable;
+} FmPlanProblem;
+
+/* A registered migration with its up script (FmCatalogMentioning()). */
+typedef struct FmScript
+{
+	FmMigration m;				/* version, name, sort_key, repeatable */
+	char	   *up;
+	bool		in_effect;
+} FmScript;
 
 /* What FmBeginAsRole() changed, for FmEndAsRole(). */
 typedef struct FmRoleSwitch
@@ -51,6 +74,8 @@ extern bool FmCatalogLastApplied(FmMigration *last);
 extern List *FmCatalogPending(const char *target, bool first_only,
 							   const FmMigration *last);
 extern char *FmCatalogUpScript(const FmMigration *m);
+extern List *FmCatalogPlanProblems(List *plan);
+extern List *FmCatalogMentioning(const char *word);
 extern void FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 								   double duration_ms, const char *applied_by);
 extern void FmCatalogRecordFailed(const FmMigration *m, TimestampTz started,
@@ -69,5 +94,7 @@ extern void FmCatalogProgressWrite(const FmMigration *m,
 extern int	FmCatalogLockHolder(void);
 extern char *FmMigrationLabel(const char *version, const char *name);
 extern int	FmCompareVersionKeys(const bytea *a, const bytea *b);
+extern int	FmCompareMigrations(const bytea *k1, const char *v1, const char *n1,
+								const bytea *k2, const char *v2, const char *n2);
 
 #endif							/* FLEETMIGRATE_CATALOG_H */

@@ -1,23 +1,59 @@
 /*-------------------------------------------------------------------------
  *
  * fleetmigrate.c
- *	  Module entry: the magic block.
+ *	  Module entry: the magic block and the configuration parameters.
  *
  * fleetmigrate keeps SQL migrations in an in-database catalog and applies
  * them through SPI.  The work is split by concern:
  *	 order.c	natural version ordering (the catalog's sort key)
  *	 parse.c	splitting scripts into statements with the server's parser
- *	 catalog.c	every read and write of the catalog tables; register()
+ *	 catalog.c	every read and write of the catalog tables; register(),
+ *				validate(), repair(), baseline()
+ *	 bundle.c	bundles: register_bundle(), export_bundle()
+ *	 files.c	register_dir(): a directory of migration files
+ *	 plan.c		checks of a plan before it runs; explaining errors
  *	 runner.c	apply_pending(): locking, running, recording
+ *	 migrate.c	migrate(): the unattended runner, one commit per migration
+ *	 worker.c	non-transactional migrations in a background worker
  *	 tiers.c	authentication tiers: upgrades, permission checks
  *
- * The module needs no shared memory and no preloading; it defines no
- * configuration parameters yet.
+ * The module needs no shared memory and no preloading.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/guc.h"
+
+#include "plan.h"
 
 PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+static const struct config_enum_entry out_of_order_options[] = {
+	{"allow", FM_OUT_OF_ORDER_ALLOW, false},
+	{"error", FM_OUT_OF_ORDER_ERROR, false},
+	{NULL, 0, false}
+};
+
+/*
+ * _PG_init
+ *		Define fleetmigrate's configuration parameters.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomEnumVariable("fleetmigrate.out_of_order",
+							 "What a run does with a pending migration that sorts before an applied one.",
+							 "allow applies it with a NOTICE (status shows out_of_order); error refuses the run before anything is applied.",
+							 &fm_out_of_order,
+							 FM_OUT_OF_ORDER_ALLOW,
+							 out_of_order_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("fleetmigrate");
+}

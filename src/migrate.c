@@ -52,6 +52,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "plan.h"
 #include "runner.h"
 
 /* The run's own advisory lock: pg_locks classid "FMIR", objid the run id. */
@@ -71,6 +72,8 @@ enum
 PG_FUNCTION_INFO_V1(fleetmigrate_migrate);
 
 static void refuse_atomic(FunctionCallInfo fcinfo);
+static void check_plan(int64 run_id, const char *target,
+					   const FmMigration *last, MemoryContext cxt);
 static int	migrate_all(int64 run_id, const char *target, const char *applied_by,
 						MemoryContext procxt);
 static Datum migrate_result(FunctionCallInfo fcinfo, int64 run_id, int applied,
@@ -95,6 +98,48 @@ refuse_atomic(FunctionCallInfo fcinfo)
 }
 
 /*
+ * check_plan
+ *		FmCheckPlan() of the whole plan, before anything runs.  A refused
+ *		plan ends the run 'failed' (committed) and the error is raised
+ *		again.  Works in "cxt", which it resets.
+ */
+static void
+check_plan(int64 run_id, const char *target, const FmMigration *last,
+		   MemoryContext cxt)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		FmCheckPlan(FmCatalogPending(target, false, last), last);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	MemoryContextReset(cxt);
+
+	if (edata != NULL)
+	{
+		FmCatalogRunFinish(run_id, "failed", 0, NULL, edata->sqlerrcode,
+						   FmErrorText(edata, false));
+		SPI_commit();
+		ReThrowError(edata);
+	}
+}
+
+/*
  * migrate_all
  *		Step 3 above.  Returns the number of migrations applied; on a failure
  *		records it, commits and re-raises it.
@@ -116,6 +161,7 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 	/* only this run applies migrations while it holds the runner lock */
 	MemoryContextSwitchTo(procxt);
 	have_last = FmCatalogLastApplied(&last_applied);
+	check_plan(run_id, target, have_last ? &last_applied : NULL, iter_cxt);
 
 	for (;;)
 	{
@@ -172,6 +218,7 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 			char	   *text;
 
 			MemoryContextSwitchTo(procxt);
+			FmExplainError(m, failed_at.statement, edata);
 			text = FmErrorText(edata, false);
 			duration_ms = (double) (GetCurrentTimestamp() - started) / 1000.0;
 			FmCatalogRecordFailed(m, started, duration_ms, applied_by,
@@ -184,7 +231,7 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 		}
 
 		applied++;
-		if (!m->out_of_order)
+		if (!m->out_of_order && !m->repeatable)
 		{
 			MemoryContextSwitchTo(procxt);
 			if (have_last)

@@ -58,6 +58,7 @@
 
 #include "catalog.h"
 #include "parse.h"
+#include "plan.h"
 #include "runner.h"
 
 /* Columns of apply_pending()'s result. */
@@ -107,36 +108,28 @@ static void put_row(ApplyRun *run, const char *version, const char *name,
 					const char *message);
 
 /*
- * acquire_runner_lock
- *		Take the runner lock for the rest of the transaction.  If another
- *		session holds it and "wait" is false, put a 'skipped' row and set
- *		*skipped.  In a transaction with a transaction snapshot we never
- *		wait (what the other run applies would stay invisible): a busy lock
- *		is a serialization failure.
+ * FmAcquireRunnerLock
+ *		Take the runner lock for the rest of the transaction.  Returns false
+ *		if another session holds it and "wait" is false.  In a transaction
+ *		with a transaction snapshot we never wait (what the other run
+ *		applies would stay invisible): a busy lock is a serialization
+ *		failure.
  */
-static void
-acquire_runner_lock(ApplyRun *run, bool wait, bool *skipped)
+bool
+FmAcquireRunnerLock(bool wait)
 {
 	LOCKTAG		tag;
 	bool		xact_snapshot = IsolationUsesXactSnapshot();
 	int			holder;
 
-	*skipped = false;
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, FM_LOCK_CLASSID, FM_LOCK_OBJID, 2);
 	if (LockAcquire(&tag, ExclusiveLock, false, !wait || xact_snapshot) !=
 		LOCKACQUIRE_NOT_AVAIL)
-		return;
+		return true;
+	if (!wait)
+		return false;
 
 	holder = FmCatalogLockHolder();
-	if (!wait)
-	{
-		put_row(run, NULL, NULL, "skipped", -1, -1,
-				holder != 0 ?
-				psprintf("another fleetmigrate run is in progress (process %d); nothing was applied", holder) :
-				"another fleetmigrate run is in progress; nothing was applied");
-		*skipped = true;
-		return;
-	}
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 			 errmsg("could not wait for another fleetmigrate run in a %s transaction",
@@ -144,7 +137,29 @@ acquire_runner_lock(ApplyRun *run, bool wait, bool *skipped)
 			 holder != 0 ?
 			 errdetail("Process %d is applying migrations. This transaction's snapshot was taken before that run can commit, so it could never see what that run applies.", holder) :
 			 errdetail("Another session is applying migrations. This transaction's snapshot was taken before that run can commit, so it could never see what that run applies."),
-			 errhint("Call apply_pending() in a READ COMMITTED transaction to wait for the other run, or retry this transaction when it has finished.")));
+			 errhint("Call fleetmigrate in a READ COMMITTED transaction to wait for the other run, or retry this transaction when it has finished.")));
+	pg_unreachable();
+}
+
+/*
+ * acquire_runner_lock
+ *		FmAcquireRunnerLock(); if the lock is busy and "wait" is false, put
+ *		a 'skipped' row and set *skipped.
+ */
+static void
+acquire_runner_lock(ApplyRun *run, bool wait, bool *skipped)
+{
+	int			holder;
+
+	*skipped = false;
+	if (FmAcquireRunnerLock(wait))
+		return;
+	holder = FmCatalogLockHolder();
+	put_row(run, NULL, NULL, "skipped", -1, -1,
+			holder != 0 ?
+			psprintf("another fleetmigrate run is in progress (process %d); nothing was applied", holder) :
+			"another fleetmigrate run is in progress; nothing was applied");
+	*skipped = true;
 }
 
 /*
@@ -377,21 +392,49 @@ put_row(ApplyRun *run, const char *version, const char *name,
 
 /*
  * apply_all
- *		The normal path: run every pending migration; errors propagate.
+ *		The normal path: run every pending migration, each in a
+ *		subtransaction so that, when one fails, its error can be explained
+ *		with the catalog (FmExplainError()) before it propagates.
  */
 static void
 apply_all(ApplyRun *run, List *pending)
 {
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
 	ListCell   *lc;
 
 	foreach(lc, pending)
 	{
 		FmMigration *m = (FmMigration *) lfirst(lc);
 		double		duration_ms;
-		FmFailedAt	failed_at;
-		int			nstatements = FmRunMigration(m, run->applied_by,
-												 run->migration_cxt,
-												 &duration_ms, &failed_at);
+		FmFailedAt	failed_at = {0, 0};
+		volatile int nstatements = 0;
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+		PG_TRY();
+		{
+			nstatements = FmRunMigration(m, run->applied_by,
+										 run->migration_cxt, &duration_ms,
+										 &failed_at);
+			ReleaseCurrentSubTransaction();
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			FmExplainError(m, failed_at.statement, edata);
+			ReThrowError(edata);
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
 
 		ereport(NOTICE,
 				(errmsg("applied %s %s in %.0f ms",
@@ -440,6 +483,7 @@ apply_dry_run(ApplyRun *run, List *pending)
 	ResourceOwner oldowner = CurrentResourceOwner;
 	FmMigration *volatile current = NULL;
 	ErrorData  *volatile edata = NULL;
+	FmFailedAt	failed_at = {0, 0};
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
@@ -451,7 +495,6 @@ apply_dry_run(ApplyRun *run, List *pending)
 		foreach(lc, pending)
 		{
 			double		duration_ms;
-			FmFailedAt	failed_at;
 			int			nstatements;
 
 			current = (FmMigration *) lfirst(lc);
@@ -482,6 +525,7 @@ apply_dry_run(ApplyRun *run, List *pending)
 			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
 			current == NULL)
 			ReThrowError(edata);
+		FmExplainError(current, failed_at.statement, edata);
 		put_row(run, current->version, current->name, "error", -1, -1,
 				FmErrorText(edata, true));
 		MemoryContextReset(run->migration_cxt);
@@ -504,6 +548,8 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 	ApplyRun	run;
 	List	   *pending;
 	ListCell   *lc;
+	FmMigration last;
+	bool		have_last;
 	bool		skipped;
 	int			i;
 
@@ -550,12 +596,9 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 
-	{
-		FmMigration last;
-
-		pending = FmCatalogPending(opts.target, false,
-								   FmCatalogLastApplied(&last) ? &last : NULL);
-	}
+	have_last = FmCatalogLastApplied(&last);
+	pending = FmCatalogPending(opts.target, false, have_last ? &last : NULL);
+	FmCheckPlan(pending, have_last ? &last : NULL);
 
 	foreach(lc, pending)
 	{

@@ -41,6 +41,7 @@ extern int	FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
 								   MemoryContext cxt, double *duration_ms,
 								   FmFailedAt *failed_at);
 extern char *FmErrorText(ErrorData *edata, bool with_sqlstate);
+extern bool FmAcquireRunnerLock(bool wait);
 extern bool FmApplyInProgress(void);
 extern void FmSetApplyInProgress(bool value);
 

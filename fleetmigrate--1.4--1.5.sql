@@ -1,0 +1,68 @@
+/* fleetmigrate--1.4--1.5.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION fleetmigrate UPDATE TO '1.5'" to load this file. \quit
+
+/*
+ * Plans checked before they run (requirements, conflicts, the
+ * fleetmigrate.out_of_order setting), baseline(), and repeatable
+ * migrations, which run again, after the versioned ones, whenever their up
+ * script changes.  As in the earlier scripts every reference is
+ * schema-qualified, operators included.
+ */
+
+-- Repeatable migrations run after the versioned ones: the runner reads the
+-- pending migrations in this order, one at a time in migrate().
+DROP INDEX fleetmigrate.migrations_pending_idx;
+CREATE INDEX migrations_pending_idx
+    ON fleetmigrate.migrations (repeatable, sort_key, version COLLATE "C", name COLLATE "C")
+    WHERE state IN ('pending', 'failed', 'rolled_back');
+
+-- In apply order (repeatable migrations last); checksum_ok only for what is
+-- in effect: a repeatable migration whose script changed is pending again,
+-- not drift.
+CREATE OR REPLACE VIEW fleetmigrate.status AS
+SELECT m.version,
+       m.name,
+       m.state,
+       m.applied_at,
+       m.applied_by,
+       m.duration_ms,
+       CASE WHEN m.applied_checksum IS NULL
+                 OR m.state OPERATOR(pg_catalog.<>) ALL (ARRAY['applied', 'baseline'])
+            THEN NULL
+            ELSE m.applied_checksum OPERATOR(pg_catalog.=) m.checksum END AS checksum_ok,
+       m.out_of_order,
+       m.statements,
+       m.transactional,
+       m.checksum,
+       m.registered_at,
+       m.statements_done,
+       m.repeatable,
+       m.requires,
+       m.conflicts
+  FROM fleetmigrate.migrations m
+ ORDER BY m.repeatable, m.sort_key, m.version COLLATE "C", m.name COLLATE "C";
+
+CREATE FUNCTION fleetmigrate.baseline(version text, reason text DEFAULT NULL)
+RETURNS TABLE(version text, name text)
+AS 'MODULE_PATHNAME', 'fleetmigrate_baseline'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION fleetmigrate.baseline(text, text) IS
+'Mark every registered migration up to a version as applied without running it (state baseline, recorded in the history), for a database whose schema predates fleetmigrate; refused if any of them is already applied';
+
+REVOKE ALL ON FUNCTION fleetmigrate.baseline(text, text) FROM PUBLIC;
+
+-- Not @extowner@: on ALTER EXTENSION UPDATE that is whoever runs the update.
+DO $grant$
+DECLARE
+    owner text := (SELECT e.extowner::pg_catalog.regrole::pg_catalog.text
+                     FROM pg_catalog.pg_extension e
+                    WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate');
+BEGIN
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION fleetmigrate.baseline(text, text) TO %s WITH GRANT OPTION',
+        owner);
+END
+$grant$;

@@ -1,0 +1,30 @@
+/*-------------------------------------------------------------------------
+ *
+ * plan.h
+ *	  Checks of a plan (the pending migrations a run would apply) before
+ *	  anything runs, and explanations added to a migration's error.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FLEETMIGRATE_PLAN_H
+#define FLEETMIGRATE_PLAN_H
+
+#include "nodes/pg_list.h"
+#include "utils/elog.h"
+
+#include "catalog.h"
+
+/* fleetmigrate.out_of_order */
+typedef enum FmOutOfOrder
+{
+	FM_OUT_OF_ORDER_ALLOW,
+	FM_OUT_OF_ORDER_ERROR
+} FmOutOfOrder;
+
+extern int	fm_out_of_order;
+
+extern void FmCheckPlan(List *plan, const FmMigration *last);
+extern void FmExplainError(const FmMigration *m, int statement,
+						   ErrorData *edata);
+
+#endif							/* FLEETMIGRATE_PLAN_H */
