@@ -190,6 +190,58 @@ finish_section(Section *section)
 	section->target = NULL;
 }
 
+/* Order of (version, name), then bundle order: for check_duplicates(). */
+static int
+compare_identities(const ListCell *a, const ListCell *b)
+{
+	const FmDefinition *da = lfirst(a);
+	const FmDefinition *db = lfirst(b);
+	int			cmp = strcmp(da->version, db->version);
+
+	if (cmp == 0)
+		cmp = strcmp(da->name, db->name);
+	if (cmp == 0)
+		cmp = da->lineno - db->lineno;
+	return cmp;
+}
+
+/*
+ * check_duplicates
+ *		ERROR if two migrations of a bundle have the same version and name,
+ *		naming the pair whose second one comes first in the bundle.  Sorts
+ *		a copy, so that a bundle of many migrations is checked in
+ *		O(n log n), not by comparing each with every earlier one.
+ */
+static void
+check_duplicates(List *definitions)
+{
+	List	   *sorted = list_copy(definitions);
+	const FmDefinition *first = NULL;
+	const FmDefinition *second = NULL;
+
+	list_sort(sorted, compare_identities);
+	for (int i = 1; i < list_length(sorted); i++)
+	{
+		const FmDefinition *prev = list_nth(sorted, i - 1);
+		const FmDefinition *def = list_nth(sorted, i);
+
+		if (strcmp(prev->version, def->version) == 0 &&
+			strcmp(prev->name, def->name) == 0 &&
+			(second == NULL || def->lineno < second->lineno))
+		{
+			first = prev;
+			second = def;
+		}
+	}
+	list_free(sorted);
+	if (second != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("%s appears twice in the bundle, at %s and at %s",
+						FmMigrationLabel(second->version, second->name),
+						first->origin, second->origin)));
+}
+
 /*
  * FmParseBundle
  *		The migrations of a bundle, in bundle order.  ERRORs name the line.
@@ -216,7 +268,6 @@ FmParseBundle(const char *bundle)
 			const char *p = line + strlen(MARKER_MIGRATION);
 			const char *end = line + len;
 			const char *word;
-			ListCell   *lc;
 
 			finish_section(&section);
 			def = palloc0(sizeof(FmDefinition));
@@ -235,18 +286,7 @@ FmParseBundle(const char *bundle)
 								lineno),
 						 errhint("Write the version and the name after the marker, as in \"-- migration: 007 create_feedback_tables\".")));
 			def->origin = psprintf("bundle line %d", lineno);
-			foreach(lc, result)
-			{
-				FmDefinition *other = lfirst(lc);
-
-				if (strcmp(other->version, def->version) == 0 &&
-					strcmp(other->name, def->name) == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_DUPLICATE_OBJECT),
-							 errmsg("%s appears twice in the bundle, at %s and at bundle line %d",
-									FmMigrationLabel(def->version, def->name),
-									other->origin, lineno)));
-			}
+			def->lineno = lineno;
 			result = lappend(result, def);
 			in_headers = true;
 			section.target = &def->up;
@@ -347,6 +387,7 @@ FmParseBundle(const char *bundle)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("bundle contains no migrations"),
 				 errhint("Start each migration with a line \"-- migration: VERSION NAME\", as export_bundle() writes them.")));
+	check_duplicates(result);
 	return result;
 }
 
@@ -449,12 +490,18 @@ static void
 register_all(FunctionCallInfo fcinfo, List *definitions)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext oldcxt;
+	MemoryContext cxt;
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	FmCatalogBegin();
+	/* each migration's parse trees and datums go away after it */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "fleetmigrate register",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
 	foreach(lc, definitions)
 	{
 		FmDefinition *def = lfirst(lc);
@@ -466,7 +513,9 @@ register_all(FunctionCallInfo fcinfo, List *definitions)
 		values[1] = CStringGetTextDatum(def->name);
 		values[2] = CStringGetTextDatum(outcome);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		MemoryContextReset(cxt);
 	}
+	MemoryContextSwitchTo(oldcxt);
 	FmCatalogCheckRequirements(definitions);
 	SPI_finish();
 }

@@ -567,7 +567,9 @@ FmEndAsRole(const FmRoleSwitch *sw)
  * privileges on the tables (EXECUTE on the SQL function is the access
  * control), a caller's search_path cannot substitute its own operators, and
  * a migration that changed search_path or the role cannot disturb the
- * bookkeeping.  An error in between is cleaned up by (sub)transaction
+ * bookkeeping.  JIT is off: the generic plans are planned with it off, so a
+ * plan whose row estimates run high (validate()'s over unnested arrays)
+ * does not pay for compilation on every call.  An error in between is cleaned up by (sub)transaction
  * abort, which restores the user id and the GUC nest level.  The current
  * memory context is preserved.
  */
@@ -582,6 +584,10 @@ execute_statement(CatalogStatement id, Datum *values, const char *nulls,
 
 	Assert(OidIsValid(catalog_owner));
 	FmBeginAsRole(catalog_owner, &sw);
+	/* bookkeeping never gains from JIT; validate()'s estimates would buy it */
+	if (sw.nestlevel > 0)
+		(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 
 	if (statement_plans[id] == NULL)
 	{

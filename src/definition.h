@@ -25,6 +25,7 @@ typedef struct FmDefinition
 	bool		allow_destructive;	/* consent to destructive statements */
 	/* where it came from, for messages: "bundle line 12", "file 001_a.up.sql" */
 	char	   *origin;
+	int			lineno;			/* bundle line of its marker; 0: not from a bundle */
 } FmDefinition;
 
 /* bundle.c */

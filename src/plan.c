@@ -102,13 +102,14 @@ report_plan_problems(List *problems)
 {
 	const FmPlanProblem *first = (const FmPlanProblem *) linitial(problems);
 	StringInfoData detail;
-	ListCell   *lc;
-	int			n = 0;
 
 	initStringInfo(&detail);
 	appendStringInfoString(&detail, "Nothing was applied.");
 	if (list_length(problems) > 1)
 	{
+		ListCell   *lc;
+		int			n = 0;
+
 		appendStringInfo(&detail, " The plan has %d such problems:",
 						 list_length(problems));
 		foreach(lc, problems)

@@ -444,11 +444,11 @@ echo "benchmark time: $bench_s s; load average before $load_before, after $load_
 
 ((write)) || exit 0
 
-# The blocks of test/bench/tiers.sh and test/bench/migrate.sh, kept at the
-# end of the rewritten file.
+# The blocks of test/bench/tiers.sh, test/bench/migrate.sh and
+# test/bench/register.sh, kept at the end of the rewritten file.
 tiers_block=
 if [[ -f "$output" ]]; then
-    tiers_block=$(sed -n '/^<!-- \(tiers\|migrate\):begin -->$/,/^<!-- \(tiers\|migrate\):end -->$/p' "$output")
+    tiers_block=$(sed -n '/^<!-- \(tiers\|migrate\|register\):begin -->$/,/^<!-- \(tiers\|migrate\|register\):end -->$/p' "$output")
 fi
 
 {
