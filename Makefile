@@ -5,6 +5,8 @@ MODULE_big = fleetmigrate
 OBJS = \
 	src/fleetmigrate.o \
 	src/plan.o \
+	src/params.o \
+	src/rollback.o \
 	src/order.o \
 	src/parse.o \
 	src/catalog.o \

@@ -5,9 +5,10 @@
 
 /*
  * Plans checked before they run (requirements, conflicts, the
- * fleetmigrate.out_of_order setting), baseline(), and repeatable
+ * fleetmigrate.out_of_order setting, parameters), baseline(), repeatable
  * migrations, which run again, after the versioned ones, whenever their up
- * script changes.  As in the earlier scripts every reference is
+ * script changes, rollback() with its production guard, verify() and
+ * param().  As in the earlier scripts every reference is
  * schema-qualified, operators included.
  */
 
@@ -52,7 +53,40 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION fleetmigrate.baseline(text, text) IS
 'Mark every registered migration up to a version as applied without running it (state baseline, recorded in the history), for a database whose schema predates fleetmigrate; refused if any of them is already applied';
 
-REVOKE ALL ON FUNCTION fleetmigrate.baseline(text, text) FROM PUBLIC;
+-- Rollback in development, verification at any time, parameters
+CREATE FUNCTION fleetmigrate.rollback(target text DEFAULT NULL,
+                                      steps integer DEFAULT 1,
+                                      force boolean DEFAULT false,
+                                      confirm text DEFAULT NULL)
+RETURNS TABLE(version text, name text, status text,
+              duration_ms double precision, message text)
+AS 'MODULE_PATHNAME', 'fleetmigrate_rollback'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION fleetmigrate.rollback(text, integer, boolean, text) IS
+'Run the down scripts of the newest applied migrations (steps, or every one after target), newest first, all or none; refused when fleetmigrate.environment is production unless force => true and confirm => current_database()';
+
+CREATE FUNCTION fleetmigrate.verify(version text DEFAULT NULL)
+RETURNS TABLE(version text, name text, ok boolean, message text)
+AS 'MODULE_PATHNAME', 'fleetmigrate_verify'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION fleetmigrate.verify(text) IS
+'Run the verify scripts of applied migrations again, each in a subtransaction that is rolled back, and report each result';
+
+CREATE FUNCTION fleetmigrate.param(name text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'fleetmigrate_param'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
+COMMENT ON FUNCTION fleetmigrate.param(text) IS
+'Inside a running migration, the value supplied for one of its declared parameters (apply_pending(params => ...)), as text; an error anywhere else';
+
+REVOKE ALL ON FUNCTION fleetmigrate.baseline(text, text),
+                       fleetmigrate.rollback(text, integer, boolean, text),
+                       fleetmigrate.verify(text) FROM PUBLIC;
+-- param() reads a value the caller of apply_pending() supplied; it changes nothing
+GRANT EXECUTE ON FUNCTION fleetmigrate.param(text) TO PUBLIC;
 
 -- Not @extowner@: on ALTER EXTENSION UPDATE that is whoever runs the update.
 DO $grant$
@@ -62,7 +96,9 @@ DECLARE
                     WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate');
 BEGIN
     EXECUTE pg_catalog.format(
-        'GRANT EXECUTE ON FUNCTION fleetmigrate.baseline(text, text) TO %s WITH GRANT OPTION',
+        'GRANT EXECUTE ON FUNCTION fleetmigrate.baseline(text, text),'
+        ' fleetmigrate.rollback(text, integer, boolean, text), fleetmigrate.verify(text)'
+        ' TO %s WITH GRANT OPTION',
         owner);
 END
 $grant$;

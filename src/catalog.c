@@ -47,6 +47,7 @@
 #include "catalog.h"
 #include "definition.h"
 #include "order.h"
+#include "params.h"
 #include "parse.h"
 #include "runner.h"
 
@@ -101,7 +102,7 @@ typedef enum CatalogStatement
 	STMT_LAST_APPLIED,
 	STMT_PENDING,
 	STMT_PENDING_FIRST,
-	STMT_UP_SCRIPT,
+	STMT_SCRIPTS,
 	STMT_RECORD_APPLIED,
 	STMT_LOCK_HOLDER,
 	STMT_RECORD_FAILED,
@@ -119,6 +120,10 @@ typedef enum CatalogStatement
 	STMT_BASELINE_APPLIED,
 	STMT_BASELINE,
 	STMT_MENTIONING,
+	STMT_ROLLBACK_LAST,
+	STMT_ROLLBACK_AFTER,
+	STMT_RECORD_ROLLED_BACK,
+	STMT_VERIFIABLE,
 	NUM_CATALOG_STATEMENTS
 } CatalogStatement;
 
@@ -142,7 +147,7 @@ typedef struct CatalogStatementDef
  * versioned ones, then repeatable ones, which a target does not limit.
  */
 #define PENDING_SELECT \
-	"SELECT version, name, sort_key, transactional, repeatable" \
+	"SELECT version, name, sort_key, transactional, repeatable, params" \
 	"  FROM fleetmigrate.migrations" \
 	" WHERE state IN ('pending', 'failed', 'rolled_back')" \
 	"   AND ($1 IS NULL OR sort_key <= $1 OR repeatable)" \
@@ -155,6 +160,18 @@ typedef struct CatalogStatementDef
 #define SORTS_BEFORE(ak, av, an, bk, bv, bn) \
 	"(" ak " < " bk " OR (" ak " = " bk " AND (" av " COLLATE \"C\" < " bv \
 	" OR (" av " = " bv " AND " an " COLLATE \"C\" < " bn "))))"
+
+/*
+ * Applied versioned migrations with their down scripts, newest first (the
+ * order rollback() undoes them): by when they were applied, then against
+ * apply order.
+ */
+#define ROLLBACK_SELECT(cond) \
+	"SELECT version, name, down, sort_key" \
+	"  FROM fleetmigrate.migrations" \
+	" WHERE state IN ('applied', 'baseline') AND NOT repeatable" cond \
+	" ORDER BY applied_at DESC NULLS LAST, sort_key DESC," \
+	"          version COLLATE \"C\" DESC, name COLLATE \"C\" DESC"
 
 /*
  * Whether a migration's effect is in the database: applied or baselined,
@@ -233,8 +250,9 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		PENDING_SELECT " LIMIT 1 FOR UPDATE",
 		1, {BYTEAOID}
 	},
-	[STMT_UP_SCRIPT] = {
-		"SELECT up FROM fleetmigrate.migrations WHERE version = $1 AND name = $2",
+	[STMT_SCRIPTS] = {
+		"SELECT up, down, verify FROM fleetmigrate.migrations"
+		" WHERE version = $1 AND name = $2",
 		2, {TEXTOID, TEXTOID}
 	},
 	[STMT_RECORD_APPLIED] = {
@@ -248,10 +266,11 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		" RETURNING version, name, checksum, statements)"
 		" INSERT INTO fleetmigrate.events"
 		" (version, name, event, checksum, started_at, duration_ms,"
-		"  performed_by, statements)"
-		" SELECT version, name, 'applied', checksum, $3, $5, $4, statements"
+		"  performed_by, statements, params)"
+		" SELECT version, name, 'applied', checksum, $3, $5, $4, statements,"
+		"        $7::pg_catalog.jsonb"
 		"   FROM m",
-		6, {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, BOOLOID}
+		7, {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, BOOLOID, TEXTOID}
 	},
 	[STMT_LOCK_HOLDER] = {
 		"SELECT l.pid FROM pg_catalog.pg_locks l"
@@ -470,6 +489,37 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"SELECT version, name FROM m"
 		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\"",
 		3, {BYTEAOID, TEXTOID, TEXTOID}
+	},
+	[STMT_ROLLBACK_LAST] = {
+		ROLLBACK_SELECT("") " LIMIT $1 FOR UPDATE",
+		1, {INT4OID}
+	},
+	[STMT_ROLLBACK_AFTER] = {
+		ROLLBACK_SELECT(" AND sort_key > $1") " FOR UPDATE",
+		1, {BYTEAOID}
+	},
+	[STMT_RECORD_ROLLED_BACK] = {
+		"WITH m AS ("
+		" UPDATE fleetmigrate.migrations"
+		"    SET state = 'rolled_back', applied_checksum = NULL,"
+		"        applied_at = NULL, applied_by = NULL, duration_ms = NULL,"
+		"        out_of_order = false"
+		"  WHERE version = $1 AND name = $2"
+		" RETURNING version, name, down_checksum)"
+		" INSERT INTO fleetmigrate.events"
+		" (version, name, event, checksum, started_at, duration_ms,"
+		"  performed_by, statements, reason)"
+		" SELECT version, name, 'rolled_back', down_checksum, $3, $4, $5, $6, $7"
+		"   FROM m",
+		7, {TEXTOID, TEXTOID, TIMESTAMPTZOID, FLOAT8OID, TEXTOID, INT4OID, TEXTOID}
+	},
+	[STMT_VERIFIABLE] = {
+		"SELECT version, name, verify, sort_key, repeatable"
+		"  FROM fleetmigrate.migrations"
+		" WHERE state IN ('applied', 'baseline')"
+		"   AND ($1 IS NULL OR sort_key = $1)"
+		" ORDER BY repeatable, sort_key, version COLLATE \"C\", name COLLATE \"C\"",
+		1, {BYTEAOID}
 	},
 	[STMT_MENTIONING] = {
 		"SELECT version, name, up, " IN_EFFECT("migrations") ", repeatable, sort_key"
@@ -908,7 +958,8 @@ check_references(const FmDefinition *def, List *refs, const char *what)
 /*
  * check_params
  *		Declared parameter names are identifiers ([a-z_][a-z0-9_]*, ASCII),
- *		none twice.
+ *		after "secret " for a parameter whose value is not recorded; none
+ *		twice.
  */
 static void
 check_params(const FmDefinition *def)
@@ -917,7 +968,8 @@ check_params(const FmDefinition *def)
 
 	foreach(lc, def->params)
 	{
-		const char *param = lfirst(lc);
+		bool		secret;
+		const char *param = FmParamName(lfirst(lc), &secret);
 		const char *p;
 		ListCell   *lc2;
 
@@ -932,12 +984,14 @@ check_params(const FmDefinition *def)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid parameter name \"%s\" in %s", param,
 							FmMigrationLabel(def->version, def->name)),
-					 errdetail("A parameter name consists of lower-case ASCII letters, digits and underscores, and does not begin with a digit.")));
+					 errdetail("A parameter name consists of lower-case ASCII letters, digits and underscores, and does not begin with a digit. \"secret\" and a space before it mark a parameter whose value the history does not record.")));
 		foreach(lc2, def->params)
 		{
+			bool		secret2;
+
 			if (lfirst(lc2) == lfirst(lc))
 				break;
-			if (strcmp(lfirst(lc2), param) == 0)
+			if (strcmp(FmParamName(lfirst(lc2), &secret2), param) == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("%s declares parameter \"%s\" twice",
@@ -1241,6 +1295,7 @@ FmCatalogLastApplied(FmMigration *last)
 	last->transactional = false;
 	last->repeatable = false;
 	last->out_of_order = false;
+	last->params = NIL;
 	SPI_freetuptable(SPI_tuptable);
 	return true;
 }
@@ -1293,6 +1348,7 @@ FmCatalogPending(const char *target, bool first_only, const FmMigration *last)
 		m->sort_key = DatumGetByteaPCopy(SPI_getbinval(tuple, desc, 3, &isnull));
 		m->transactional = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
 		m->repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 5, &isnull));
+		m->params = text_array_items(SPI_getbinval(tuple, desc, 6, &isnull));
 		m->out_of_order = last != NULL && !m->repeatable &&
 			FmCompareMigrations(m->sort_key, m->version, m->name,
 								last->sort_key, last->version, last->name) < 0;
@@ -1304,23 +1360,25 @@ FmCatalogPending(const char *target, bool first_only, const FmMigration *last)
 }
 
 /*
- * FmCatalogUpScript
- *		The up script of a migration, palloc'd in the current context.
+ * FmCatalogScript
+ *		The up, down or verify script of a migration, palloc'd in the
+ *		current context; NULL if it has none.
  */
 char *
-FmCatalogUpScript(const FmMigration *m)
+FmCatalogScript(const FmMigration *m, FmScriptKind kind)
 {
 	Datum		values[2];
-	char	   *up;
+	char	   *script;
 
 	values[0] = CStringGetTextDatum(m->version);
 	values[1] = CStringGetTextDatum(m->name);
-	if (execute_statement(STMT_UP_SCRIPT, values, NULL, SPI_OK_SELECT) != 1)
+	if (execute_statement(STMT_SCRIPTS, values, NULL, SPI_OK_SELECT) != 1)
 		elog(ERROR, "migration %s %s vanished from the catalog",
 			 m->version, m->name);
-	up = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	script = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+						   (int) kind + 1);
 	SPI_freetuptable(SPI_tuptable);
-	return up;
+	return script;
 }
 
 /*
@@ -1332,7 +1390,9 @@ void
 FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 					   double duration_ms, const char *applied_by)
 {
-	Datum		values[6];
+	Datum		values[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	char	   *params = FmParamsJson(m);
 
 	values[0] = CStringGetTextDatum(m->version);
 	values[1] = CStringGetTextDatum(m->name);
@@ -1340,7 +1400,9 @@ FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 	values[3] = CStringGetTextDatum(applied_by);
 	values[4] = Float8GetDatum(duration_ms);
 	values[5] = BoolGetDatum(m->out_of_order);
-	if (execute_statement(STMT_RECORD_APPLIED, values, NULL, SPI_OK_INSERT) != 1)
+	values[6] = params ? CStringGetTextDatum(params) : (Datum) 0;
+	nulls[6] = params ? ' ' : 'n';
+	if (execute_statement(STMT_RECORD_APPLIED, values, nulls, SPI_OK_INSERT) != 1)
 		elog(ERROR, "could not record migration %s %s as applied",
 			 m->version, m->name);
 }
@@ -1794,7 +1856,7 @@ FmCatalogMentioning(const char *word)
 
 		script->m.version = nullable_text(tuple, desc, 1);
 		script->m.name = nullable_text(tuple, desc, 2);
-		script->up = nullable_text(tuple, desc, 3);
+		script->script = nullable_text(tuple, desc, 3);
 		script->in_effect = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
 		script->m.repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 5, &isnull));
 		script->m.sort_key = DatumGetByteaPCopy(SPI_getbinval(tuple, desc, 6, &isnull));
@@ -1887,4 +1949,129 @@ fleetmigrate_baseline(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/*
+ * scripts_of
+ *		The rows of the last catalog statement (version, name, script,
+ *		sort_key[, repeatable]) as a list of FmScript in the current
+ *		context.
+ */
+static List *
+scripts_of(void)
+{
+	List	   *result = NIL;
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		FmScript   *script = palloc0(sizeof(FmScript));
+		bool		isnull;
+
+		script->m.version = nullable_text(tuple, desc, 1);
+		script->m.name = nullable_text(tuple, desc, 2);
+		script->script = nullable_text(tuple, desc, 3);
+		script->m.sort_key = DatumGetByteaPCopy(SPI_getbinval(tuple, desc, 4, &isnull));
+		if (desc->natts >= 5)
+			script->m.repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 5, &isnull));
+		script->m.transactional = true;
+		script->in_effect = true;
+		result = lappend(result, script);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * target_key
+ *		The version key of "version", which must match a registered
+ *		migration ("what" names the argument for the message).
+ */
+static Datum
+target_key(const char *version, const char *what)
+{
+	Datum		key = PointerGetDatum(FmVersionKey(version, strlen(version)));
+
+	if (execute_statement(STMT_TARGET_KNOWN, &key, NULL, SPI_OK_SELECT) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s version \"%s\" is not registered", what, version),
+				 errhint("See SELECT version, name FROM fleetmigrate.status for the registered versions.")));
+	SPI_freetuptable(SPI_tuptable);
+	return key;
+}
+
+/*
+ * FmCatalogRollbackSet
+ *		The applied versioned migrations rollback() would undo, newest
+ *		first, each with its down script (NULL: none), rows locked: every one
+ *		that sorts after "target" if it is not NULL (ERROR if it matches no
+ *		registered version), else the last "steps".
+ */
+List *
+FmCatalogRollbackSet(const char *target, int steps)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		value;
+
+	if (target != NULL)
+	{
+		value = target_key(target, "rollback target");
+		execute_statement(STMT_ROLLBACK_AFTER, &value, NULL, SPI_OK_SELECT);
+	}
+	else
+	{
+		value = Int32GetDatum(steps);
+		execute_statement(STMT_ROLLBACK_LAST, &value, NULL, SPI_OK_SELECT);
+	}
+	MemoryContextSwitchTo(cxt);
+	return scripts_of();
+}
+
+/*
+ * FmCatalogRecordRolledBack
+ *		Migration "m" was rolled back: it is pending again ('rolled_back'),
+ *		and a 'rolled_back' event records who, when, how long and why.
+ */
+void
+FmCatalogRecordRolledBack(const FmMigration *m, TimestampTz started,
+						  double duration_ms, const char *by, int statements,
+						  const char *reason)
+{
+	Datum		values[7];
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	values[2] = TimestampTzGetDatum(started);
+	values[3] = Float8GetDatum(duration_ms);
+	values[4] = CStringGetTextDatum(by);
+	values[5] = Int32GetDatum(statements);
+	values[6] = CStringGetTextDatum(reason);
+	if (execute_statement(STMT_RECORD_ROLLED_BACK, values, NULL, SPI_OK_INSERT) != 1)
+		elog(ERROR, "could not record migration %s %s as rolled back",
+			 m->version, m->name);
+}
+
+/*
+ * FmCatalogVerifiable
+ *		The applied (or baselined) migrations, all or those of "version"
+ *		(ERROR if it matches no registered version), in apply order, each
+ *		with its verify script (NULL: none).
+ */
+List *
+FmCatalogVerifiable(const char *version)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		value = (Datum) 0;
+	char		nulls[1] = {'n'};
+
+	if (version != NULL)
+	{
+		value = target_key(version, "migration");
+		nulls[0] = ' ';
+	}
+	execute_statement(STMT_VERIFIABLE, &value, nulls, SPI_OK_SELECT);
+	MemoryContextSwitchTo(cxt);
+	return scripts_of();
 }

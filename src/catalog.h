@@ -22,7 +22,16 @@ typedef struct FmMigration
 	bool		transactional;
 	bool		repeatable;		/* runs again whenever its up script changes */
 	bool		out_of_order;	/* an applied migration sorts after it */
+	List	   *params;			/* char *: declared parameters ("name", "secret name") */
 } FmMigration;
+
+/* The scripts of a migration, in the catalog's column order. */
+typedef enum FmScriptKind
+{
+	FM_SCRIPT_UP,
+	FM_SCRIPT_DOWN,
+	FM_SCRIPT_VERIFY
+} FmScriptKind;
 
 /* A non-transactional migration's script and how far it got. */
 typedef struct FmProgress
@@ -47,11 +56,11 @@ typedef struct FmPlanProblem
 	bool		other_repeatable;
 } FmPlanProblem;
 
-/* A registered migration with its up script (FmCatalogMentioning()). */
+/* A registered migration with one of its scripts (NULL: it has none). */
 typedef struct FmScript
 {
 	FmMigration m;				/* version, name, sort_key, repeatable */
-	char	   *up;
+	char	   *script;
 	bool		in_effect;
 } FmScript;
 
@@ -73,9 +82,14 @@ extern void FmCatalogCheckRequirements(List *definitions);
 extern bool FmCatalogLastApplied(FmMigration *last);
 extern List *FmCatalogPending(const char *target, bool first_only,
 							   const FmMigration *last);
-extern char *FmCatalogUpScript(const FmMigration *m);
+extern char *FmCatalogScript(const FmMigration *m, FmScriptKind kind);
 extern List *FmCatalogPlanProblems(List *plan);
 extern List *FmCatalogMentioning(const char *word);
+extern List *FmCatalogRollbackSet(const char *target, int steps);
+extern void FmCatalogRecordRolledBack(const FmMigration *m, TimestampTz started,
+									  double duration_ms, const char *by,
+									  int statements, const char *reason);
+extern List *FmCatalogVerifiable(const char *version);
 extern void FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 								   double duration_ms, const char *applied_by);
 extern void FmCatalogRecordFailed(const FmMigration *m, TimestampTz started,

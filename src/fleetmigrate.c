@@ -12,6 +12,8 @@
  *	 bundle.c	bundles: register_bundle(), export_bundle()
  *	 files.c	register_dir(): a directory of migration files
  *	 plan.c		checks of a plan before it runs; explaining errors
+ *	 params.c	migration parameters: fleetmigrate.param()
+ *	 rollback.c	rollback() and verify()
  *	 runner.c	apply_pending(): locking, running, recording
  *	 migrate.c	migrate(): the unattended runner, one commit per migration
  *	 worker.c	non-transactional migrations in a background worker
@@ -38,6 +40,13 @@ static const struct config_enum_entry out_of_order_options[] = {
 	{NULL, 0, false}
 };
 
+static const struct config_enum_entry environment_options[] = {
+	{"development", FM_ENVIRONMENT_DEVELOPMENT, false},
+	{"staging", FM_ENVIRONMENT_STAGING, false},
+	{"production", FM_ENVIRONMENT_PRODUCTION, false},
+	{NULL, 0, false}
+};
+
 /*
  * _PG_init
  *		Define fleetmigrate's configuration parameters.
@@ -51,6 +60,16 @@ _PG_init(void)
 							 &fm_out_of_order,
 							 FM_OUT_OF_ORDER_ALLOW,
 							 out_of_order_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("fleetmigrate.environment",
+							 "What kind of database this is: development, staging or production.",
+							 "In production, rollback() is refused unless forced and confirmed with the database name.",
+							 &fm_environment,
+							 FM_ENVIRONMENT_PRODUCTION,
+							 environment_options,
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);

@@ -52,6 +52,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "params.h"
 #include "plan.h"
 #include "runner.h"
 
@@ -115,7 +116,10 @@ check_plan(int64 run_id, const char *target, const FmMigration *last,
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		FmCheckPlan(FmCatalogPending(target, false, last), last);
+		List	   *plan = FmCatalogPending(target, false, last);
+
+		FmCheckPlan(plan, last);
+		FmCheckPlanParams(plan);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -314,12 +318,7 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 					 errmsg("argument \"%s\" of migrate() cannot be null",
 							argnames[i])));
 	}
-	if (JB_ROOT_COUNT(PG_GETARG_JSONB_P(ARG_PARAMS)) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("migration parameters are not supported yet"),
-				 errdetail("This version of fleetmigrate has no migrations that declare parameters."),
-				 errhint("Call migrate() without params.")));
+	FmParamsSetRun(PG_GETARG_JSONB_P(ARG_PARAMS), "migrate()");
 	wait = PG_GETARG_BOOL(ARG_WAIT);
 	started_by = text_to_cstring(PG_GETARG_TEXT_PP(ARG_STARTED_BY));
 	if (strcmp(started_by, "manual") != 0 && strcmp(started_by, "pg_cron") != 0)
@@ -376,6 +375,7 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	PG_FINALLY();
 	{
 		FmSetApplyInProgress(false);
+		FmParamsReset();
 		if (have_runner_lock)
 			LockRelease(&runner_tag, ExclusiveLock, true);
 		if (have_run_lock)

@@ -34,6 +34,9 @@
 /* fleetmigrate.out_of_order (GUC, defined in fleetmigrate.c) */
 int			fm_out_of_order = FM_OUT_OF_ORDER_ALLOW;
 
+/* fleetmigrate.environment (GUC, defined in fleetmigrate.c; rollback.c) */
+int			fm_environment = FM_ENVIRONMENT_PRODUCTION;
+
 /* At most this many migrations are listed in one message. */
 #define MAX_LISTED	10
 
@@ -283,7 +286,7 @@ missing_relation_hint(const FmMigration *m, const char *quoted)
 		if (strcmp(script->m.version, m->version) == 0 &&
 			strcmp(script->m.name, m->name) == 0)
 			continue;
-		foreach(lc2, FmSplitScript(script->up, "up script"))
+		foreach(lc2, FmSplitScript(script->script, "up script"))
 		{
 			FmStatement *stmt = (FmStatement *) lfirst(lc2);
 

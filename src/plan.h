@@ -23,6 +23,16 @@ typedef enum FmOutOfOrder
 
 extern int	fm_out_of_order;
 
+/* fleetmigrate.environment */
+typedef enum FmEnvironment
+{
+	FM_ENVIRONMENT_DEVELOPMENT,
+	FM_ENVIRONMENT_STAGING,
+	FM_ENVIRONMENT_PRODUCTION
+} FmEnvironment;
+
+extern int	fm_environment;
+
 extern void FmCheckPlan(List *plan, const FmMigration *last);
 extern void FmExplainError(const FmMigration *m, int statement,
 						   ErrorData *edata);

@@ -57,6 +57,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "params.h"
 #include "parse.h"
 #include "plan.h"
 #include "runner.h"
@@ -171,7 +172,7 @@ acquire_runner_lock(ApplyRun *run, bool wait, bool *skipped)
 static void
 refuse_non_transactional(List *pending, const FmMigration *m)
 {
-	char	   *script = FmCatalogUpScript(m);
+	char	   *script = FmCatalogScript(m, FM_SCRIPT_UP);
 	List	   *stmts = FmSplitScript(script, "up script");
 	const FmMigration *previous = NULL;
 	const FmStatement *culprit = NULL;
@@ -214,20 +215,22 @@ refuse_non_transactional(List *pending, const FmMigration *m)
 }
 
 /*
- * Error context while a migration runs: which migration, which statement,
- * on which line of the up script, and the start of the statement.
+ * Error context while a migration runs: which migration, which script
+ * (the up script goes without saying), which statement, on which line of
+ * the script, and the start of the statement.
  */
 void
 FmExecErrorCallback(void *arg)
 {
 	FmExecErrorContext *ctx = (FmExecErrorContext *) arg;
 	const FmMigration *m = ctx->migration;
+	const char *what = ctx->what ? psprintf("%s script of ", ctx->what) : "";
 
 	if (ctx->statement == NULL)
-		errcontext("migration \"%s %s\"", m->version, m->name);
+		errcontext("%smigration \"%s %s\"", what, m->version, m->name);
 	else
-		errcontext("migration \"%s %s\", statement %d, line %d: %s",
-				   m->version, m->name, ctx->statement->number,
+		errcontext("%smigration \"%s %s\", statement %d, line %d: %s",
+				   what, m->version, m->name, ctx->statement->number,
 				   ctx->statement->line,
 				   FmStatementPreview(ctx->script, ctx->statement));
 }
@@ -256,56 +259,76 @@ drop_statement_context(char *context, const char *statement)
 }
 
 /*
- * FmRunMigration
- *		Execute one migration's statements and record it as applied, in the
- *		current (sub)transaction, by "applied_by".  Returns the number of
- *		statements; sets *duration_ms.  ERRORs with context on any failure,
- *		after setting *failed_at to the failing statement's number and line
- *		(0 and 0 when no statement was running).  Allocates in "cxt", which
- *		the caller resets; returns in the caller's memory context.
+ * check_verify_rows
+ *		A statement of a verify script passes unless it returned a row whose
+ *		first column is a boolean false or NULL.
+ */
+static void
+check_verify_rows(const FmExecErrorContext *ctx)
+{
+	TupleDesc	desc = SPI_tuptable ? SPI_tuptable->tupdesc : NULL;
+
+	if (desc == NULL || desc->natts < 1 ||
+		TupleDescAttr(desc, 0)->atttypid != BOOLOID)
+		return;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		value = SPI_getbinval(SPI_tuptable->vals[i], desc, 1, &isnull);
+
+		if (isnull || !DatumGetBool(value))
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("verification of %s failed",
+							FmMigrationLabel(ctx->migration->version,
+											 ctx->migration->name)),
+					 errdetail("Statement %d of its verify script (line %d) returned %s: %s",
+							   ctx->statement->number, ctx->statement->line,
+							   isnull ? "NULL" : "false",
+							   FmStatementPreview(ctx->script, ctx->statement)),
+					 errhint("A verify script fails when a statement raises an error or returns false or NULL in its first column.")));
+	}
+}
+
+/*
+ * FmRunScript
+ *		Execute the statements of ctx->script (of migration ctx->migration;
+ *		ctx->what names the script, NULL for the up script) through SPI,
+ *		under an error context naming the statement and its line.  With
+ *		"verify", each statement's rows are checked (check_verify_rows());
+ *		otherwise rows are discarded as they come.  Returns the number of
+ *		statements.  On error sets *failed_at to the failing statement
+ *		(0 and 0 when none was running) and re-throws without SPI's copy
+ *		of the whole statement.  Allocates in "cxt"; returns in it.
  */
 int
-FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
-			   double *duration_ms, FmFailedAt *failed_at)
+FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
+			FmFailedAt *failed_at)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	ErrorContextCallback errcallback;
-	FmExecErrorContext ctx;
 	SPIExecuteOptions options;
-	TimestampTz started = GetCurrentTimestamp();
-	instr_time	start;
-	instr_time	elapsed;
 	List	   *stmts;
 	char	   *volatile text = NULL;
-	int			nestlevel;
-	int			nstatements;
 
+	MemoryContextSwitchTo(cxt);
 	failed_at->statement = 0;
 	failed_at->line = 0;
-	INSTR_TIME_SET_CURRENT(start);
-	pgstat_report_activity(STATE_RUNNING,
-						   psprintf("fleetmigrate: applying migration %s %s",
-									m->version, m->name));
-
-	ctx.migration = m;
-	ctx.script = FmCatalogUpScript(m);
-	ctx.statement = NULL;
+	ctx->statement = NULL;
 	errcallback.callback = FmExecErrorCallback;
-	errcallback.arg = &ctx;
+	errcallback.arg = ctx;
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
-	stmts = FmSplitScript(ctx.script,
-						  psprintf("up script of %s",
-								   FmMigrationLabel(m->version, m->name)));
-	nstatements = list_length(stmts);
+	stmts = FmSplitScript(ctx->script,
+						  psprintf("%s script of %s",
+								   ctx->what ? ctx->what : "up",
+								   FmMigrationLabel(ctx->migration->version,
+													ctx->migration->name)));
 
 	/* Rows a statement returns are discarded, not collected in memory. */
 	memset(&options, 0, sizeof(options));
-	options.dest = None_Receiver;
-
-	/* SET in a migration lasts until the migration ends. */
-	nestlevel = NewGUCNestLevel();
+	if (!verify)
+		options.dest = None_Receiver;
 
 	PG_TRY();
 	{
@@ -316,8 +339,8 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 			FmStatement *stmt = (FmStatement *) lfirst(lc);
 			int			rc;
 
-			ctx.statement = stmt;
-			text = FmStatementText(ctx.script, stmt);
+			ctx->statement = stmt;
+			text = FmStatementText(ctx->script, stmt);
 			rc = SPI_execute_extended(text, &options);
 			MemoryContextSwitchTo(cxt);
 			if (rc < 0)
@@ -326,6 +349,11 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 						 errmsg("could not run %s in a migration: %s",
 								CreateCommandName(stmt->parsetree),
 								SPI_result_code_string(rc))));
+			if (verify)
+			{
+				check_verify_rows(ctx);
+				SPI_freetuptable(SPI_tuptable);
+			}
 		}
 	}
 	PG_CATCH();
@@ -334,10 +362,10 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 
 		/* keep the error, minus SPI's copy of the whole statement */
 		MemoryContextSwitchTo(cxt);
-		if (ctx.statement != NULL)
+		if (ctx->statement != NULL)
 		{
-			failed_at->statement = ctx.statement->number;
-			failed_at->line = ctx.statement->line;
+			failed_at->statement = ctx->statement->number;
+			failed_at->line = ctx->statement->line;
 		}
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -346,9 +374,98 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	ctx->statement = NULL;
+	error_context_stack = errcallback.previous;
+	return list_length(stmts);
+}
+
+/*
+ * FmVerifyMigration
+ *		Run the verify script of migration "m", if it has one, in a
+ *		subtransaction that is rolled back whatever happens: what a verify
+ *		script writes never stays.  ERRORs if verification fails.
+ *		Returns false if there is no verify script.
+ */
+bool
+FmVerifyMigration(const FmMigration *m, MemoryContext cxt)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	FmExecErrorContext ctx;
+	FmFailedAt	failed_at;
+	char	   *script = FmCatalogScript(m, FM_SCRIPT_VERIFY);
+
+	if (script == NULL)
+		return false;
+	ctx.migration = m;
+	ctx.script = MemoryContextStrdup(cxt, script);
+	ctx.what = "verify";
 	ctx.statement = NULL;
 
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		(void) FmRunScript(&ctx, cxt, true, &failed_at);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	return true;
+}
+
+/*
+ * FmRunMigration
+ *		Execute one migration's up script, then its verify script (rolled
+ *		back), and record it as applied, in the current (sub)transaction, by
+ *		"applied_by".  Returns the number of statements; sets *duration_ms.
+ *		ERRORs with context on any failure, after setting *failed_at to the
+ *		failing statement's number and line (0 and 0 when no statement of
+ *		the up script was running).  Allocates in "cxt", which the caller
+ *		resets; returns in the caller's memory context.
+ */
+int
+FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
+			   double *duration_ms, FmFailedAt *failed_at)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	FmExecErrorContext ctx;
+	TimestampTz started = GetCurrentTimestamp();
+	instr_time	start;
+	instr_time	elapsed;
+	int			nestlevel;
+	int			nstatements;
+
+	INSTR_TIME_SET_CURRENT(start);
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("fleetmigrate: applying migration %s %s",
+									m->version, m->name));
+
+	ctx.migration = m;
+	ctx.script = FmCatalogScript(m, FM_SCRIPT_UP);
+	ctx.what = NULL;
+	ctx.statement = NULL;
+
+	/* SET in a migration lasts until the migration ends. */
+	nestlevel = NewGUCNestLevel();
+	FmParamsBegin(m);
+	nstatements = FmRunScript(&ctx, cxt, false, failed_at);
+	FmParamsEnd();
 	AtEOXact_GUC(false, nestlevel);
+
+	(void) FmVerifyMigration(m, cxt);
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
@@ -356,7 +473,6 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 
 	FmCatalogRecordApplied(m, started, *duration_ms, applied_by);
 
-	error_context_stack = errcallback.previous;
 	MemoryContextSwitchTo(oldcxt);
 	return nstatements;
 }
@@ -569,12 +685,6 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 	opts.target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 	opts.dry_run = PG_GETARG_BOOL(1);
 	opts.wait = PG_GETARG_BOOL(4);
-	if (JB_ROOT_COUNT(PG_GETARG_JSONB_P(2)) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("migration parameters are not supported yet"),
-				 errdetail("This version of fleetmigrate has no migrations that declare parameters."),
-				 errhint("Call apply_pending() without params.")));
 	/* allow_destructive has no effect until destructive statements are checked */
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -596,21 +706,22 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 
-	have_last = FmCatalogLastApplied(&last);
-	pending = FmCatalogPending(opts.target, false, have_last ? &last : NULL);
-	FmCheckPlan(pending, have_last ? &last : NULL);
-
-	foreach(lc, pending)
-	{
-		FmMigration *m = (FmMigration *) lfirst(lc);
-
-		if (!m->transactional)
-			refuse_non_transactional(pending, m);
-	}
-
 	apply_in_progress = true;
 	PG_TRY();
 	{
+		FmParamsSetRun(PG_GETARG_JSONB_P(2), "apply_pending()");
+		have_last = FmCatalogLastApplied(&last);
+		pending = FmCatalogPending(opts.target, false, have_last ? &last : NULL);
+		FmCheckPlan(pending, have_last ? &last : NULL);
+		foreach(lc, pending)
+		{
+			FmMigration *m = (FmMigration *) lfirst(lc);
+
+			if (!m->transactional)
+				refuse_non_transactional(pending, m);
+		}
+		FmCheckPlanParams(pending);
+
 		if (opts.dry_run)
 			apply_dry_run(&run, pending);
 		else
@@ -619,6 +730,7 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 	PG_FINALLY();
 	{
 		apply_in_progress = false;
+		FmParamsReset();
 	}
 	PG_END_TRY();
 

@@ -29,11 +29,15 @@ typedef struct FmFailedAt
 typedef struct FmExecErrorContext
 {
 	const FmMigration *migration;
-	const char *script;			/* its up script */
+	const char *script;			/* the script that runs */
+	const char *what;			/* "down", "verify"; NULL: the up script */
 	const FmStatement *statement;	/* NULL outside a statement */
 } FmExecErrorContext;
 
 extern void FmExecErrorCallback(void *arg);
+extern int	FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
+						FmFailedAt *failed_at);
+extern bool FmVerifyMigration(const FmMigration *m, MemoryContext cxt);
 extern int	FmRunMigration(const FmMigration *m, const char *applied_by,
 						   MemoryContext cxt, double *duration_ms,
 						   FmFailedAt *failed_at);

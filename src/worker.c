@@ -404,6 +404,7 @@ run_statements(const FmWorkerArgs *args, const char *version,
 
 	ctx.migration = &m;
 	ctx.script = progress.up;
+	ctx.what = NULL;
 	ctx.statement = NULL;
 	errcallback.callback = worker_error_callback;
 	errcallback.arg = &ctx;
@@ -701,6 +702,7 @@ FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	(void) FmVerifyMigration(m, cxt);
 	FmCatalogRecordApplied(m, started, *duration_ms, applied_by);
 	MemoryContextSwitchTo(oldcxt);
 	return statements;

@@ -1,0 +1,350 @@
+/*-------------------------------------------------------------------------
+ *
+ * rollback.c
+ *	  Undoing and checking applied migrations: rollback() and verify().
+ *
+ * rollback() runs down scripts, newest first, inside the caller's
+ * transaction: all of them or, on error, none.  Before anything runs it
+ * checks the production guard (fleetmigrate.environment) and that every
+ * migration to undo has a down script.  Each down script runs in a
+ * subtransaction, as a migration does in apply_pending(); a rolled-back
+ * migration is pending again (state 'rolled_back'), and a 'rolled_back'
+ * event records who, when, how long and under which guard.
+ *
+ * verify() runs the verify scripts of applied migrations again, each in a
+ * subtransaction that is rolled back (FmVerifyMigration()), and reports
+ * each result instead of raising it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/dbcommands.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+
+#include "catalog.h"
+#include "plan.h"
+#include "runner.h"
+
+/* Columns of rollback()'s result. */
+#define ROLLBACK_COLUMNS	5
+
+static const char *guard(bool force, const char *confirm);
+static void refuse_missing_down(List *set);
+static void undo(FmScript *script, const char *by, const char *reason,
+				 MemoryContext cxt, double *duration_ms, int *statements);
+
+/*
+ * guard
+ *		The production guard: in production, refuse unless "force" and
+ *		"confirm" names the current database.  Returns what the history
+ *		records about it.
+ */
+static const char *
+guard(bool force, const char *confirm)
+{
+	const char *env = GetConfigOption("fleetmigrate.environment", false, false);
+	char	   *db = get_database_name(MyDatabaseId);
+
+	if (fm_environment != FM_ENVIRONMENT_PRODUCTION)
+		return psprintf("environment %s", env);
+	if (!force)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rollback is refused in production"),
+				 errdetail("fleetmigrate.environment is \"production\" (the default). Down scripts usually drop tables and columns, and the data in them. Nothing was rolled back."),
+				 errhint("In a development database, run ALTER DATABASE %s SET fleetmigrate.environment = 'development' and reconnect. To roll back in production anyway, take a backup first and call fleetmigrate.rollback(..., force => true, confirm => '%s').",
+						 quote_identifier(db), db)));
+	if (confirm == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a forced rollback in production must be confirmed with the database name"),
+				 errdetail("Nothing was rolled back."),
+				 errhint("Add confirm => '%s' to say that you mean this database.", db)));
+	if (strcmp(confirm, db) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("confirmation \"%s\" does not match the current database \"%s\"",
+						confirm, db),
+				 errdetail("Nothing was rolled back."),
+				 errhint("Check that you are connected to the database you mean to roll back.")));
+	return psprintf("environment production; forced, confirmed database \"%s\"", db);
+}
+
+/*
+ * refuse_missing_down
+ *		ERROR naming every migration of "set" without a down script.
+ */
+static void
+refuse_missing_down(List *set)
+{
+	StringInfoData list;
+	ListCell   *lc;
+	int			n = 0;
+
+	initStringInfo(&list);
+	foreach(lc, set)
+	{
+		FmScript   *script = lfirst(lc);
+
+		if (script->script != NULL)
+			continue;
+		appendStringInfo(&list, "%s\"%s %s\"", n++ > 0 ? ", " : "",
+						 script->m.version, script->m.name);
+	}
+	if (n == 0)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 n == 1 ?
+			 errmsg("cannot roll back migration %s: it has no down script", list.data) :
+			 errmsg("cannot roll back %d migrations that have no down script: %s", n, list.data),
+			 errdetail("Nothing was rolled back."),
+			 errhint("Register the migration again with a down script (register(..., down => ...) or a \"-- down\" section in a bundle), or roll back fewer migrations.")));
+}
+
+/*
+ * undo
+ *		Run the down script of one migration in a subtransaction and record
+ *		it as rolled back.  Errors propagate, after the subtransaction is
+ *		rolled back.
+ */
+static void
+undo(FmScript *script, const char *by, const char *reason, MemoryContext cxt,
+	 double *duration_ms, int *statements)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	TimestampTz started = GetCurrentTimestamp();
+	FmExecErrorContext ctx;
+	FmFailedAt	failed_at;
+	instr_time	start;
+	instr_time	elapsed;
+
+	INSTR_TIME_SET_CURRENT(start);
+	ctx.migration = &script->m;
+	ctx.script = script->script;
+	ctx.what = "down";
+	ctx.statement = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		int			nestlevel = NewGUCNestLevel();
+
+		*statements = FmRunScript(&ctx, cxt, false, &failed_at);
+		AtEOXact_GUC(false, nestlevel);
+		INSTR_TIME_SET_CURRENT(elapsed);
+		INSTR_TIME_SUBTRACT(elapsed, start);
+		*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+		FmCatalogRecordRolledBack(&script->m, started, *duration_ms, by,
+								  *statements, reason);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+}
+
+/*
+ * fleetmigrate.rollback(target text, steps integer, force boolean,
+ *		confirm text)
+ *	RETURNS TABLE(version, name, status, duration_ms, message)
+ */
+PG_FUNCTION_INFO_V1(fleetmigrate_rollback);
+
+Datum
+fleetmigrate_rollback(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *confirm = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	const char *reason;
+	char	   *by;
+	MemoryContext cxt;
+	List	   *set;
+	ListCell   *lc;
+	int			steps;
+
+	if (FmApplyInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rollback() cannot be called from inside a migration")));
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" of rollback() cannot be null",
+						PG_ARGISNULL(1) ? "steps" : "force")));
+	steps = PG_GETARG_INT32(1);
+	if (steps < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"steps\" of rollback() must be at least 1"),
+				 errhint("steps is how many of the newest applied migrations to roll back; to roll back to a version, pass target.")));
+	reason = guard(PG_GETARG_BOOL(2), confirm);
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	(void) FmAcquireRunnerLock(true);
+	by = GetUserNameFromId(GetUserId(), false);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "fleetmigrate rollback",
+								ALLOCSET_DEFAULT_SIZES);
+
+	set = FmCatalogRollbackSet(target, steps);
+	if (set == NIL)
+	{
+		ereport(NOTICE,
+				(errmsg("nothing to roll back"),
+				 target != NULL ?
+				 errdetail("No applied migration sorts after version \"%s\".", target) :
+				 errdetail("No migration is applied.")));
+		SPI_finish();
+		return (Datum) 0;
+	}
+	refuse_missing_down(set);
+
+	FmSetApplyInProgress(true);
+	PG_TRY();
+	{
+		foreach(lc, set)
+		{
+			FmScript   *script = lfirst(lc);
+			Datum		values[ROLLBACK_COLUMNS];
+			bool		nulls[ROLLBACK_COLUMNS] = {false, false, false, false, true};
+			double		duration_ms;
+			int			statements;
+
+			undo(script, by, reason, cxt, &duration_ms, &statements);
+			ereport(NOTICE,
+					(errmsg("rolled back %s %s in %.0f ms",
+							script->m.version, script->m.name, duration_ms)));
+			values[0] = CStringGetTextDatum(script->m.version);
+			values[1] = CStringGetTextDatum(script->m.name);
+			values[2] = CStringGetTextDatum("rolled_back");
+			values[3] = Float8GetDatum(duration_ms);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			MemoryContextReset(cxt);
+		}
+	}
+	PG_FINALLY();
+	{
+		FmSetApplyInProgress(false);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * fleetmigrate.verify(version text)
+ *	RETURNS TABLE(version text, name text, ok boolean, message text)
+ *
+ * Every applied migration with a verify script (or, given a version, every
+ * applied migration of that version, ok NULL for one without a script).
+ */
+PG_FUNCTION_INFO_V1(fleetmigrate_verify);
+
+Datum
+fleetmigrate_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *version = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	MemoryContext oldcxt;
+	MemoryContext cxt;
+	List	   *scripts;
+	ListCell   *lc;
+
+	if (FmApplyInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("verify() cannot be called from inside a migration")));
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	oldcxt = CurrentMemoryContext;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "fleetmigrate verify",
+								ALLOCSET_DEFAULT_SIZES);
+	scripts = FmCatalogVerifiable(version);
+
+	FmSetApplyInProgress(true);
+	PG_TRY();
+	{
+		foreach(lc, scripts)
+		{
+			FmScript   *script = lfirst(lc);
+			Datum		values[4];
+			bool		nulls[4] = {false, false, false, true};
+			ErrorData  *edata = NULL;
+
+			if (script->script == NULL && version == NULL)
+				continue;
+			values[0] = CStringGetTextDatum(script->m.version);
+			values[1] = CStringGetTextDatum(script->m.name);
+			if (script->script == NULL)
+			{
+				nulls[2] = true;
+				nulls[3] = false;
+				values[3] = CStringGetTextDatum("no verify script");
+			}
+			else
+			{
+				PG_TRY();
+				{
+					(void) FmVerifyMigration(&script->m, cxt);
+				}
+				PG_CATCH();
+				{
+					/* FmVerifyMigration() rolled its subtransaction back */
+					MemoryContextSwitchTo(oldcxt);
+					edata = CopyErrorData();
+					if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+						edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+						PG_RE_THROW();
+					FlushErrorState();
+				}
+				PG_END_TRY();
+				MemoryContextSwitchTo(oldcxt);
+				values[2] = BoolGetDatum(edata == NULL);
+				if (edata != NULL)
+				{
+					nulls[3] = false;
+					values[3] = CStringGetTextDatum(FmErrorText(edata, true));
+				}
+			}
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			MemoryContextReset(cxt);
+		}
+	}
+	PG_FINALLY();
+	{
+		FmSetApplyInProgress(false);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	return (Datum) 0;
+}
