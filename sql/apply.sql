@@ -114,5 +114,5 @@ SELECT fleetmigrate.register('008', 'nested', 'SELECT g FROM generate_series(1, 
 SELECT version, status, statements FROM fleetmigrate.apply_pending();
 
 DROP SCHEMA app CASCADE;
-DROP TABLE t5, t6, service_requests, users;
+DROP TABLE IF EXISTS t5, t6, service_requests, users;
 DROP EXTENSION fleetmigrate;

@@ -43,7 +43,7 @@ typedef struct SuppliedParam
 static List *supplied = NIL;
 static const FmMigration *running = NULL;
 
-static const char *json_type_name(enum jbvType type);
+static const char *json_type_name(const JsonbValue *v);
 static const SuppliedParam *find_supplied(const char *name);
 
 /*
@@ -59,19 +59,15 @@ FmParamName(const char *declared, bool *secret)
 }
 
 static const char *
-json_type_name(enum jbvType type)
+json_type_name(const JsonbValue *v)
 {
-	switch (type)
-	{
-		case jbvNull:
-			return "null";
-		case jbvArray:
-			return "an array";
-		case jbvObject:
-			return "an object";
-		default:
-			return "that type";
-	}
+	if (v->type == jbvNull)
+		return "null";
+	if (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data))
+		return "an array";
+	if (v->type == jbvBinary && JsonContainerIsObject(v->val.binary.data))
+		return "an object";
+	return "that type";
 }
 
 /*
@@ -116,7 +112,7 @@ FmParamsSetRun(Jsonb *params, const char *caller)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("parameter \"%s\" must be a string, a number or a boolean, not %s",
-							key, json_type_name(v.type)),
+							key, json_type_name(&v)),
 					 errhint("fleetmigrate.param() returns text; pass the value as a JSON string and cast it in the migration, as in fleetmigrate.param('%s')::uuid.",
 							 key)));
 		}
@@ -188,6 +184,7 @@ FmCheckPlanParams(List *plan)
 	{
 		const FmMigration *m = lfirst(lc);
 		StringInfoData missing;
+		const char *first_missing = NULL;
 		int			nmissing = 0;
 
 		if (m->params != NIL && !m->transactional)
@@ -203,8 +200,11 @@ FmCheckPlanParams(List *plan)
 			bool		secret;
 			const char *name = FmParamName(lfirst(lc2), &secret);
 
-			if (find_supplied(name) == NULL)
-				appendStringInfo(&missing, "%s\"%s\"", nmissing++ > 0 ? ", " : "", name);
+			if (find_supplied(name) != NULL)
+				continue;
+			appendStringInfo(&missing, "%s\"%s\"", nmissing++ > 0 ? ", " : "", name);
+			if (first_missing == NULL)
+				first_missing = name;
 		}
 		if (nmissing > 0)
 			ereport(ERROR,
@@ -215,8 +215,8 @@ FmCheckPlanParams(List *plan)
 					 errmsg("%s needs parameters %s, which were not supplied",
 							FmMigrationLabel(m->version, m->name), missing.data),
 					 errdetail("Nothing was applied."),
-					 errhint("Supply it, as in fleetmigrate.apply_pending(params => '{\"%s\": \"...\"}').",
-							 FmParamName(linitial(m->params), &(bool){false}))));
+					 errhint("Supply %s by name, as in fleetmigrate.apply_pending(params => '{\"%s\": \"...\"}').",
+							 nmissing == 1 ? "it" : "them", first_missing)));
 	}
 
 	foreach(lc, supplied)
