@@ -7,10 +7,60 @@
  * Plans checked before they run (requirements, conflicts, the
  * fleetmigrate.out_of_order setting, parameters), baseline(), repeatable
  * migrations, which run again, after the versioned ones, whenever their up
- * script changes, rollback() with its production guard, verify() and
- * param().  As in the earlier scripts every reference is
+ * script changes, rollback() with its production guard, verify(),
+ * param(), and errors a migration tolerates.  As in the earlier scripts every reference is
  * schema-qualified, operators included.
  */
+
+-- Errors a migration tolerates (SQLSTATEs; each statement of its up script
+-- then runs in a subtransaction of its own)
+ALTER TABLE fleetmigrate.migrations
+    ADD COLUMN tolerate text[] NOT NULL DEFAULT '{}';
+
+-- register() gains tolerate.  The old one is renamed, its grants copied to
+-- the new one, then dropped.
+ALTER FUNCTION fleetmigrate.register(text, text, text, text, text, text[], text[], text[], boolean, boolean)
+    RENAME TO register_before_1_5;
+
+CREATE FUNCTION fleetmigrate.register(version text, name text, up text,
+                                      down text DEFAULT NULL,
+                                      verify text DEFAULT NULL,
+                                      requires text[] DEFAULT '{}',
+                                      conflicts text[] DEFAULT '{}',
+                                      params text[] DEFAULT '{}',
+                                      repeatable boolean DEFAULT false,
+                                      allow_destructive boolean DEFAULT false,
+                                      tolerate text[] DEFAULT '{}')
+RETURNS text
+AS 'MODULE_PATHNAME', 'fleetmigrate_register'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION fleetmigrate.register(text, text, text, text, text, text[], text[], text[], boolean, boolean, text[]) IS
+'Register a migration (up script; optional down and verify scripts, requirements, conflicts, parameters, flags, tolerated SQLSTATEs); returns registered, unchanged or updated. Scripts are parsed now; a changed up script of an applied migration is recorded as drift';
+
+REVOKE ALL ON FUNCTION fleetmigrate.register(text, text, text, text, text, text[], text[], text[], boolean, boolean, text[]) FROM PUBLIC;
+
+DO $copy_grants$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT a.grantee::pg_catalog.regrole::pg_catalog.text AS grantee, a.is_grantable
+          FROM pg_catalog.pg_proc p,
+               LATERAL pg_catalog.aclexplode(p.proacl) a
+         WHERE p.oid OPERATOR(pg_catalog.=)
+               'fleetmigrate.register_before_1_5(text, text, text, text, text, text[], text[], text[], boolean, boolean)'::pg_catalog.regprocedure
+           AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+           AND a.grantee OPERATOR(pg_catalog.<>) 0
+    LOOP
+        EXECUTE pg_catalog.format(
+            'GRANT EXECUTE ON FUNCTION fleetmigrate.register(text, text, text, text, text, text[], text[], text[], boolean, boolean, text[]) TO %s%s',
+            g.grantee, CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$copy_grants$;
+
+DROP FUNCTION fleetmigrate.register_before_1_5(text, text, text, text, text, text[], text[], text[], boolean, boolean);
 
 -- Repeatable migrations run after the versioned ones: the runner reads the
 -- pending migrations in this order, one at a time in migrate().

@@ -28,7 +28,7 @@ REVOKE USAGE ON SCHEMA fleetmigrate FROM regress_nobody;
 
 -- the deployer grants from the README: no privilege on the tables at all
 GRANT USAGE ON SCHEMA fleetmigrate TO regress_deployer;
-GRANT EXECUTE ON FUNCTION fleetmigrate.register(text, text, text, text, text, text[], text[], text[], boolean, boolean),
+GRANT EXECUTE ON FUNCTION fleetmigrate.register(text, text, text, text, text, text[], text[], text[], boolean, boolean, text[]),
                           fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean)
     TO regress_deployer;
 GRANT SELECT ON fleetmigrate.status, fleetmigrate.history TO regress_deployer;

@@ -11,6 +11,7 @@
  *	 -- conflicts: 006 old_feedback
  *	 -- params: admin_user_id
  *	 -- flags: repeatable, allow_destructive
+ *	 -- tolerate: 42701, 42P07
  *	 CREATE TABLE bug_reports (...);
  *	 -- down
  *	 DROP TABLE bug_reports;
@@ -52,6 +53,7 @@
 #define HEADER_CONFLICTS	"-- conflicts:"
 #define HEADER_PARAMS		"-- params:"
 #define HEADER_FLAGS		"-- flags:"
+#define HEADER_TOLERATE		"-- tolerate:"
 
 /* What kind of line a bundle line is. */
 typedef enum LineKind
@@ -101,7 +103,8 @@ static const char *
 header_of(const char *line, int len)
 {
 	static const char *const headers[] = {
-		HEADER_REQUIRES, HEADER_CONFLICTS, HEADER_PARAMS, HEADER_FLAGS
+		HEADER_REQUIRES, HEADER_CONFLICTS, HEADER_PARAMS, HEADER_FLAGS,
+		HEADER_TOLERATE
 	};
 
 	for (int i = 0; i < lengthof(headers); i++)
@@ -317,6 +320,8 @@ FmParseBundle(const char *bundle)
 				target = &def->conflicts;
 			else if (strcmp(header, HEADER_PARAMS) == 0)
 				target = &def->params;
+			else if (strcmp(header, HEADER_TOLERATE) == 0)
+				target = &def->tolerate;
 
 			if (target != NULL)
 			{
@@ -461,6 +466,7 @@ FmExportBundle(List *definitions)
 		append_list(&out, HEADER_REQUIRES, def->requires);
 		append_list(&out, HEADER_CONFLICTS, def->conflicts);
 		append_list(&out, HEADER_PARAMS, def->params);
+		append_list(&out, HEADER_TOLERATE, def->tolerate);
 		if (def->repeatable || def->allow_destructive)
 			appendStringInfo(&out, "%s %s%s%s\n", HEADER_FLAGS,
 							 def->repeatable ? "repeatable" : "",

@@ -76,6 +76,7 @@ static bool same_items(List *a, List *b);
 static List *check_references(const FmDefinition *def, List *refs,
 							  const char *what);
 static void check_params(const FmDefinition *def);
+static List *check_tolerate(const FmDefinition *def, const FmScriptInfo *info);
 static void register_error_callback(void *arg);
 
 /*
@@ -127,7 +128,7 @@ typedef enum CatalogStatement
 	NUM_CATALOG_STATEMENTS
 } CatalogStatement;
 
-#define MAX_STATEMENT_ARGS 18
+#define MAX_STATEMENT_ARGS 19
 
 typedef struct CatalogStatementDef
 {
@@ -140,14 +141,14 @@ typedef struct CatalogStatementDef
 #define REGISTER_ROW_TYPES {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, \
 		TEXTOID, TEXTOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, \
 		TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLOID, BOOLOID, \
-		INT4OID, INT4OID}
+		INT4OID, INT4OID, TEXTARRAYOID}
 
 /*
  * The pending migrations up to target $1 (NULL: all), in apply order:
  * versioned ones, then repeatable ones, which a target does not limit.
  */
 #define PENDING_SELECT \
-	"SELECT version, name, sort_key, transactional, repeatable, params" \
+	"SELECT version, name, sort_key, transactional, repeatable, params, tolerate" \
 	"  FROM fleetmigrate.migrations" \
 	" WHERE state IN ('pending', 'failed', 'rolled_back')" \
 	"   AND ($1 IS NULL OR sort_key <= $1 OR repeatable)" \
@@ -193,7 +194,7 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"SELECT checksum, down_checksum, verify_checksum, state, up,"
 		"       statements_done, statement_started, down, verify,"
 		"       requires, conflicts, params, repeatable, allow_destructive,"
-		"       applied_checksum"
+		"       applied_checksum, tolerate"
 		"  FROM fleetmigrate.migrations"
 		" WHERE version = $1 AND name = $2"
 		"   FOR UPDATE",
@@ -203,11 +204,11 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"INSERT INTO fleetmigrate.migrations"
 		" (version, name, up, down, verify, checksum, down_checksum,"
 		"  verify_checksum, statements, transactional, registered_by,"
-		"  requires, conflicts, params, repeatable, allow_destructive)"
+		"  requires, conflicts, params, repeatable, allow_destructive, tolerate)"
 		" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-		"         $12, $13, $14, $15, $16)"
+		"         $12, $13, $14, $15, $16, $19)"
 		" ON CONFLICT (version, name) DO NOTHING",
-		16, REGISTER_ROW_TYPES
+		19, REGISTER_ROW_TYPES
 	},
 	[STMT_REGISTER_UPDATE] = {
 		"UPDATE fleetmigrate.migrations"
@@ -215,7 +216,7 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"       down_checksum = $7, verify_checksum = $8, statements = $9,"
 		"       transactional = $10, registered_by = $11,"
 		"       requires = $12, conflicts = $13, params = $14,"
-		"       repeatable = $15, allow_destructive = $16,"
+		"       repeatable = $15, allow_destructive = $16, tolerate = $19,"
 		"       registered_at = pg_catalog.now(),"
 		"       statements_done = $17, statement_started = $18,"
 		/* a repeatable migration is pending while its up script is not the applied one */
@@ -229,7 +230,7 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"           THEN 'pending'"
 		"           ELSE state END"
 		" WHERE version = $1 AND name = $2",
-		18, REGISTER_ROW_TYPES
+		19, REGISTER_ROW_TYPES
 	},
 	[STMT_TARGET_KNOWN] = {
 		"SELECT 1 FROM fleetmigrate.migrations WHERE sort_key = $1 LIMIT 1",
@@ -328,7 +329,7 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 	},
 	[STMT_DEFINITIONS] = {
 		"SELECT version, name, up, down, verify, requires, conflicts, params,"
-		"       repeatable, allow_destructive"
+		"       repeatable, allow_destructive, tolerate"
 		"  FROM fleetmigrate.migrations"
 		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\"",
 		0, {InvalidOid}
@@ -556,7 +557,7 @@ FmCatalogBegin(void)
 	ReleaseSysCache(tuple);
 
 	/* the newest column: the library needs the catalog it was built for */
-	if (get_attnum(rel, "repeatable") == InvalidAttrNumber)
+	if (get_attnum(rel, "tolerate") == InvalidAttrNumber)
 		FmCatalogTooOld();
 }
 
@@ -1001,6 +1002,83 @@ check_params(const FmDefinition *def)
 	}
 }
 
+/*
+ * check_tolerate
+ *		Tolerated errors are SQLSTATEs (five digits or upper-case letters,
+ *		lower case accepted), none twice, never one that must not be
+ *		ignored: insufficient_privilege (42501), or a class where skipping
+ *		would hide trouble outside the statement (transaction rollback 40,
+ *		insufficient resources 53, operator intervention 57, system error
+ *		58, internal error XX).  The up script must run in a transaction
+ *		(each statement gets a subtransaction).  Returns the codes in upper
+ *		case.
+ */
+static List *
+check_tolerate(const FmDefinition *def, const FmScriptInfo *info)
+{
+	static const char *const never_classes[][2] = {
+		{"40", "transaction rollback: deadlocks and serialization failures"},
+		{"53", "insufficient resources"},
+		{"57", "operator intervention: cancellation and shutdown"},
+		{"58", "system error"},
+		{"XX", "internal error"}
+	};
+	List	   *result = NIL;
+	ListCell   *lc;
+	ListCell   *lc2;
+
+	foreach(lc, def->tolerate)
+	{
+		char	   *code = pstrdup(lfirst(lc));
+		bool		valid = strlen(code) == 5;
+
+		for (char *p = code; *p; p++)
+		{
+			*p = pg_toupper((unsigned char) *p);
+			if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')))
+				valid = false;
+		}
+		if (!valid)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid SQLSTATE \"%s\" in the tolerated errors of %s",
+							(char *) lfirst(lc), FmMigrationLabel(def->version, def->name)),
+					 errhint("Give five-character codes, as in '42701' (duplicate_column) or '42P07' (duplicate_table).")));
+		if (strcmp(code, "42501") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s cannot tolerate insufficient_privilege (42501)",
+							FmMigrationLabel(def->version, def->name)),
+					 errdetail("A statement that the role may not run must fail the migration, never be skipped.")));
+		for (int i = 0; i < lengthof(never_classes); i++)
+		{
+			if (strncmp(code, never_classes[i][0], 2) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s cannot tolerate SQLSTATE %s",
+								FmMigrationLabel(def->version, def->name), code),
+						 errdetail("Errors of class %s (%s) are never skipped.",
+								   never_classes[i][0], never_classes[i][1])));
+		}
+		foreach(lc2, result)
+		{
+			if (strcmp(lfirst(lc2), code) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s names SQLSTATE %s twice in its tolerated errors",
+								FmMigrationLabel(def->version, def->name), code)));
+		}
+		result = lappend(result, code);
+	}
+	if (result != NIL && !info->transactional)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s cannot tolerate errors: it cannot run inside a transaction",
+						FmMigrationLabel(def->version, def->name)),
+				 errdetail("A tolerated error is skipped by rolling its statement's subtransaction back, and a statement that cannot run in a transaction has none.")));
+	return result;
+}
+
 /* Error context of FmRegisterDefinition: where the migration came from. */
 static void
 register_error_callback(void *arg)
@@ -1039,6 +1117,7 @@ FmRegisterDefinition(const FmDefinition *def)
 	Checksums	sums;
 	List	   *requires;
 	List	   *conflicts;
+	List	   *tolerate;
 	const char *outcome;
 	Datum		values[MAX_STATEMENT_ARGS];
 	char		nulls[MAX_STATEMENT_ARGS];
@@ -1072,6 +1151,7 @@ FmRegisterDefinition(const FmDefinition *def)
 		FmCheckScript(def->verify, psprintf("verify script of %s",
 											FmMigrationLabel(version, name)),
 					  &unused);
+	tolerate = check_tolerate(def, &info);
 
 	sums.up = script_checksum(def->up);
 	sums.down = script_checksum(def->down);
@@ -1094,6 +1174,9 @@ FmRegisterDefinition(const FmDefinition *def)
 	values[13] = text_array(def->params);
 	values[14] = BoolGetDatum(def->repeatable);
 	values[15] = BoolGetDatum(def->allow_destructive);
+	values[16] = Int32GetDatum(0);
+	values[17] = Int32GetDatum(0);
+	values[18] = text_array(tolerate);
 	nulls[3] = def->down ? ' ' : 'n';
 	nulls[4] = def->verify ? ' ' : 'n';
 	nulls[6] = def->down ? ' ' : 'n';
@@ -1144,7 +1227,8 @@ FmRegisterDefinition(const FmDefinition *def)
 			same_items(conflicts, text_array_items(SPI_getbinval(tuple, desc, 11, &isnull))) &&
 			same_items(def->params, text_array_items(SPI_getbinval(tuple, desc, 12, &isnull))) &&
 			def->repeatable == DatumGetBool(SPI_getbinval(tuple, desc, 13, &isnull)) &&
-			def->allow_destructive == DatumGetBool(SPI_getbinval(tuple, desc, 14, &isnull));
+			def->allow_destructive == DatumGetBool(SPI_getbinval(tuple, desc, 14, &isnull)) &&
+			same_items(tolerate, text_array_items(SPI_getbinval(tuple, desc, 16, &isnull)));
 		applied_checksum = nullable_text(tuple, desc, 15);
 		applied = strcmp(state, "applied") == 0 || strcmp(state, "baseline") == 0;
 
@@ -1195,7 +1279,7 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 {
 	static const char *const argnames[] = {
 		"version", "name", "up", "down", "verify", "requires", "conflicts",
-		"params", "repeatable", "allow_destructive"
+		"params", "repeatable", "allow_destructive", "tolerate"
 	};
 	FmDefinition def;
 	const char *outcome;
@@ -1224,6 +1308,7 @@ fleetmigrate_register(PG_FUNCTION_ARGS)
 	def.params = text_array_items(PG_GETARG_DATUM(7));
 	def.repeatable = PG_GETARG_BOOL(8);
 	def.allow_destructive = PG_GETARG_BOOL(9);
+	def.tolerate = text_array_items(PG_GETARG_DATUM(10));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1296,6 +1381,7 @@ FmCatalogLastApplied(FmMigration *last)
 	last->repeatable = false;
 	last->out_of_order = false;
 	last->params = NIL;
+	last->tolerate = NIL;
 	SPI_freetuptable(SPI_tuptable);
 	return true;
 }
@@ -1349,6 +1435,7 @@ FmCatalogPending(const char *target, bool first_only, const FmMigration *last)
 		m->transactional = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
 		m->repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 5, &isnull));
 		m->params = text_array_items(SPI_getbinval(tuple, desc, 6, &isnull));
+		m->tolerate = text_array_items(SPI_getbinval(tuple, desc, 7, &isnull));
 		m->out_of_order = last != NULL && !m->repeatable &&
 			FmCompareMigrations(m->sort_key, m->version, m->name,
 								last->sort_key, last->version, last->name) < 0;
@@ -1624,6 +1711,7 @@ FmCatalogDefinitions(void)
 		def->params = text_array_items(SPI_getbinval(tuple, desc, 8, &isnull));
 		def->repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 9, &isnull));
 		def->allow_destructive = DatumGetBool(SPI_getbinval(tuple, desc, 10, &isnull));
+		def->tolerate = text_array_items(SPI_getbinval(tuple, desc, 11, &isnull));
 		result = lappend(result, def);
 	}
 	SPI_freetuptable(SPI_tuptable);

@@ -23,6 +23,7 @@ typedef struct FmMigration
 	bool		repeatable;		/* runs again whenever its up script changes */
 	bool		out_of_order;	/* an applied migration sorts after it */
 	List	   *params;			/* char *: declared parameters ("name", "secret name") */
+	List	   *tolerate;		/* char *: SQLSTATEs a statement may fail with */
 } FmMigration;
 
 /* The scripts of a migration, in the catalog's column order. */

@@ -21,6 +21,7 @@ typedef struct FmDefinition
 	List	   *requires;		/* char *: "version" or "version name" */
 	List	   *conflicts;		/* char *: likewise */
 	List	   *params;			/* char *: parameter names */
+	List	   *tolerate;		/* char *: SQLSTATEs a statement may fail with */
 	bool		repeatable;		/* run again whenever its up script changes */
 	bool		allow_destructive;	/* consent to destructive statements */
 	/* where it came from, for messages: "bundle line 12", "file 001_a.up.sql" */

@@ -291,6 +291,64 @@ check_verify_rows(const FmExecErrorContext *ctx)
 }
 
 /*
+ * execute_tolerating
+ *		Run one statement of migration ctx->migration, which tolerates some
+ *		errors, in a subtransaction of its own.  If it fails with one of the
+ *		tolerated SQLSTATEs, roll the subtransaction back, say so with a
+ *		NOTICE and return true; other errors propagate.  Otherwise returns
+ *		false with SPI_execute_extended()'s result in *rc.
+ */
+static bool
+execute_tolerating(const char *text, const SPIExecuteOptions *options,
+				   const FmExecErrorContext *ctx, MemoryContext cxt, int *rc)
+{
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *edata = NULL;
+	const char *code;
+	ListCell   *lc;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		*rc = SPI_execute_extended(text, options);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = oldowner;
+	if (edata == NULL)
+		return false;
+
+	code = unpack_sql_state(edata->sqlerrcode);
+	foreach(lc, ctx->migration->tolerate)
+	{
+		if (strcmp(lfirst(lc), code) == 0)
+		{
+			ereport(NOTICE,
+					(errmsg("skipped statement %d (line %d) of %s: %s",
+							ctx->statement->number, ctx->statement->line,
+							FmMigrationLabel(ctx->migration->version,
+											 ctx->migration->name),
+							edata->message),
+					 errdetail("The migration tolerates SQLSTATE %s; the statement's effects were rolled back and the migration goes on.",
+							   code)));
+			FreeErrorData(edata);
+			return true;
+		}
+	}
+	ReThrowError(edata);
+	pg_unreachable();
+}
+
+/*
  * FmRunScript
  *		Execute the statements of ctx->script (of migration ctx->migration;
  *		ctx->what names the script, NULL for the up script) through SPI,
@@ -309,6 +367,7 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 	SPIExecuteOptions options;
 	List	   *stmts;
 	char	   *volatile text = NULL;
+	bool		tolerating;
 
 	MemoryContextSwitchTo(cxt);
 	failed_at->statement = 0;
@@ -324,6 +383,9 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 								   ctx->what ? ctx->what : "up",
 								   FmMigrationLabel(ctx->migration->version,
 													ctx->migration->name)));
+
+	/* an up script that tolerates errors runs each statement in a subtransaction */
+	tolerating = ctx->what == NULL && ctx->migration->tolerate != NIL;
 
 	/* Rows a statement returns are discarded, not collected in memory. */
 	memset(&options, 0, sizeof(options));
@@ -341,7 +403,13 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 
 			ctx->statement = stmt;
 			text = FmStatementText(ctx->script, stmt);
-			rc = SPI_execute_extended(text, &options);
+			if (tolerating)
+			{
+				if (execute_tolerating(text, &options, ctx, cxt, &rc))
+					continue;
+			}
+			else
+				rc = SPI_execute_extended(text, &options);
 			MemoryContextSwitchTo(cxt);
 			if (rc < 0)
 				ereport(ERROR,
