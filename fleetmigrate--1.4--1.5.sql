@@ -124,6 +124,15 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION fleetmigrate.verify(text) IS
 'Run the verify scripts of applied migrations again, each in a subtransaction that is rolled back, and report each result';
 
+CREATE FUNCTION fleetmigrate.rehearse_rollback(target text DEFAULT NULL,
+                                               params jsonb DEFAULT '{}')
+RETURNS TABLE(version text, name text, status text, message text)
+AS 'MODULE_PATHNAME', 'fleetmigrate_rehearse_rollback'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION fleetmigrate.rehearse_rollback(text, jsonb) IS
+'For each pending migration: apply it, run its down script, apply it again, and report whether the schema came back the same each time; everything is rolled back';
+
 CREATE FUNCTION fleetmigrate.param(name text)
 RETURNS text
 AS 'MODULE_PATHNAME', 'fleetmigrate_param'
@@ -134,7 +143,8 @@ COMMENT ON FUNCTION fleetmigrate.param(text) IS
 
 REVOKE ALL ON FUNCTION fleetmigrate.baseline(text, text),
                        fleetmigrate.rollback(text, integer, boolean, text),
-                       fleetmigrate.verify(text) FROM PUBLIC;
+                       fleetmigrate.verify(text),
+                       fleetmigrate.rehearse_rollback(text, jsonb) FROM PUBLIC;
 -- param() reads a value the caller of apply_pending() supplied; it changes nothing
 GRANT EXECUTE ON FUNCTION fleetmigrate.param(text) TO PUBLIC;
 
@@ -147,8 +157,8 @@ DECLARE
 BEGIN
     EXECUTE pg_catalog.format(
         'GRANT EXECUTE ON FUNCTION fleetmigrate.baseline(text, text),'
-        ' fleetmigrate.rollback(text, integer, boolean, text), fleetmigrate.verify(text)'
-        ' TO %s WITH GRANT OPTION',
+        ' fleetmigrate.rollback(text, integer, boolean, text), fleetmigrate.verify(text),'
+        ' fleetmigrate.rehearse_rollback(text, jsonb) TO %s WITH GRANT OPTION',
         owner);
 END
 $grant$;

@@ -125,6 +125,9 @@ typedef enum CatalogStatement
 	STMT_ROLLBACK_AFTER,
 	STMT_RECORD_ROLLED_BACK,
 	STMT_VERIFIABLE,
+	STMT_TABLE_FILES,
+	STMT_MY_LOCKS,
+	STMT_SCHEMA,
 	NUM_CATALOG_STATEMENTS
 } CatalogStatement;
 
@@ -521,6 +524,90 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"   AND ($1 IS NULL OR sort_key = $1)"
 		" ORDER BY repeatable, sort_key, version COLLATE \"C\", name COLLATE \"C\"",
 		1, {BYTEAOID}
+	},
+	[STMT_TABLE_FILES] = {
+		"SELECT c.oid, c.relfilenode FROM pg_catalog.pg_class c"
+		" WHERE c.relkind IN ('r', 'm') AND c.oid >= 16384"
+		"   AND c.relnamespace <> (SELECT ns.oid FROM pg_catalog.pg_namespace ns WHERE ns.nspname = 'fleetmigrate')"
+		" ORDER BY c.oid",
+		0, {InvalidOid}
+	},
+	[STMT_MY_LOCKS] = {
+		"SELECT l.relation, l.mode, l.relation::pg_catalog.regclass::pg_catalog.text,"
+		"       c.relfilenode"
+		"  FROM pg_catalog.pg_locks l"
+		"  JOIN pg_catalog.pg_class c ON c.oid = l.relation"
+		" WHERE l.locktype = 'relation' AND l.granted"
+		"   AND l.pid = pg_catalog.pg_backend_pid()"
+		"   AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
+		"                      WHERE d.datname = pg_catalog.current_database())"
+		"   AND c.relkind IN ('r', 'm') AND c.oid >= 16384"
+		"   AND c.relnamespace <> (SELECT ns.oid FROM pg_catalog.pg_namespace ns WHERE ns.nspname = 'fleetmigrate')"
+		" ORDER BY 3, 2",
+		0, {InvalidOid}
+	},
+	[STMT_SCHEMA] = {
+		"WITH n AS ("
+		" SELECT oid, nspname FROM pg_catalog.pg_namespace"
+		"  WHERE oid >= 16384 AND nspname <> 'fleetmigrate'"
+		"    AND nspname !~ '^pg_(temp|toast_temp)_'"
+		"  UNION ALL"
+		" SELECT oid, nspname FROM pg_catalog.pg_namespace WHERE nspname = 'public'),"
+		" r AS ("
+		" SELECT c.oid, c.relkind FROM pg_catalog.pg_class c JOIN n ON n.oid = c.relnamespace"
+		"  WHERE c.relkind IN ('r', 'v', 'm', 'S', 'p', 'f'))"
+		"SELECT line FROM ("
+		" SELECT 'schema ' || pg_catalog.quote_ident(nspname) FROM n"
+		" UNION ALL"
+		" SELECT CASE r.relkind WHEN 'r' THEN 'table ' WHEN 'v' THEN 'view '"
+		"        WHEN 'm' THEN 'materialized view ' WHEN 'S' THEN 'sequence '"
+		"        WHEN 'p' THEN 'partitioned table ' ELSE 'foreign table ' END"
+		"        || r.oid::pg_catalog.regclass::pg_catalog.text"
+		"        || CASE WHEN r.relkind IN ('v', 'm')"
+		"                THEN ' as ' || pg_catalog.md5(pg_catalog.pg_get_viewdef(r.oid)) ELSE '' END"
+		"   FROM r"
+		" UNION ALL"
+		" SELECT 'column ' || a.attrelid::pg_catalog.regclass::pg_catalog.text || '.'"
+		"        || pg_catalog.quote_ident(a.attname) || ' '"
+		"        || pg_catalog.format_type(a.atttypid, a.atttypmod)"
+		"        || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END"
+		"        || COALESCE(' default ' || pg_catalog.pg_get_expr(d.adbin, d.adrelid), '')"
+		"   FROM pg_catalog.pg_attribute a JOIN r ON r.oid = a.attrelid"
+		"   LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+		"  WHERE a.attnum > 0 AND NOT a.attisdropped"
+		" UNION ALL"
+		" SELECT 'index ' || pg_catalog.pg_get_indexdef(i.indexrelid)"
+		"   FROM pg_catalog.pg_index i JOIN r ON r.oid = i.indrelid"
+		" UNION ALL"
+		" SELECT 'constraint ' || pg_catalog.quote_ident(k.conname) || ' on '"
+		"        || k.conrelid::pg_catalog.regclass::pg_catalog.text || ': '"
+		"        || pg_catalog.pg_get_constraintdef(k.oid)"
+		"   FROM pg_catalog.pg_constraint k JOIN r ON r.oid = k.conrelid"
+		" UNION ALL"
+		" SELECT 'trigger ' || pg_catalog.pg_get_triggerdef(t.oid)"
+		"   FROM pg_catalog.pg_trigger t JOIN r ON r.oid = t.tgrelid"
+		"  WHERE NOT t.tgisinternal"
+		" UNION ALL"
+		" SELECT 'policy ' || pg_catalog.quote_ident(p.polname) || ' on '"
+		"        || p.polrelid::pg_catalog.regclass::pg_catalog.text"
+		"   FROM pg_catalog.pg_policy p JOIN r ON r.oid = p.polrelid"
+		" UNION ALL"
+		" SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' ELSE 'function ' END"
+		"        || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(p.proname)"
+		"        || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ') '"
+		"        || COALESCE(pg_catalog.pg_get_function_result(p.oid), '') || ' '"
+		"        || pg_catalog.md5(p.prosrc)"
+		"   FROM pg_catalog.pg_proc p JOIN n ON n.oid = p.pronamespace"
+		"  WHERE p.prokind IN ('f', 'p')"
+		" UNION ALL"
+		" SELECT 'type ' || t.oid::pg_catalog.regtype::pg_catalog.text"
+		"        || COALESCE(' enum (' || (SELECT pg_catalog.string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder)"
+		"                                   FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) || ')', '')"
+		"   FROM pg_catalog.pg_type t JOIN n ON n.oid = t.typnamespace"
+		"  WHERE t.typtype IN ('e', 'd')"
+		") s(line)"
+		" ORDER BY line COLLATE \"C\"",
+		0, {InvalidOid}
 	},
 	[STMT_MENTIONING] = {
 		"SELECT version, name, up, " IN_EFFECT("migrations") ", repeatable, sort_key"
@@ -2162,4 +2249,84 @@ FmCatalogVerifiable(const char *version)
 	execute_statement(STMT_VERIFIABLE, &value, nulls, SPI_OK_SELECT);
 	MemoryContextSwitchTo(cxt);
 	return scripts_of();
+}
+
+/*
+ * FmCatalogTableFiles
+ *		The relfilenode of every user table and materialized view, as an
+ *		array of FmRelFile sorted by relation OID; sets *n.
+ */
+FmRelFile *
+FmCatalogTableFiles(int *n)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	FmRelFile  *files;
+
+	execute_statement(STMT_TABLE_FILES, NULL, NULL, SPI_OK_SELECT);
+	MemoryContextSwitchTo(cxt);
+	*n = (int) SPI_processed;
+	files = palloc(sizeof(FmRelFile) * (SPI_processed + 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		files[i].relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														SPI_tuptable->tupdesc, 1, &isnull));
+		files[i].filenode = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return files;
+}
+
+/*
+ * FmCatalogMyLocks
+ *		The locks this backend holds on user tables and materialized views
+ *		(FmLock), sorted by relation name and mode.
+ */
+List *
+FmCatalogMyLocks(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *result = NIL;
+
+	execute_statement(STMT_MY_LOCKS, NULL, NULL, SPI_OK_SELECT);
+	MemoryContextSwitchTo(cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		FmLock	   *lock = palloc(sizeof(FmLock));
+		bool		isnull;
+
+		lock->relid = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
+		lock->mode = nullable_text(tuple, desc, 2);
+		lock->relation = nullable_text(tuple, desc, 3);
+		lock->filenode = DatumGetObjectId(SPI_getbinval(tuple, desc, 4, &isnull));
+		result = lappend(result, lock);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * FmCatalogSchema
+ *		The user schema as sorted text lines (schemas, relations, columns,
+ *		indexes, constraints, triggers, policies, functions, enum and domain
+ *		types; view and function bodies as MD5), names schema-qualified:
+ *		two snapshots compare equal when the schema is the same.
+ */
+List *
+FmCatalogSchema(void)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *result = NIL;
+
+	execute_statement(STMT_SCHEMA, NULL, NULL, SPI_OK_SELECT);
+	MemoryContextSwitchTo(cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		result = lappend(result, nullable_text(SPI_tuptable->vals[i],
+											   SPI_tuptable->tupdesc, 1));
+	SPI_freetuptable(SPI_tuptable);
+	return result;
 }

@@ -65,6 +65,22 @@ typedef struct FmScript
 	bool		in_effect;
 } FmScript;
 
+/* A table's file (FmCatalogTableFiles()): changes when it is rewritten. */
+typedef struct FmRelFile
+{
+	Oid			relid;
+	Oid			filenode;
+} FmRelFile;
+
+/* A lock this backend holds on a table (FmCatalogMyLocks()). */
+typedef struct FmLock
+{
+	Oid			relid;
+	char	   *relation;		/* schema-qualified name */
+	char	   *mode;			/* as in pg_locks: "AccessExclusiveLock" */
+	Oid			filenode;		/* its relfilenode now */
+} FmLock;
+
 /* What FmBeginAsRole() changed, for FmEndAsRole(). */
 typedef struct FmRoleSwitch
 {
@@ -91,6 +107,9 @@ extern void FmCatalogRecordRolledBack(const FmMigration *m, TimestampTz started,
 									  double duration_ms, const char *by,
 									  int statements, const char *reason);
 extern List *FmCatalogVerifiable(const char *version);
+extern FmRelFile *FmCatalogTableFiles(int *n);
+extern List *FmCatalogMyLocks(void);
+extern List *FmCatalogSchema(void);
 extern void FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 								   double duration_ms, const char *applied_by);
 extern void FmCatalogRecordFailed(const FmMigration *m, TimestampTz started,

@@ -15,6 +15,11 @@
  * subtransaction that is rolled back (FmVerifyMigration()), and reports
  * each result instead of raising it.
  *
+ * rehearse_rollback() applies each pending migration, runs its down script
+ * and applies it again, all rolled back at the end, and reports whether the
+ * schema came back the same each time: the "test your rollback script"
+ * item of a pre-deployment checklist.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -33,6 +38,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "params.h"
 #include "plan.h"
 #include "runner.h"
 
@@ -343,6 +349,225 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 	PG_FINALLY();
 	{
 		FmSetApplyInProgress(false);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * schema_diff
+ *		Lines of sorted list "a" missing from sorted list "b" (prefixed
+ *		"- ") and lines of "b" missing from "a" ("+ "), one per line; NULL
+ *		when they are the same.  At most "limit" lines, then a count.
+ */
+static char *
+schema_diff(List *a, List *b, int limit)
+{
+	StringInfoData buf;
+	int			i = 0;
+	int			j = 0;
+	int			n = 0;
+
+	initStringInfo(&buf);
+	while (i < list_length(a) || j < list_length(b))
+	{
+		int			cmp;
+
+		if (i >= list_length(a))
+			cmp = 1;
+		else if (j >= list_length(b))
+			cmp = -1;
+		else
+			cmp = strcmp(list_nth(a, i), list_nth(b, j));
+		if (cmp == 0)
+		{
+			i++;
+			j++;
+			continue;
+		}
+		if (n++ < limit)
+			appendStringInfo(&buf, "\n%s %s", cmp < 0 ? "-" : "+",
+							 (char *) (cmp < 0 ? list_nth(a, i) : list_nth(b, j)));
+		if (cmp < 0)
+			i++;
+		else
+			j++;
+	}
+	if (n == 0)
+		return NULL;
+	if (n > limit)
+		appendStringInfo(&buf, "\n... and %d more", n - limit);
+	return buf.data;
+}
+
+/*
+ * fleetmigrate.rehearse_rollback(target text, params jsonb)
+ *	RETURNS TABLE(version text, name text, status text, message text)
+ *
+ * For each pending migration up to "target", in order, inside one
+ * subtransaction that is rolled back at the end: apply it, run its down
+ * script, apply it again, comparing the schema (FmCatalogSchema()) after
+ * the down script with the one before the migration, and after applying it
+ * again with the one after applying it the first time.  Status
+ * 'rehearsed' (both the same), 'differs' (the message lists the
+ * differences, "-" missing, "+" extra) or 'error' (the message has the
+ * error; the rehearsal stops there).  Nothing stays.
+ */
+PG_FUNCTION_INFO_V1(fleetmigrate_rehearse_rollback);
+
+Datum
+fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *by;
+	MemoryContext oldcxt;
+	ResourceOwner oldowner;
+	MemoryContext cxt;
+	List	   *pending;
+	List	   *set = NIL;
+	FmMigration last;
+	bool		have_last;
+	FmMigration *volatile current = NULL;
+	const char *volatile phase = NULL;
+	ErrorData  *volatile edata = NULL;
+	ListCell   *lc;
+
+	if (FmApplyInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rehearse_rollback() cannot be called from inside a migration")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"params\" of rehearse_rollback() cannot be null")));
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	(void) FmAcquireRunnerLock(true);
+	by = GetUserNameFromId(GetUserId(), false);
+	oldcxt = CurrentMemoryContext;
+	oldowner = CurrentResourceOwner;
+	cxt = AllocSetContextCreate(oldcxt, "fleetmigrate rehearsal",
+								ALLOCSET_DEFAULT_SIZES);
+
+	FmSetApplyInProgress(true);
+	PG_TRY();
+	{
+		FmParamsSetRun(PG_GETARG_JSONB_P(1), "rehearse_rollback()");
+		have_last = FmCatalogLastApplied(&last);
+		pending = FmCatalogPending(target, false, have_last ? &last : NULL);
+		FmCheckPlan(pending, have_last ? &last : NULL);
+		FmCheckPlanParams(pending);
+		foreach(lc, pending)
+		{
+			FmMigration *m = lfirst(lc);
+			FmScript   *script = palloc0(sizeof(FmScript));
+
+			if (!m->transactional)
+				ereport(ERROR,
+						(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+						 errmsg("%s cannot run inside a transaction, so it cannot be rehearsed",
+								FmMigrationLabel(m->version, m->name)),
+						 errhint("Rehearse with a target that stops before it.")));
+			script->m = *m;
+			script->script = FmCatalogScript(m, FM_SCRIPT_DOWN);
+			set = lappend(set, script);
+		}
+		refuse_missing_down(set);
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+		PG_TRY();
+		{
+			foreach(lc, set)
+			{
+				FmScript   *script = lfirst(lc);
+				FmExecErrorContext ctx;
+				FmFailedAt	failed_at;
+				double		duration_ms;
+				List	   *before;
+				List	   *after;
+				List	   *undone;
+				List	   *again;
+				char	   *down_diff;
+				char	   *again_diff;
+				Datum		values[4];
+				bool		nulls[4] = {false, false, false, false};
+				int			nestlevel;
+
+				current = &script->m;
+				MemoryContextSwitchTo(cxt);
+				before = FmCatalogSchema();
+				phase = "applying it";
+				(void) FmRunMigration(current, by, cxt, &duration_ms, &failed_at);
+				MemoryContextSwitchTo(cxt);
+				after = FmCatalogSchema();
+				ctx.migration = current;
+				ctx.script = script->script;
+				ctx.what = "down";
+				ctx.statement = NULL;
+				nestlevel = NewGUCNestLevel();
+				phase = "running its down script";
+				(void) FmRunScript(&ctx, cxt, false, &failed_at);
+				AtEOXact_GUC(false, nestlevel);
+				undone = FmCatalogSchema();
+				phase = "applying it again after its down script (does the down script leave something behind?)";
+				(void) FmRunMigration(current, by, cxt, &duration_ms, &failed_at);
+				MemoryContextSwitchTo(cxt);
+				again = FmCatalogSchema();
+
+				down_diff = schema_diff(before, undone, 20);
+				again_diff = schema_diff(after, again, 20);
+				MemoryContextSwitchTo(oldcxt);
+				values[0] = CStringGetTextDatum(current->version);
+				values[1] = CStringGetTextDatum(current->name);
+				values[2] = CStringGetTextDatum(down_diff || again_diff ? "differs" : "rehearsed");
+				if (down_diff || again_diff)
+					values[3] = CStringGetTextDatum(psprintf("%s%s%s%s",
+															 down_diff ? "after the down script, the schema differs from before the migration:" : "",
+															 down_diff ? down_diff : "",
+															 down_diff && again_diff ? "\n" : "",
+															 again_diff ? psprintf("applied again after the down script, the schema differs from the first time:%s", again_diff) : ""));
+				else
+					values[3] = CStringGetTextDatum("applied, rolled back and applied again: the same schema each time");
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+				MemoryContextReset(cxt);
+			}
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+		}
+		PG_END_TRY();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		if (edata != NULL)
+		{
+			Datum		values[4];
+			bool		nulls[4] = {false, false, false, false};
+
+			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN || current == NULL)
+				ReThrowError(edata);
+			values[0] = CStringGetTextDatum(current->version);
+			values[1] = CStringGetTextDatum(current->name);
+			values[2] = CStringGetTextDatum("error");
+			values[3] = CStringGetTextDatum(psprintf("failed while %s: %s", phase,
+													 FmErrorText(edata, true)));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	PG_FINALLY();
+	{
+		FmSetApplyInProgress(false);
+		FmParamsReset();
 	}
 	PG_END_TRY();
 	SPI_finish();

@@ -653,6 +653,92 @@ FmErrorText(ErrorData *edata, bool with_sqlstate)
 	return buf.data;
 }
 
+/* pg_locks' modes, weakest first */
+static const char *const lock_modes[] = {
+	"AccessShareLock", "RowShareLock", "RowExclusiveLock",
+	"ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock",
+	"ExclusiveLock", "AccessExclusiveLock"
+};
+
+static int
+lock_rank(const char *mode)
+{
+	for (int i = 0; i < lengthof(lock_modes); i++)
+	{
+		if (strcmp(lock_modes[i], mode) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int
+compare_relfiles(const void *a, const void *b)
+{
+	Oid			ra = ((const FmRelFile *) a)->relid;
+	Oid			rb = ((const FmRelFile *) b)->relid;
+
+	return ra < rb ? -1 : ra > rb ? 1 : 0;
+}
+
+/*
+ * describe_locks
+ *		What a dry run's migration did to tables that existed before it:
+ *		the strongest lock it took on each ("locks" now held, minus "held"
+ *		before it), and whether it rewrote the table (its file changed from
+ *		"files", sorted by OID).  Locks an earlier migration of the run took
+ *		are not repeated.
+ */
+static char *
+describe_locks(List *locks, List *held, FmRelFile *files, int nfiles)
+{
+	StringInfoData buf;
+	const FmLock *strongest = NULL;
+	bool		any = false;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "new locks:");
+	/* sorted by relation: one entry per relation, its strongest new mode */
+	for (int i = 0; i <= list_length(locks); i++)
+	{
+		const FmLock *lock = i < list_length(locks) ? list_nth(locks, i) : NULL;
+		bool		new_lock = lock != NULL;
+		ListCell   *lc2;
+
+		if (strongest != NULL &&
+			(lock == NULL || lock->relid != strongest->relid))
+		{
+			FmRelFile	key = {strongest->relid, InvalidOid};
+			FmRelFile  *before = bsearch(&key, files, nfiles, sizeof(FmRelFile),
+										 compare_relfiles);
+
+			if (before != NULL)
+			{
+				appendStringInfo(&buf, "%s %s %s%s", any ? "," : "",
+								 strongest->relation, strongest->mode,
+								 before->filenode != strongest->filenode ?
+								 " (rewritten)" : "");
+				any = true;
+			}
+			strongest = NULL;
+		}
+		if (lock == NULL)
+			break;
+		foreach(lc2, held)
+		{
+			const FmLock *old = lfirst(lc2);
+
+			if (old->relid == lock->relid && strcmp(old->mode, lock->mode) == 0)
+				new_lock = false;
+		}
+		if (new_lock &&
+			(strongest == NULL || lock_rank(lock->mode) > lock_rank(strongest->mode)))
+			strongest = lock;
+	}
+	if (!any)
+		appendStringInfoString(&buf, " none on existing tables");
+	return buf.data;
+}
+
 /*
  * apply_dry_run
  *		Run every pending migration inside one internal subtransaction, then
@@ -669,24 +755,41 @@ apply_dry_run(ApplyRun *run, List *pending)
 	ErrorData  *volatile edata = NULL;
 	FmFailedAt	failed_at = {0, 0};
 
+	MemoryContext held_cxt = AllocSetContextCreate(oldcxt, "fleetmigrate dry run",
+												   ALLOCSET_SMALL_SIZES);
+
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 
 	PG_TRY();
 	{
 		ListCell   *lc;
+		List	   *held = NIL;
 
 		foreach(lc, pending)
 		{
 			double		duration_ms;
 			int			nstatements;
+			int			nfiles;
+			FmRelFile  *files;
+			List	   *locks;
+			char	   *message;
 
 			current = (FmMigration *) lfirst(lc);
+			MemoryContextSwitchTo(run->migration_cxt);
+			files = FmCatalogTableFiles(&nfiles);
+			MemoryContextSwitchTo(oldcxt);
 			nstatements = FmRunMigration(current, run->applied_by,
 										 run->migration_cxt, &duration_ms,
 										 &failed_at);
+			MemoryContextSwitchTo(held_cxt);
+			locks = FmCatalogMyLocks();
+			message = psprintf("dry run: rolled back; %s",
+							   describe_locks(locks, held, files, nfiles));
+			held = locks;
+			MemoryContextSwitchTo(oldcxt);
 			put_row(run, current->version, current->name, "would_apply",
-					duration_ms, nstatements, "dry run: rolled back");
+					duration_ms, nstatements, message);
 			MemoryContextReset(run->migration_cxt);
 		}
 	}
