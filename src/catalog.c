@@ -1534,25 +1534,38 @@ FmCatalogPending(const char *target, bool first_only, const FmMigration *last)
 }
 
 /*
- * FmCatalogScript
- *		The up, down or verify script of a migration, palloc'd in the
- *		current context; NULL if it has none.
+ * FmCatalogScripts
+ *		The up, down and verify scripts of a migration, in scripts[] by
+ *		FmScriptKind, palloc'd in the current context; NULL for one it does
+ *		not have.
  */
-char *
-FmCatalogScript(const FmMigration *m, FmScriptKind kind)
+void
+FmCatalogScripts(const FmMigration *m, char *scripts[3])
 {
 	Datum		values[2];
-	char	   *script;
 
 	values[0] = CStringGetTextDatum(m->version);
 	values[1] = CStringGetTextDatum(m->name);
 	if (execute_statement(STMT_SCRIPTS, values, NULL, SPI_OK_SELECT) != 1)
 		elog(ERROR, "migration %s %s vanished from the catalog",
 			 m->version, m->name);
-	script = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-						   (int) kind + 1);
+	for (int i = 0; i < 3; i++)
+		scripts[i] = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+								   i + 1);
 	SPI_freetuptable(SPI_tuptable);
-	return script;
+}
+
+/*
+ * FmCatalogScript
+ *		One script of a migration (FmCatalogScripts()).
+ */
+char *
+FmCatalogScript(const FmMigration *m, FmScriptKind kind)
+{
+	char	   *scripts[3];
+
+	FmCatalogScripts(m, scripts);
+	return scripts[kind];
 }
 
 /*

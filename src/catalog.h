@@ -99,6 +99,7 @@ extern void FmCatalogCheckRequirements(List *definitions);
 extern bool FmCatalogLastApplied(FmMigration *last);
 extern List *FmCatalogPending(const char *target, bool first_only,
 							   const FmMigration *last);
+extern void FmCatalogScripts(const FmMigration *m, char *scripts[3]);
 extern char *FmCatalogScript(const FmMigration *m, FmScriptKind kind);
 extern List *FmCatalogPlanProblems(List *plan);
 extern List *FmCatalogMentioning(const char *word);

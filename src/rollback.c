@@ -191,7 +191,6 @@ fleetmigrate_rollback(PG_FUNCTION_ARGS)
 	char	   *by;
 	MemoryContext cxt;
 	List	   *set;
-	ListCell   *lc;
 	int			steps;
 
 	if (FmApplyInProgress())
@@ -236,6 +235,8 @@ fleetmigrate_rollback(PG_FUNCTION_ARGS)
 	FmSetApplyInProgress(true);
 	PG_TRY();
 	{
+		ListCell   *lc;
+
 		foreach(lc, set)
 		{
 			FmScript   *script = lfirst(lc);
@@ -282,7 +283,6 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 	MemoryContext oldcxt;
 	MemoryContext cxt;
 	List	   *scripts;
-	ListCell   *lc;
 
 	if (FmApplyInProgress())
 		ereport(ERROR,
@@ -300,6 +300,8 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 	FmSetApplyInProgress(true);
 	PG_TRY();
 	{
+		ListCell   *lc;
+
 		foreach(lc, scripts)
 		{
 			FmScript   *script = lfirst(lc);
@@ -321,7 +323,7 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 			{
 				PG_TRY();
 				{
-					(void) FmVerifyMigration(&script->m, cxt);
+					(void) FmVerifyMigration(&script->m, script->script, cxt);
 				}
 				PG_CATCH();
 				{
@@ -425,14 +427,11 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 	MemoryContext oldcxt;
 	ResourceOwner oldowner;
 	MemoryContext cxt;
-	List	   *pending;
 	List	   *set = NIL;
 	FmMigration last;
-	bool		have_last;
 	FmMigration *volatile current = NULL;
 	const char *volatile phase = NULL;
 	ErrorData  *volatile edata = NULL;
-	ListCell   *lc;
 
 	if (FmApplyInProgress())
 		ereport(ERROR,
@@ -456,6 +455,10 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 	FmSetApplyInProgress(true);
 	PG_TRY();
 	{
+		List	   *pending;
+		ListCell   *lc;
+		bool		have_last;
+
 		FmParamsSetRun(PG_GETARG_JSONB_P(1), "rehearse_rollback()");
 		have_last = FmCatalogLastApplied(&last);
 		pending = FmCatalogPending(target, false, have_last ? &last : NULL);

@@ -307,6 +307,7 @@ execute_tolerating(const char *text, const SPIExecuteOptions *options,
 	const char *code;
 	ListCell   *lc;
 
+	*rc = 0;
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
@@ -345,7 +346,6 @@ execute_tolerating(const char *text, const SPIExecuteOptions *options,
 		}
 	}
 	ReThrowError(edata);
-	pg_unreachable();
 }
 
 /*
@@ -449,19 +449,18 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 
 /*
  * FmVerifyMigration
- *		Run the verify script of migration "m", if it has one, in a
+ *		Run "script", the verify script of migration "m" (NULL: none), in a
  *		subtransaction that is rolled back whatever happens: what a verify
  *		script writes never stays.  ERRORs if verification fails.
  *		Returns false if there is no verify script.
  */
 bool
-FmVerifyMigration(const FmMigration *m, MemoryContext cxt)
+FmVerifyMigration(const FmMigration *m, const char *script, MemoryContext cxt)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	FmExecErrorContext ctx;
 	FmFailedAt	failed_at;
-	char	   *script = FmCatalogScript(m, FM_SCRIPT_VERIFY);
 
 	if (script == NULL)
 		return false;
@@ -513,6 +512,7 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 	TimestampTz started = GetCurrentTimestamp();
 	instr_time	start;
 	instr_time	elapsed;
+	char	   *scripts[3];
 	int			nestlevel;
 	int			nstatements;
 
@@ -521,8 +521,9 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 						   psprintf("fleetmigrate: applying migration %s %s",
 									m->version, m->name));
 
+	FmCatalogScripts(m, scripts);
 	ctx.migration = m;
-	ctx.script = FmCatalogScript(m, FM_SCRIPT_UP);
+	ctx.script = scripts[FM_SCRIPT_UP];
 	ctx.what = NULL;
 	ctx.statement = NULL;
 
@@ -533,7 +534,7 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 	FmParamsEnd();
 	AtEOXact_GUC(false, nestlevel);
 
-	(void) FmVerifyMigration(m, cxt);
+	(void) FmVerifyMigration(m, scripts[FM_SCRIPT_VERIFY], cxt);
 
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
@@ -833,10 +834,7 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	ApplyOptions opts;
 	ApplyRun	run;
-	List	   *pending;
-	ListCell   *lc;
 	FmMigration last;
-	bool		have_last;
 	bool		skipped;
 	int			i;
 
@@ -880,6 +878,10 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 	apply_in_progress = true;
 	PG_TRY();
 	{
+		List	   *pending;
+		ListCell   *lc;
+		bool		have_last;
+
 		FmParamsSetRun(PG_GETARG_JSONB_P(2), "apply_pending()");
 		have_last = FmCatalogLastApplied(&last);
 		pending = FmCatalogPending(opts.target, false, have_last ? &last : NULL);

@@ -37,7 +37,8 @@ typedef struct FmExecErrorContext
 extern void FmExecErrorCallback(void *arg);
 extern int	FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 						FmFailedAt *failed_at);
-extern bool FmVerifyMigration(const FmMigration *m, MemoryContext cxt);
+extern bool FmVerifyMigration(const FmMigration *m, const char *script,
+							  MemoryContext cxt);
 extern int	FmRunMigration(const FmMigration *m, const char *applied_by,
 						   MemoryContext cxt, double *duration_ms,
 						   FmFailedAt *failed_at);

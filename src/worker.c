@@ -702,7 +702,7 @@ FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
-	(void) FmVerifyMigration(m, cxt);
+	(void) FmVerifyMigration(m, FmCatalogScript(m, FM_SCRIPT_VERIFY), cxt);
 	FmCatalogRecordApplied(m, started, *duration_ms, applied_by);
 	MemoryContextSwitchTo(oldcxt);
 	return statements;
