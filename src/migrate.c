@@ -48,7 +48,6 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "catalog.h"
@@ -98,6 +97,23 @@ refuse_atomic(FunctionCallInfo fcinfo)
 			 errhint("Run CALL fleetmigrate.migrate() on its own, or apply everything inside your transaction with SELECT * FROM fleetmigrate.apply_pending().")));
 }
 
+/* The plan check_whole_plan() checks. */
+typedef struct PlanArgs
+{
+	const char *target;
+	const FmMigration *last;
+} PlanArgs;
+
+static void
+check_whole_plan(void *arg)
+{
+	PlanArgs   *args = (PlanArgs *) arg;
+	List	   *plan = FmCatalogPending(args->target, false, args->last);
+
+	FmCheckPlan(plan, args->last);
+	FmCheckPlanParams(plan);
+}
+
 /*
  * check_plan
  *		FmCheckPlan() of the whole plan, before anything runs.  A refused
@@ -108,30 +124,11 @@ static void
 check_plan(int64 run_id, const char *target, const FmMigration *last,
 		   MemoryContext cxt)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	ErrorData  *edata = NULL;
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
+	PlanArgs	args = {target, last};
+	ErrorData  *edata = FmInSubtransaction(check_whole_plan, &args, true, oldcxt);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		List	   *plan = FmCatalogPending(target, false, last);
-
-		FmCheckPlan(plan, last);
-		FmCheckPlanParams(plan);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
 	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
 	MemoryContextReset(cxt);
 
 	if (edata != NULL)
@@ -141,6 +138,30 @@ check_plan(int64 run_id, const char *target, const FmMigration *last,
 		SPI_commit();
 		ReThrowError(edata);
 	}
+}
+
+/* One migration for run_one(). */
+typedef struct MigrateArgs
+{
+	FmMigration *m;
+	const char *applied_by;
+	MemoryContext cxt;
+	double		duration_ms;
+	FmFailedAt	failed_at;
+} MigrateArgs;
+
+/* Run a migration here or, if it cannot run in a transaction, in a worker. */
+static void
+run_one(void *arg)
+{
+	MigrateArgs *args = (MigrateArgs *) arg;
+
+	if (args->m->transactional)
+		(void) FmRunMigration(args->m, args->applied_by, args->cxt,
+							  &args->duration_ms, &args->failed_at);
+	else
+		(void) FmRunMigrationInWorker(args->m, args->applied_by, args->cxt,
+									  &args->duration_ms, &args->failed_at);
 }
 
 /*
@@ -169,13 +190,12 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 
 	for (;;)
 	{
-		ResourceOwner oldowner = CurrentResourceOwner;
 		List	   *pending;
 		FmMigration *m;
-		ErrorData  *edata = NULL;
-		FmFailedAt	failed_at = {0, 0};
+		ErrorData  *edata;
+		MigrateArgs args;
 		TimestampTz started;
-		double		duration_ms = 0;
+		double		duration_ms;
 
 		MemoryContextReset(iter_cxt);
 		MemoryContextSwitchTo(iter_cxt);
@@ -193,28 +213,14 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 			SPI_commit();
 
 		started = GetCurrentTimestamp();
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(iter_cxt);
-		PG_TRY();
-		{
-			if (m->transactional)
-				(void) FmRunMigration(m, applied_by, migration_cxt,
-									  &duration_ms, &failed_at);
-			else
-				(void) FmRunMigrationInWorker(m, applied_by, migration_cxt,
-											  &duration_ms, &failed_at);
-			ReleaseCurrentSubTransaction();
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(procxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(iter_cxt);
-		CurrentResourceOwner = oldowner;
+		args.m = m;
+		args.applied_by = applied_by;
+		args.cxt = migration_cxt;
+		args.duration_ms = 0;
+		args.failed_at.statement = 0;
+		args.failed_at.line = 0;
+		edata = FmInSubtransaction(run_one, &args, true, procxt);
+		duration_ms = args.duration_ms;
 		MemoryContextReset(migration_cxt);
 
 		if (edata != NULL)
@@ -222,12 +228,12 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 			char	   *text;
 
 			MemoryContextSwitchTo(procxt);
-			FmExplainError(m, failed_at.statement, edata);
+			FmExplainError(m, args.failed_at.statement, edata);
 			text = FmErrorText(edata, false);
 			duration_ms = (double) (GetCurrentTimestamp() - started) / 1000.0;
 			FmCatalogRecordFailed(m, started, duration_ms, applied_by,
 								  edata->sqlerrcode, text,
-								  failed_at.statement, failed_at.line);
+								  args.failed_at.statement, args.failed_at.line);
 			FmCatalogRunFinish(run_id, "failed", applied, m,
 							   edata->sqlerrcode, text);
 			SPI_commit();

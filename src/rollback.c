@@ -119,6 +119,38 @@ refuse_missing_down(List *set)
 			 errhint("Register the migration again with a down script (register(..., down => ...) or a \"-- down\" section in a bundle), or roll back fewer migrations.")));
 }
 
+/* One down script for run_down(). */
+typedef struct UndoArgs
+{
+	FmExecErrorContext ctx;
+	const char *by;
+	const char *reason;
+	MemoryContext cxt;
+	double		duration_ms;
+	int			statements;
+} UndoArgs;
+
+/* Run a down script, with its SETs undone after it, and record it. */
+static void
+run_down(void *arg)
+{
+	UndoArgs   *args = (UndoArgs *) arg;
+	TimestampTz started = GetCurrentTimestamp();
+	FmFailedAt	failed_at;
+	instr_time	start;
+	instr_time	elapsed;
+	int			nestlevel = NewGUCNestLevel();
+
+	INSTR_TIME_SET_CURRENT(start);
+	args->statements = FmRunScript(&args->ctx, args->cxt, false, &failed_at);
+	AtEOXact_GUC(false, nestlevel);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	args->duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
+	FmCatalogRecordRolledBack(args->ctx.migration, started, args->duration_ms,
+							  args->by, args->statements, args->reason);
+}
+
 /*
  * undo
  *		Run the down script of one migration in a subtransaction and record
@@ -129,49 +161,21 @@ static void
 undo(FmScript *script, const char *by, const char *reason, MemoryContext cxt,
 	 double *duration_ms, int *statements)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	TimestampTz started = GetCurrentTimestamp();
-	FmExecErrorContext ctx;
-	FmFailedAt	failed_at;
-	instr_time	start;
-	instr_time	elapsed;
+	UndoArgs	args;
+	ErrorData  *edata;
 
-	INSTR_TIME_SET_CURRENT(start);
-	ctx.migration = &script->m;
-	ctx.script = script->script;
-	ctx.what = "down";
-	ctx.statement = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		int			nestlevel = NewGUCNestLevel();
-
-		*statements = FmRunScript(&ctx, cxt, false, &failed_at);
-		AtEOXact_GUC(false, nestlevel);
-		INSTR_TIME_SET_CURRENT(elapsed);
-		INSTR_TIME_SUBTRACT(elapsed, start);
-		*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
-		FmCatalogRecordRolledBack(&script->m, started, *duration_ms, by,
-								  *statements, reason);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+	args.ctx.migration = &script->m;
+	args.ctx.script = script->script;
+	args.ctx.what = "down";
+	args.ctx.statement = NULL;
+	args.by = by;
+	args.reason = reason;
+	args.cxt = cxt;
+	edata = FmInSubtransaction(run_down, &args, true, CurrentMemoryContext);
+	if (edata != NULL)
 		ReThrowError(edata);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
+	*duration_ms = args.duration_ms;
+	*statements = args.statements;
 }
 
 /*

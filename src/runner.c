@@ -291,6 +291,63 @@ check_verify_rows(const FmExecErrorContext *ctx)
 }
 
 /*
+ * FmInSubtransaction
+ *		Call fn(arg) in an internal subtransaction.  When it returns, the
+ *		subtransaction is committed ("keep") or rolled back, and the result
+ *		is NULL.  When it fails, the subtransaction is rolled back and the
+ *		error is returned, copied into "errcxt", with the error state
+ *		cleared: the caller raises it again (ReThrowError()) or reports it.
+ *		Either way the caller's memory context and resource owner are
+ *		current again afterwards.
+ */
+ErrorData *
+FmInSubtransaction(void (*fn) (void *arg), void *arg, bool keep,
+				   MemoryContext errcxt)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	ErrorData  *edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		fn(arg);
+		if (keep)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(errcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	return edata;
+}
+
+/* One statement for execute_tolerating(). */
+typedef struct ExecuteArgs
+{
+	const char *text;
+	const SPIExecuteOptions *options;
+	int			rc;
+} ExecuteArgs;
+
+static void
+execute_one(void *arg)
+{
+	ExecuteArgs *args = (ExecuteArgs *) arg;
+
+	args->rc = SPI_execute_extended(args->text, args->options);
+}
+
+/*
  * execute_tolerating
  *		Run one statement of migration ctx->migration, which tolerates some
  *		errors, in a subtransaction of its own.  If it fails with one of the
@@ -302,29 +359,12 @@ static bool
 execute_tolerating(const char *text, const SPIExecuteOptions *options,
 				   const FmExecErrorContext *ctx, MemoryContext cxt, int *rc)
 {
-	ResourceOwner oldowner = CurrentResourceOwner;
-	ErrorData  *edata = NULL;
+	ExecuteArgs args = {text, options, 0};
+	ErrorData  *edata = FmInSubtransaction(execute_one, &args, true, cxt);
 	const char *code;
 	ListCell   *lc;
 
-	*rc = 0;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		*rc = SPI_execute_extended(text, options);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = oldowner;
+	*rc = args.rc;
 	if (edata == NULL)
 		return false;
 
@@ -447,6 +487,22 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 	return list_length(stmts);
 }
 
+/* A verify script for run_verify(). */
+typedef struct VerifyArgs
+{
+	FmExecErrorContext ctx;
+	MemoryContext cxt;
+} VerifyArgs;
+
+static void
+run_verify(void *arg)
+{
+	VerifyArgs *args = (VerifyArgs *) arg;
+	FmFailedAt	failed_at;
+
+	(void) FmRunScript(&args->ctx, args->cxt, true, &failed_at);
+}
+
 /*
  * FmVerifyMigration
  *		Run "script", the verify script of migration "m" (NULL: none), in a
@@ -457,39 +513,19 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 bool
 FmVerifyMigration(const FmMigration *m, const char *script, MemoryContext cxt)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	FmExecErrorContext ctx;
-	FmFailedAt	failed_at;
+	VerifyArgs	args;
+	ErrorData  *edata;
 
 	if (script == NULL)
 		return false;
-	ctx.migration = m;
-	ctx.script = MemoryContextStrdup(cxt, script);
-	ctx.what = "verify";
-	ctx.statement = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		(void) FmRunScript(&ctx, cxt, true, &failed_at);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+	args.ctx.migration = m;
+	args.ctx.script = MemoryContextStrdup(cxt, script);
+	args.ctx.what = "verify";
+	args.ctx.statement = NULL;
+	args.cxt = cxt;
+	edata = FmInSubtransaction(run_verify, &args, false, CurrentMemoryContext);
+	if (edata != NULL)
 		ReThrowError(edata);
-	}
-	PG_END_TRY();
-	RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
 	return true;
 }
 
@@ -575,6 +611,26 @@ put_row(ApplyRun *run, const char *version, const char *name,
 	MemoryContextSwitchTo(oldcxt);
 }
 
+/* One migration for run_migration(). */
+typedef struct MigrationArgs
+{
+	FmMigration *m;
+	ApplyRun   *run;
+	int			nstatements;
+	double		duration_ms;
+	FmFailedAt	failed_at;
+} MigrationArgs;
+
+static void
+run_migration(void *arg)
+{
+	MigrationArgs *args = (MigrationArgs *) arg;
+
+	args->nstatements = FmRunMigration(args->m, args->run->applied_by,
+									   args->run->migration_cxt,
+									   &args->duration_ms, &args->failed_at);
+}
+
 /*
  * apply_all
  *		The normal path: run every pending migration, each in a
@@ -584,48 +640,24 @@ put_row(ApplyRun *run, const char *version, const char *name,
 static void
 apply_all(ApplyRun *run, List *pending)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
 	ListCell   *lc;
 
 	foreach(lc, pending)
 	{
-		FmMigration *m = (FmMigration *) lfirst(lc);
-		double		duration_ms;
-		FmFailedAt	failed_at = {0, 0};
-		volatile int nstatements = 0;
+		MigrationArgs args = {(FmMigration *) lfirst(lc), run, 0, 0, {0, 0}};
+		ErrorData  *edata = FmInSubtransaction(run_migration, &args, true,
+											   CurrentMemoryContext);
 
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(oldcxt);
-		PG_TRY();
+		if (edata != NULL)
 		{
-			nstatements = FmRunMigration(m, run->applied_by,
-										 run->migration_cxt, &duration_ms,
-										 &failed_at);
-			ReleaseCurrentSubTransaction();
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcxt);
-			CurrentResourceOwner = oldowner;
-			FmExplainError(m, failed_at.statement, edata);
+			FmExplainError(args.m, args.failed_at.statement, edata);
 			ReThrowError(edata);
 		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-
 		ereport(NOTICE,
 				(errmsg("applied %s %s in %.0f ms",
-						m->version, m->name, duration_ms)));
-		put_row(run, m->version, m->name, "applied", duration_ms,
-				nstatements, NULL);
+						args.m->version, args.m->name, args.duration_ms)));
+		put_row(run, args.m->version, args.m->name, "applied",
+				args.duration_ms, args.nstatements, NULL);
 		MemoryContextReset(run->migration_cxt);
 	}
 }

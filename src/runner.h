@@ -47,6 +47,8 @@ extern int	FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
 								   FmFailedAt *failed_at);
 extern char *FmErrorText(ErrorData *edata, bool with_sqlstate);
 extern bool FmAcquireRunnerLock(bool wait);
+extern ErrorData *FmInSubtransaction(void (*fn) (void *arg), void *arg,
+									 bool keep, MemoryContext errcxt);
 extern bool FmApplyInProgress(void);
 extern void FmSetApplyInProgress(bool value);
 
