@@ -78,6 +78,7 @@ static List *check_references(const FmDefinition *def, List *refs,
 static void check_params(const FmDefinition *def);
 static List *check_tolerate(const FmDefinition *def, const FmScriptInfo *info);
 static void register_error_callback(void *arg);
+static Datum target_key(const char *version, const char *what);
 
 /*
  * FmMigrationLabel
@@ -1498,13 +1499,8 @@ FmCatalogPending(const char *target, bool first_only, const FmMigration *last)
 
 	if (target != NULL)
 	{
-		key[0] = PointerGetDatum(FmVersionKey(target, strlen(target)));
+		key[0] = target_key(target, "target");
 		nulls[0] = ' ';
-		if (execute_statement(STMT_TARGET_KNOWN, key, nulls, SPI_OK_SELECT) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("target version \"%s\" is not registered", target),
-					 errhint("See SELECT version, name FROM fleetmigrate.status for the registered versions.")));
 	}
 
 	execute_statement(first_only ? STMT_PENDING_FIRST : STMT_PENDING, key, nulls,

@@ -45,6 +45,7 @@ static const FmMigration *running = NULL;
 
 static const char *json_type_name(const JsonbValue *v);
 static const SuppliedParam *find_supplied(const char *name);
+static bool declares(const FmMigration *m, const char *name);
 
 /*
  * FmParamName
@@ -167,6 +168,22 @@ find_supplied(const char *name)
 	return NULL;
 }
 
+/* Whether migration "m" declares parameter "name". */
+static bool
+declares(const FmMigration *m, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, m->params)
+	{
+		bool		secret;
+
+		if (strcmp(FmParamName(lfirst(lc), &secret), name) == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
  * FmCheckPlanParams
  *		ERROR, before anything runs, if a migration of "plan" declares a
@@ -226,16 +243,8 @@ FmCheckPlanParams(List *plan)
 
 		foreach(lc2, plan)
 		{
-			const FmMigration *m = lfirst(lc2);
-			ListCell   *lc3;
-
-			foreach(lc3, m->params)
-			{
-				bool		secret;
-
-				if (strcmp(FmParamName(lfirst(lc3), &secret), p->name) == 0)
-					declared = true;
-			}
+			if (declares(lfirst(lc2), p->name))
+				declared = true;
 		}
 		if (!declared)
 			ereport(ERROR,
@@ -309,8 +318,6 @@ fleetmigrate_param(PG_FUNCTION_ARGS)
 {
 	char	   *name;
 	const SuppliedParam *p;
-	ListCell   *lc;
-	bool		declared = false;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -323,14 +330,7 @@ fleetmigrate_param(PG_FUNCTION_ARGS)
 				 errmsg("fleetmigrate.param() can only be called while a migration runs"),
 				 errdetail("Parameter \"%s\" has a value only while the migration that declares it runs in apply_pending() or migrate().",
 						   name)));
-	foreach(lc, running->params)
-	{
-		bool		secret;
-
-		if (strcmp(FmParamName(lfirst(lc), &secret), name) == 0)
-			declared = true;
-	}
-	if (!declared)
+	if (!declares(running, name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("%s does not declare parameter \"%s\"",
