@@ -152,7 +152,8 @@ typedef struct CatalogStatementDef
  * versioned ones, then repeatable ones, which a target does not limit.
  */
 #define PENDING_SELECT \
-	"SELECT version, name, sort_key, transactional, repeatable, params, tolerate" \
+	"SELECT version, name, sort_key, transactional, repeatable, params, tolerate," \
+	"       allow_destructive" \
 	"  FROM fleetmigrate.migrations" \
 	" WHERE state IN ('pending', 'failed', 'rolled_back')" \
 	"   AND ($1 IS NULL OR sort_key <= $1 OR repeatable)" \
@@ -271,11 +272,11 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		" RETURNING version, name, checksum, statements)"
 		" INSERT INTO fleetmigrate.events"
 		" (version, name, event, checksum, started_at, duration_ms,"
-		"  performed_by, statements, params)"
+		"  performed_by, statements, params, consent)"
 		" SELECT version, name, 'applied', checksum, $3, $5, $4, statements,"
-		"        $7::pg_catalog.jsonb"
+		"        $7::pg_catalog.jsonb, $8"
 		"   FROM m",
-		7, {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, BOOLOID, TEXTOID}
+		8, {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, BOOLOID, TEXTOID, TEXTOID}
 	},
 	[STMT_LOCK_HOLDER] = {
 		"SELECT l.pid FROM pg_catalog.pg_locks l"
@@ -645,7 +646,7 @@ FmCatalogBegin(void)
 	ReleaseSysCache(tuple);
 
 	/* the newest column: the library needs the catalog it was built for */
-	if (get_attnum(rel, "tolerate") == InvalidAttrNumber)
+	if (get_attnum(get_relname_relid("events", nsp), "consent") == InvalidAttrNumber)
 		FmCatalogTooOld();
 }
 
@@ -1470,6 +1471,7 @@ FmCatalogLastApplied(FmMigration *last)
 	last->out_of_order = false;
 	last->params = NIL;
 	last->tolerate = NIL;
+	last->allow_destructive = false;
 	SPI_freetuptable(SPI_tuptable);
 	return true;
 }
@@ -1519,6 +1521,7 @@ FmCatalogPending(const char *target, bool first_only, const FmMigration *last)
 		m->repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 5, &isnull));
 		m->params = text_array_items(SPI_getbinval(tuple, desc, 6, &isnull));
 		m->tolerate = text_array_items(SPI_getbinval(tuple, desc, 7, &isnull));
+		m->allow_destructive = DatumGetBool(SPI_getbinval(tuple, desc, 8, &isnull));
 		m->out_of_order = last != NULL && !m->repeatable &&
 			FmCompareMigrations(m->sort_key, m->version, m->name,
 								last->sort_key, last->version, last->name) < 0;
@@ -1571,10 +1574,11 @@ FmCatalogScript(const FmMigration *m, FmScriptKind kind)
  */
 void
 FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
-					   double duration_ms, const char *applied_by)
+					   double duration_ms, const char *applied_by,
+					   const char *consent)
 {
-	Datum		values[7];
-	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	char	   *params = FmParamsJson(m);
 
 	values[0] = CStringGetTextDatum(m->version);
@@ -1585,6 +1589,8 @@ FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 	values[5] = BoolGetDatum(m->out_of_order);
 	values[6] = params ? CStringGetTextDatum(params) : (Datum) 0;
 	nulls[6] = params ? ' ' : 'n';
+	values[7] = consent ? CStringGetTextDatum(consent) : (Datum) 0;
+	nulls[7] = consent ? ' ' : 'n';
 	if (execute_statement(STMT_RECORD_APPLIED, values, nulls, SPI_OK_INSERT) != 1)
 		elog(ERROR, "could not record migration %s %s as applied",
 			 m->version, m->name);

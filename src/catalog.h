@@ -24,6 +24,7 @@ typedef struct FmMigration
 	bool		out_of_order;	/* an applied migration sorts after it */
 	List	   *params;			/* char *: declared parameters ("name", "secret name") */
 	List	   *tolerate;		/* char *: SQLSTATEs a statement may fail with */
+	bool		allow_destructive;	/* registered with consent to lose data */
 } FmMigration;
 
 /* The scripts of a migration, in the catalog's column order. */
@@ -112,7 +113,8 @@ extern FmRelFile *FmCatalogTableFiles(int *n);
 extern List *FmCatalogMyLocks(void);
 extern List *FmCatalogSchema(void);
 extern void FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
-								   double duration_ms, const char *applied_by);
+								   double duration_ms, const char *applied_by,
+								   const char *consent);
 extern void FmCatalogRecordFailed(const FmMigration *m, TimestampTz started,
 								  double duration_ms, const char *performed_by,
 								  int sqlerrcode, const char *error,

@@ -11,7 +11,9 @@
  *				validate(), repair(), baseline()
  *	 bundle.c	bundles: register_bundle(), export_bundle()
  *	 files.c	register_dir(): a directory of migration files
+ *	 lint.c		lint(): statements classified with the server's parser
  *	 plan.c		checks of a plan before it runs; explaining errors
+ *	 locks.c	lock_timeout, statement_timeout, retries after a lock timeout
  *	 params.c	migration parameters: fleetmigrate.param()
  *	 rollback.c	rollback() and verify()
  *	 runner.c	apply_pending(): locking, running, recording
@@ -25,9 +27,12 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "fmgr.h"
 #include "utils/guc.h"
 
+#include "locks.h"
 #include "plan.h"
 
 PG_MODULE_MAGIC;
@@ -73,6 +78,33 @@ _PG_init(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("fleetmigrate.lock_timeout",
+							"How long a migration statement waits for a lock before the migration is rolled back and retried.",
+							"Bounds how long application queries queue behind a waiting migration. 0 waits without limit.",
+							&fm_lock_timeout,
+							1000, 0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("fleetmigrate.lock_retries",
+							"How many times a migration that timed out waiting for a lock is retried.",
+							"Retries wait with exponential backoff and jitter, starting at 200 ms and doubling up to 10 s.",
+							&fm_lock_retries,
+							10, 0, 1000,
+							PGC_USERSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("fleetmigrate.statement_timeout",
+							"The longest a migration statement may run.",
+							"0, the default, sets no limit of fleetmigrate's own.",
+							&fm_statement_timeout,
+							0, 0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("fleetmigrate");
 }

@@ -52,6 +52,7 @@
 
 #include "catalog.h"
 #include "params.h"
+#include "locks.h"
 #include "plan.h"
 #include "runner.h"
 
@@ -112,6 +113,7 @@ check_whole_plan(void *arg)
 
 	FmCheckPlan(plan, args->last);
 	FmCheckPlanParams(plan);
+	FmCheckPlanDestructive(plan);
 }
 
 /*
@@ -196,6 +198,7 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 		MigrateArgs args;
 		TimestampTz started;
 		double		duration_ms;
+		int			attempt;
 
 		MemoryContextReset(iter_cxt);
 		MemoryContextSwitchTo(iter_cxt);
@@ -219,9 +222,15 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 		args.duration_ms = 0;
 		args.failed_at.statement = 0;
 		args.failed_at.line = 0;
-		edata = FmInSubtransaction(run_one, &args, true, procxt);
+		/* a lock timeout rolls the migration back; it runs again */
+		attempt = 0;
+		do
+		{
+			edata = FmInSubtransaction(run_one, &args, true, procxt);
+			MemoryContextReset(migration_cxt);
+		} while (edata != NULL &&
+				 FmRetryLockTimeout(m, args.failed_at.statement, ++attempt, edata));
 		duration_ms = args.duration_ms;
-		MemoryContextReset(migration_cxt);
 
 		if (edata != NULL)
 		{
@@ -325,6 +334,7 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 							argnames[i])));
 	}
 	FmParamsSetRun(PG_GETARG_JSONB_P(ARG_PARAMS), "migrate()");
+	FmConsentSetRun(PG_GETARG_BOOL(ARG_ALLOW_DESTRUCTIVE), "migrate()");
 	wait = PG_GETARG_BOOL(ARG_WAIT);
 	started_by = text_to_cstring(PG_GETARG_TEXT_PP(ARG_STARTED_BY));
 	if (strcmp(started_by, "manual") != 0 && strcmp(started_by, "pg_cron") != 0)
@@ -382,6 +392,7 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	{
 		FmSetApplyInProgress(false);
 		FmParamsReset();
+		FmConsentReset();
 		if (have_runner_lock)
 			LockRelease(&runner_tag, ExclusiveLock, true);
 		if (have_run_lock)

@@ -34,6 +34,10 @@ typedef enum FmEnvironment
 extern int	fm_environment;
 
 extern void FmCheckPlan(List *plan, const FmMigration *last);
+extern void FmCheckPlanDestructive(List *plan);
+extern void FmConsentSetRun(bool allow, const char *caller);
+extern void FmConsentReset(void);
+extern char *FmConsent(const FmMigration *m, const char *up);
 extern void FmExplainError(const FmMigration *m, int statement,
 						   ErrorData *edata);
 

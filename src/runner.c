@@ -59,6 +59,7 @@
 #include "catalog.h"
 #include "params.h"
 #include "parse.h"
+#include "locks.h"
 #include "plan.h"
 #include "runner.h"
 
@@ -443,13 +444,15 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 
 			ctx->statement = stmt;
 			text = FmStatementText(ctx->script, stmt);
-			if (tolerating)
+			FmStatementTimerStart();
+			if (tolerating && execute_tolerating(text, &options, ctx, cxt, &rc))
 			{
-				if (execute_tolerating(text, &options, ctx, cxt, &rc))
-					continue;
+				FmStatementTimerStop();
+				continue;
 			}
-			else
+			if (!tolerating)
 				rc = SPI_execute_extended(text, &options);
+			FmStatementTimerStop();
 			MemoryContextSwitchTo(cxt);
 			if (rc < 0)
 				ereport(ERROR,
@@ -470,6 +473,7 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 
 		/* keep the error, minus SPI's copy of the whole statement */
 		MemoryContextSwitchTo(cxt);
+		FmStatementTimerStop();
 		if (ctx->statement != NULL)
 		{
 			failed_at->statement = ctx->statement->number;
@@ -549,6 +553,7 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 	instr_time	start;
 	instr_time	elapsed;
 	char	   *scripts[3];
+	char	   *consent;
 	int			nestlevel;
 	int			nstatements;
 
@@ -562,9 +567,11 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 	ctx.script = scripts[FM_SCRIPT_UP];
 	ctx.what = NULL;
 	ctx.statement = NULL;
+	consent = FmConsent(m, scripts[FM_SCRIPT_UP]);
 
 	/* SET in a migration lasts until the migration ends. */
 	nestlevel = NewGUCNestLevel();
+	FmSetLockSettings();
 	FmParamsBegin(m);
 	nstatements = FmRunScript(&ctx, cxt, false, failed_at);
 	FmParamsEnd();
@@ -576,7 +583,7 @@ FmRunMigration(const FmMigration *m, const char *applied_by, MemoryContext cxt,
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 
-	FmCatalogRecordApplied(m, started, *duration_ms, applied_by);
+	FmCatalogRecordApplied(m, started, *duration_ms, applied_by, consent);
 
 	MemoryContextSwitchTo(oldcxt);
 	return nstatements;
@@ -645,9 +652,18 @@ apply_all(ApplyRun *run, List *pending)
 	foreach(lc, pending)
 	{
 		MigrationArgs args = {(FmMigration *) lfirst(lc), run, 0, 0, {0, 0}};
-		ErrorData  *edata = FmInSubtransaction(run_migration, &args, true,
-											   CurrentMemoryContext);
+		ErrorData  *edata;
+		int			attempt = 0;
 
+		/* a lock timeout rolls the migration back; it runs again */
+		do
+		{
+			edata = FmInSubtransaction(run_migration, &args, true,
+									   CurrentMemoryContext);
+			MemoryContextReset(run->migration_cxt);
+		} while (edata != NULL &&
+				 FmRetryLockTimeout(args.m, args.failed_at.statement,
+									++attempt, edata));
 		if (edata != NULL)
 		{
 			FmExplainError(args.m, args.failed_at.statement, edata);
@@ -886,7 +902,6 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 	opts.target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 	opts.dry_run = PG_GETARG_BOOL(1);
 	opts.wait = PG_GETARG_BOOL(4);
-	/* allow_destructive has no effect until destructive statements are checked */
 
 	InitMaterializedSRF(fcinfo, 0);
 	run.tupstore = rsinfo->setResult;
@@ -915,6 +930,7 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 		bool		have_last;
 
 		FmParamsSetRun(PG_GETARG_JSONB_P(2), "apply_pending()");
+		FmConsentSetRun(PG_GETARG_BOOL(3), "apply_pending()");
 		have_last = FmCatalogLastApplied(&last);
 		pending = FmCatalogPending(opts.target, false, have_last ? &last : NULL);
 		FmCheckPlan(pending, have_last ? &last : NULL);
@@ -926,6 +942,9 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 				refuse_non_transactional(pending, m);
 		}
 		FmCheckPlanParams(pending);
+		/* a dry run shows the findings instead (apply_dry_run()) */
+		if (!opts.dry_run)
+			FmCheckPlanDestructive(pending);
 
 		if (opts.dry_run)
 			apply_dry_run(&run, pending);
@@ -936,6 +955,7 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 	{
 		apply_in_progress = false;
 		FmParamsReset();
+		FmConsentReset();
 	}
 	PG_END_TRY();
 

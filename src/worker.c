@@ -79,6 +79,7 @@
 
 #include "catalog.h"
 #include "parse.h"
+#include "plan.h"
 #include "runner.h"
 
 #define FM_WORKER_MAGIC		0x464D5752	/* "FMWR" */
@@ -703,7 +704,8 @@ FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 	(void) FmVerifyMigration(m, FmCatalogScript(m, FM_SCRIPT_VERIFY), cxt);
-	FmCatalogRecordApplied(m, started, *duration_ms, applied_by);
+	FmCatalogRecordApplied(m, started, *duration_ms, applied_by,
+						   FmConsent(m, FmCatalogScript(m, FM_SCRIPT_UP)));
 	MemoryContextSwitchTo(oldcxt);
 	return statements;
 }

@@ -1,0 +1,1451 @@
+/*-------------------------------------------------------------------------
+ *
+ * lint.c
+ *	  fleetmigrate.lint(): every statement of a script classified from its
+ *	  raw parse tree (raw_parser()), with the catalog consulted for what
+ *	  exists now and the server's own functions for lock levels
+ *	  (AlterTableGetLockLevel()) and type compatibility
+ *	  (IsBinaryCoercible()).  Nothing is executed and no regular
+ *	  expression looks at the text: a DROP TABLE inside a function body or
+ *	  a string is not a statement.
+ *
+ * Four families of rules:
+ *	 destructive	what can lose data: DROP TABLE/SCHEMA/COLUMN/..., TRUNCATE,
+ *					DELETE or UPDATE without WHERE, a lossy column type change.
+ *					Runs refuse such a migration without consent.
+ *	 blocking		the lock a statement takes on an existing relation, and
+ *					the ones held for a time that grows with the table
+ *					(rewrite, full scan, index build).
+ *	 compatibility	renames that running application code may not know.
+ *	 structure		transaction control, statements that cannot run in a
+ *					transaction block.
+ *
+ * "Existing" means in the catalog now and not created earlier in the same
+ * script: an index on a table the script has just created blocks nobody.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "commands/tablecmds.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_type.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "lint.h"
+#include "parse.h"
+
+PG_FUNCTION_INFO_V1(fleetmigrate_lint);
+
+/* An object created earlier in the script. */
+typedef enum CreatedKind
+{
+	CREATED_RELATION,
+	CREATED_FUNCTION,
+	CREATED_TYPE
+} CreatedKind;
+
+typedef struct Created
+{
+	CreatedKind kind;
+	char	   *schema;			/* NULL: as written, unqualified */
+	char	   *name;
+} Created;
+
+/* A CHECK (column IS NOT NULL) constraint the script added. */
+typedef struct NotNullCheck
+{
+	RangeVar   *relation;
+	char	   *constraint;
+	char	   *column;
+	bool		validated;
+} NotNullCheck;
+
+typedef struct LintState
+{
+	const char *script;
+	List	   *findings;
+	List	   *created;		/* Created * */
+	List	   *checks;			/* NotNullCheck * */
+	int			non_transactional;	/* such statements seen so far */
+	const FmStatement *stmt;	/* the statement being classified */
+	const char *tag;			/* its command tag */
+} LintState;
+
+static const char *const lock_mode_names[] = {
+	"no",
+	"ACCESS SHARE",
+	"ROW SHARE",
+	"ROW EXCLUSIVE",
+	"SHARE UPDATE EXCLUSIVE",
+	"SHARE",
+	"SHARE ROW EXCLUSIVE",
+	"EXCLUSIVE",
+	"ACCESS EXCLUSIVE"
+};
+
+#define CONSENT_HINT \
+	"If that is intended, register the migration with allow_destructive => true " \
+	"(in a bundle: \"-- flags: allow_destructive\") or pass allow_destructive => true " \
+	"to apply_pending() or migrate()."
+
+static void add_finding(LintState *st, const char *rule, FmSeverity severity,
+						const char *hint, const char *fmt,...) pg_attribute_printf(5, 6);
+static void lint_statement(LintState *st, Node *tree);
+
+const char *
+FmSeverityName(FmSeverity severity)
+{
+	switch (severity)
+	{
+		case FM_SEVERITY_INFO:
+			return "info";
+		case FM_SEVERITY_WARNING:
+			return "warning";
+		case FM_SEVERITY_ERROR:
+			return "error";
+	}
+	return "?";
+}
+
+/* "an ACCESS EXCLUSIVE", "a SHARE" */
+static const char *
+article(LOCKMODE mode)
+{
+	const char *name = FmLockModeName(mode);
+
+	return (name[0] == 'A' || name[0] == 'E') ? "an" : "a";
+}
+
+/* "ACCESS EXCLUSIVE", as LOCK TABLE spells the mode */
+const char *
+FmLockModeName(LOCKMODE mode)
+{
+	if (mode < 0 || mode > AccessExclusiveLock)
+		return "unknown";
+	return lock_mode_names[mode];
+}
+
+static void
+add_finding(LintState *st, const char *rule, FmSeverity severity,
+			const char *hint, const char *fmt,...)
+{
+	FmFinding  *f = palloc(sizeof(FmFinding));
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (;;)
+	{
+		va_list		args;
+		int			needed;
+
+		va_start(args, fmt);
+		needed = appendStringInfoVA(&buf, fmt, args);
+		va_end(args);
+		if (needed == 0)
+			break;
+		enlargeStringInfo(&buf, needed);
+	}
+	f->statement = st->stmt->number;
+	f->line = st->stmt->line;
+	f->rule = rule;
+	f->severity = severity;
+	f->message = buf.data;
+	f->hint = hint ? pstrdup(hint) : NULL;
+	st->findings = lappend(st->findings, f);
+}
+
+/*
+ * Names as the script wrote them, and as they are now.
+ */
+static char *
+rangevar_name(const RangeVar *rv)
+{
+	return quote_qualified_identifier(rv->schemaname, rv->relname);
+}
+
+static char *
+relation_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+static void
+remember_created(LintState *st, CreatedKind kind, const char *schema,
+				 const char *name)
+{
+	Created    *c = palloc(sizeof(Created));
+
+	c->kind = kind;
+	c->schema = schema ? pstrdup(schema) : NULL;
+	c->name = pstrdup(name);
+	st->created = lappend(st->created, c);
+}
+
+/* Was an object of this kind and name created earlier in the script? */
+static bool
+created_earlier(const LintState *st, CreatedKind kind, const char *schema,
+				const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->created)
+	{
+		Created    *c = (Created *) lfirst(lc);
+
+		if (c->kind == kind && strcmp(c->name, name) == 0 &&
+			(schema == NULL || c->schema == NULL || strcmp(schema, c->schema) == 0))
+			return true;
+	}
+	return false;
+}
+
+static bool
+is_new(const LintState *st, const RangeVar *rv)
+{
+	return created_earlier(st, CREATED_RELATION, rv->schemaname, rv->relname);
+}
+
+/* The last name and the schema, if any, of a qualified name list. */
+static void
+split_name_list(List *names, char **schema, char **name)
+{
+	DeconstructQualifiedName(names, schema, name);
+}
+
+/*
+ * existing_relation
+ *		The relation a RangeVar names, if it exists now and the script did
+ *		not create it; InvalidOid otherwise.
+ */
+static Oid
+existing_relation(const LintState *st, RangeVar *rv)
+{
+	if (is_new(st, rv))
+		return InvalidOid;
+	return RangeVarGetRelid(rv, NoLock, true);
+}
+
+/*
+ * A statement's lock on an existing relation, when nothing more specific
+ * was said about it: brief, and fleetmigrate.lock_timeout bounds the wait.
+ */
+static void
+note_lock(LintState *st, Oid relid, LOCKMODE mode)
+{
+	const char *effect;
+
+	if (!OidIsValid(relid) || mode < ShareUpdateExclusiveLock)
+		return;
+	if (mode == ShareUpdateExclusiveLock)
+		effect = "reads and writes go on";
+	else if (mode <= ExclusiveLock)
+		effect = "writes wait while it is held";
+	else
+		effect = "reads and writes wait while it is held";
+	add_finding(st, "blocking.lock", FM_SEVERITY_INFO,
+				"The lock is held briefly. fleetmigrate.lock_timeout limits how long the migration waits for it in front of application queries.",
+				"%s takes %s %s lock on %s: %s",
+				st->tag, article(mode), FmLockModeName(mode),
+				relation_name(relid), effect);
+}
+
+/*
+ * Column type changes
+ */
+static bool
+is_integer_type(Oid type, int *digits)
+{
+	switch (type)
+	{
+		case INT2OID:
+			*digits = 5;
+			return true;
+		case INT4OID:
+			*digits = 10;
+			return true;
+		case INT8OID:
+			*digits = 19;
+			return true;
+	}
+	return false;
+}
+
+/* numeric's typmod: precision and scale */
+static void
+numeric_precision_scale(int32 typmod, int *precision, int *scale)
+{
+	int32		tmp = typmod - VARHDRSZ;
+
+	*precision = (tmp >> 16) & 0xffff;
+	*scale = (int) ((int16) (tmp & 0xffff));
+}
+
+/*
+ * type_change_in_place
+ *		True if the server changes the column's type without rewriting or
+ *		scanning the table: the same type with an unlimited or larger
+ *		length or precision, or a binary-coercible type without one.
+ */
+static bool
+type_change_in_place(Oid oldtype, int32 oldmod, Oid newtype, int32 newmod)
+{
+	if (oldtype == newtype)
+	{
+		if (newmod < 0)
+			return true;
+		if (oldmod < 0)
+			return false;
+		if (newtype == NUMERICOID)
+		{
+			int			op,
+						os,
+						np,
+						ns;
+
+			numeric_precision_scale(oldmod, &op, &os);
+			numeric_precision_scale(newmod, &np, &ns);
+			return ns == os && np >= op;
+		}
+		if (newtype == BPCHAROID)
+			return newmod == oldmod;
+		return newmod >= oldmod;
+	}
+	return newmod < 0 && IsBinaryCoercible(oldtype, newtype);
+}
+
+/*
+ * type_change_keeps_values
+ *		True if every value of the old type has a value of the new one
+ *		that means the same.
+ */
+static bool
+type_change_keeps_values(Oid oldtype, int32 oldmod, Oid newtype, int32 newmod)
+{
+	int			olddigits;
+	int			newdigits;
+
+	if (type_change_in_place(oldtype, oldmod, newtype, newmod))
+		return true;
+	if (oldtype == newtype)
+	{
+		if (newtype == NUMERICOID && oldmod >= 0 && newmod >= 0)
+		{
+			int			op,
+						os,
+						np,
+						ns;
+
+			numeric_precision_scale(oldmod, &op, &os);
+			numeric_precision_scale(newmod, &np, &ns);
+			return ns >= os && np - ns >= op - os;
+		}
+		return newmod < 0 || (oldmod >= 0 && newmod >= oldmod);
+	}
+	/* everything has a text form */
+	if (newtype == TEXTOID || (newtype == VARCHAROID && newmod < 0))
+		return true;
+	if (is_integer_type(oldtype, &olddigits))
+	{
+		if (is_integer_type(newtype, &newdigits))
+			return newdigits >= olddigits;
+		if (newtype == NUMERICOID)
+		{
+			int			np,
+						ns;
+
+			if (newmod < 0)
+				return true;
+			numeric_precision_scale(newmod, &np, &ns);
+			return np - ns >= olddigits;
+		}
+		if (newtype == FLOAT8OID)
+			return oldtype != INT8OID;
+		return false;
+	}
+	if (oldtype == FLOAT4OID)
+		return newtype == FLOAT8OID || (newtype == NUMERICOID && newmod < 0);
+	if (oldtype == FLOAT8OID)
+		return newtype == NUMERICOID && newmod < 0;
+	if (oldtype == TIMESTAMPOID)
+		return newtype == TIMESTAMPTZOID && newmod < 0;
+	if (oldtype == DATEOID)
+		return newtype == TIMESTAMPOID || newtype == TIMESTAMPTZOID;
+	return false;
+}
+
+/* ALTER TABLE ... ALTER COLUMN ... TYPE */
+static void
+lint_type_change(LintState *st, RangeVar *rv, Oid relid, AlterTableCmd *cmd,
+				 bool *said)
+{
+	ColumnDef  *def = castNode(ColumnDef, cmd->def);
+	bool		using = def->raw_default != NULL;
+	const char *column = quote_identifier(cmd->name);
+	AttrNumber	attnum;
+	Type		newtyp;
+	Oid			oldtype;
+	int32		oldmod;
+	Oid			oldcoll;
+	Oid			newtype;
+	int32		newmod;
+	char	   *from;
+	char	   *to;
+	bool		keeps;
+
+	/*
+	 * A table or column that does not exist now is created by a migration
+	 * that runs before this one: it holds no data yet.
+	 */
+	if (!OidIsValid(relid))
+		return;
+	attnum = get_attnum(relid, cmd->name);
+	if (attnum <= 0)
+		return;
+	*said = true;
+	newtyp = LookupTypeName(NULL, def->typeName, &newmod, true);
+	if (newtyp == NULL)
+	{
+		add_finding(st, "destructive.type_change", FM_SEVERITY_WARNING,
+					"Check the change against the type where the migration runs. " CONSENT_HINT,
+					"cannot tell whether changing column %s of %s to type %s, which does not exist now, keeps every value",
+					column, relation_name(relid), TypeNameToString(def->typeName));
+		return;
+	}
+	newtype = typeTypeId(newtyp);
+	ReleaseSysCache(newtyp);
+	get_atttypetypmodcoll(relid, attnum, &oldtype, &oldmod, &oldcoll);
+	from = format_type_with_typemod(oldtype, oldmod);
+	to = format_type_with_typemod(newtype, newmod);
+	keeps = type_change_keeps_values(oldtype, oldmod, newtype, newmod);
+
+	if (keeps && !using && type_change_in_place(oldtype, oldmod, newtype, newmod))
+	{
+		*said = false;			/* only the lock: brief */
+		return;
+	}
+	if (!keeps)
+		add_finding(st, "destructive.type_change", FM_SEVERITY_ERROR,
+					"Values that do not fit the new type are lost or make the migration fail. Add a column of the new type, copy and check the data, then switch over. " CONSENT_HINT,
+					"changing column %s of %s from %s to %s can lose data",
+					column, relation_name(relid), from, to);
+	else if (using)
+		add_finding(st, "destructive.type_change", FM_SEVERITY_WARNING,
+					"Check that the USING expression keeps every value. " CONSENT_HINT,
+					"changing column %s of %s from %s to %s computes every value anew with USING",
+					column, relation_name(relid), from, to);
+
+	add_finding(st, "blocking.rewrite", FM_SEVERITY_WARNING,
+					"Reads and writes wait for the whole rewrite. Add a column of the new type, fill it in batches and switch over instead.",
+					"changing column %s of %s from %s to %s rewrites the table under an ACCESS EXCLUSIVE lock",
+					column, relation_name(relid), from, to);
+}
+
+/*
+ * Defaults of added columns
+ */
+static bool
+volatile_call_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncCall))
+	{
+		FuncCall   *fc = (FuncCall *) node;
+		FuncCandidateList c;
+
+		c = FuncnameGetCandidates(fc->funcname, -1, NIL, false, false, false, true);
+		if (c == NULL)
+			return true;		/* not in the catalog now: assume the worst */
+		for (; c != NULL; c = c->next)
+		{
+			if (func_volatile(c->oid) == PROVOLATILE_VOLATILE)
+				return true;
+		}
+	}
+	if (IsA(node, SubLink))
+		return true;
+	return raw_expression_tree_walker(node, volatile_call_walker, context);
+}
+
+static bool
+is_serial_type(TypeName *typeName)
+{
+	static const char *const serials[] = {
+		"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"
+	};
+	char	   *schema;
+	char	   *name;
+	int			i;
+
+	if (typeName == NULL || typeName->arrayBounds != NIL)
+		return false;
+	split_name_list(typeName->names, &schema, &name);
+	if (schema != NULL && strcmp(schema, "pg_catalog") != 0)
+		return false;
+	for (i = 0; i < lengthof(serials); i++)
+	{
+		if (strcmp(name, serials[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A referenced table's lock, for a foreign key. */
+static void
+note_referenced(LintState *st, Constraint *con, Oid relid)
+{
+	Oid			pkrelid = existing_relation(st, con->pktable);
+
+	if (OidIsValid(pkrelid) && pkrelid != relid)
+		note_lock(st, pkrelid, ShareRowExclusiveLock);
+}
+
+/* ALTER TABLE ... ADD COLUMN on an existing table */
+static void
+lint_add_column(LintState *st, Oid relid, ColumnDef *def, bool *said)
+{
+	ListCell   *lc;
+	bool		rewrite = is_serial_type(def->typeName);
+	bool		validates = false;
+
+	if (def->raw_default != NULL &&
+		volatile_call_walker(def->raw_default, NULL))
+		rewrite = true;
+	foreach(lc, def->constraints)
+	{
+		Constraint *con = lfirst_node(Constraint, lc);
+
+		switch (con->contype)
+		{
+			case CONSTR_DEFAULT:
+				if (volatile_call_walker(con->raw_expr, NULL))
+					rewrite = true;
+				break;
+			case CONSTR_IDENTITY:
+				rewrite = true;
+				break;
+			case CONSTR_GENERATED:
+				rewrite = true;
+				break;
+			case CONSTR_FOREIGN:
+				note_referenced(st, con, relid);
+				validates = true;
+				break;
+			case CONSTR_CHECK:
+			case CONSTR_UNIQUE:
+			case CONSTR_PRIMARY:
+			case CONSTR_EXCLUSION:
+				validates = true;
+				break;
+			default:
+				break;
+		}
+	}
+	if (rewrite)
+	{
+		*said = true;
+		add_finding(st, "blocking.rewrite", FM_SEVERITY_WARNING,
+					"Reads and writes wait for the whole rewrite. Add the column without a default (or with a constant one), then fill it in batches.",
+					"adding column %s to %s with a volatile default, an identity or a stored generated value rewrites the table under an ACCESS EXCLUSIVE lock",
+					quote_identifier(def->colname), relation_name(relid));
+	}
+	if (validates)
+	{
+		*said = true;
+		add_finding(st, "blocking.add_constraint", FM_SEVERITY_WARNING,
+					"Add the column first, then the constraint as NOT VALID (or a unique index CONCURRENTLY) and validate it in a later migration.",
+					"adding column %s to %s with a constraint checks or indexes every row under an ACCESS EXCLUSIVE lock",
+					quote_identifier(def->colname), relation_name(relid));
+	}
+}
+
+/*
+ * SET NOT NULL proofs: a validated CHECK (column IS NOT NULL)
+ */
+static char *
+not_null_check_column(Node *expr)
+{
+	NullTest   *nt;
+	ColumnRef  *cref;
+
+	if (expr == NULL || !IsA(expr, NullTest))
+		return NULL;
+	nt = (NullTest *) expr;
+	if (nt->nulltesttype != IS_NOT_NULL || nt->arg == NULL ||
+		!IsA(nt->arg, ColumnRef))
+		return NULL;
+	cref = (ColumnRef *) nt->arg;
+	if (list_length(cref->fields) != 1 || !IsA(linitial(cref->fields), String))
+		return NULL;
+	return strVal(linitial(cref->fields));
+}
+
+static bool
+catalog_proves_not_null(Oid relid, const char *column)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	Relation	conrel;
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tuple;
+	bool		proved = false;
+
+	if (attnum <= 0)
+		return false;
+	conrel = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(conrel, ConstraintRelidTypidNameIndexId, true,
+							  NULL, 1, &key);
+	while (!proved && HeapTupleIsValid(tuple = systable_getnext(scan)))
+	{
+		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tuple);
+		Datum		bin;
+		bool		isnull;
+		Node	   *expr;
+
+		if (con->contype != CONSTRAINT_CHECK || !con->convalidated)
+			continue;
+		bin = heap_getattr(tuple, Anum_pg_constraint_conbin,
+						   RelationGetDescr(conrel), &isnull);
+		if (isnull)
+			continue;
+		expr = stringToNode(TextDatumGetCString(bin));
+		if (IsA(expr, NullTest) &&
+			((NullTest *) expr)->nulltesttype == IS_NOT_NULL &&
+			!((NullTest *) expr)->argisrow &&
+			IsA(((NullTest *) expr)->arg, Var) &&
+			((Var *) ((NullTest *) expr)->arg)->varattno == attnum)
+			proved = true;
+	}
+	systable_endscan(scan);
+	table_close(conrel, AccessShareLock);
+	return proved;
+}
+
+static bool
+same_relation(const RangeVar *a, const RangeVar *b)
+{
+	return strcmp(a->relname, b->relname) == 0 &&
+		(a->schemaname == NULL || b->schemaname == NULL ||
+		 strcmp(a->schemaname, b->schemaname) == 0);
+}
+
+static bool
+script_proves_not_null(const LintState *st, const RangeVar *rv,
+					   const char *column)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->checks)
+	{
+		NotNullCheck *c = (NotNullCheck *) lfirst(lc);
+
+		if (c->validated && strcmp(c->column, column) == 0 &&
+			same_relation(c->relation, rv))
+			return true;
+	}
+	return false;
+}
+
+static void
+remember_check(LintState *st, RangeVar *rv, Constraint *con)
+{
+	char	   *column = not_null_check_column(con->raw_expr);
+	NotNullCheck *c;
+
+	if (column == NULL || con->conname == NULL)
+		return;
+	c = palloc(sizeof(NotNullCheck));
+	c->relation = rv;
+	c->constraint = pstrdup(con->conname);
+	c->column = pstrdup(column);
+	c->validated = !con->skip_validation;
+	st->checks = lappend(st->checks, c);
+}
+
+static void
+validate_check(LintState *st, RangeVar *rv, const char *constraint)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->checks)
+	{
+		NotNullCheck *c = (NotNullCheck *) lfirst(lc);
+
+		if (strcmp(c->constraint, constraint) == 0 &&
+			same_relation(c->relation, rv))
+			c->validated = true;
+	}
+}
+
+/* ALTER TABLE ... ADD CONSTRAINT on an existing table */
+static void
+lint_add_constraint(LintState *st, Oid relid, Constraint *con, bool *said)
+{
+	const char *what = NULL;
+
+	switch (con->contype)
+	{
+		case CONSTR_FOREIGN:
+			note_referenced(st, con, relid);
+			if (!con->skip_validation)
+				what = "a foreign key";
+			break;
+		case CONSTR_CHECK:
+			if (!con->skip_validation)
+				what = "a check constraint";
+			break;
+		case CONSTR_PRIMARY:
+		case CONSTR_UNIQUE:
+		case CONSTR_EXCLUSION:
+			if (con->indexname == NULL)
+			{
+				*said = true;
+				add_finding(st, "blocking.add_constraint", FM_SEVERITY_WARNING,
+							"Build a unique index with CREATE UNIQUE INDEX CONCURRENTLY in a migration of its own, then add the constraint with USING INDEX.",
+							"adding a %s constraint to %s builds its index under an ACCESS EXCLUSIVE lock",
+							con->contype == CONSTR_PRIMARY ? "primary key" :
+							con->contype == CONSTR_UNIQUE ? "unique" : "exclusion",
+							relation_name(relid));
+			}
+			return;
+		default:
+			return;
+	}
+	if (what == NULL)
+		return;
+	*said = true;
+	add_finding(st, "blocking.add_constraint", FM_SEVERITY_WARNING,
+				"Add the constraint with NOT VALID (a brief lock), then run ALTER TABLE ... VALIDATE CONSTRAINT, which lets reads and writes go on, in a later migration.",
+				"adding %s to %s checks every row while the lock is held",
+				what, relation_name(relid));
+}
+
+/* ALTER TABLE */
+static void
+lint_alter_table(LintState *st, AlterTableStmt *stmt)
+{
+	RangeVar   *rv = stmt->relation;
+	Oid			relid = existing_relation(st, rv);
+	bool		fresh = is_new(st, rv);
+	bool		said = false;
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		switch (cmd->subtype)
+		{
+			case AT_DropColumn:
+				if (!fresh)
+				{
+					said = true;
+					add_finding(st, "destructive.drop_column", FM_SEVERITY_ERROR,
+								"Stop using the column in application code first; keep a copy of its data if it may be needed. " CONSENT_HINT,
+								"dropping column %s of %s deletes its data",
+								quote_identifier(cmd->name), rangevar_name(rv));
+				}
+				break;
+			case AT_AlterColumnType:
+				lint_type_change(st, rv, relid, cmd, &said);
+				break;
+			case AT_AddColumn:
+				if (OidIsValid(relid))
+					lint_add_column(st, relid, castNode(ColumnDef, cmd->def), &said);
+				break;
+			case AT_AddConstraint:
+				{
+					Constraint *con = castNode(Constraint, cmd->def);
+
+					if (con->contype == CONSTR_CHECK)
+						remember_check(st, rv, con);
+					if (OidIsValid(relid))
+						lint_add_constraint(st, relid, con, &said);
+					break;
+				}
+			case AT_ValidateConstraint:
+				validate_check(st, rv, cmd->name);
+				break;
+			case AT_SetNotNull:
+				if (OidIsValid(relid) &&
+					!script_proves_not_null(st, rv, cmd->name) &&
+					!catalog_proves_not_null(relid, cmd->name))
+				{
+					said = true;
+					add_finding(st, "blocking.set_not_null", FM_SEVERITY_WARNING,
+								"Add CHECK (column IS NOT NULL) NOT VALID, validate it in a later migration (reads and writes go on), then SET NOT NULL, which uses the validated constraint instead of a scan.",
+								"setting column %s of %s NOT NULL scans every row under an ACCESS EXCLUSIVE lock",
+								quote_identifier(cmd->name), relation_name(relid));
+				}
+				break;
+			case AT_SetTableSpace:
+			case AT_SetLogged:
+			case AT_SetUnLogged:
+				if (OidIsValid(relid))
+				{
+					said = true;
+					add_finding(st, "blocking.rewrite", FM_SEVERITY_WARNING,
+								"Reads and writes wait for the whole copy. Run it in a maintenance window.",
+								"%s copies all of %s under an ACCESS EXCLUSIVE lock",
+								cmd->subtype == AT_SetTableSpace ? "SET TABLESPACE" :
+								cmd->subtype == AT_SetLogged ? "SET LOGGED" : "SET UNLOGGED",
+								relation_name(relid));
+				}
+				break;
+			default:
+				break;
+		}
+	}
+	if (OidIsValid(relid) && !said)
+		note_lock(st, relid, AlterTableGetLockLevel(stmt->cmds));
+}
+
+/* DROP ... */
+static void
+lint_drop(LintState *st, DropStmt *stmt)
+{
+	ListCell   *lc;
+	const char *what = NULL;
+	CreatedKind kind = CREATED_RELATION;
+
+	switch (stmt->removeType)
+	{
+		case OBJECT_TABLE:
+			foreach(lc, stmt->objects)
+			{
+				RangeVar   *rv = makeRangeVarFromNameList((List *) lfirst(lc));
+
+				if (is_new(st, rv))
+					continue;
+				add_finding(st, "destructive.drop_table", FM_SEVERITY_ERROR,
+							"Keep a copy (rename the table, or CREATE TABLE ... AS) if the data may be needed. " CONSENT_HINT,
+							"DROP TABLE deletes table %s and all its data",
+							rangevar_name(rv));
+			}
+			return;
+		case OBJECT_SCHEMA:
+			foreach(lc, stmt->objects)
+				add_finding(st, "destructive.drop_schema", FM_SEVERITY_ERROR,
+							CONSENT_HINT,
+							"DROP SCHEMA deletes schema %s%s",
+							quote_identifier(strVal(lfirst(lc))),
+							stmt->behavior == DROP_CASCADE ?
+							" and every table and object in it" : "");
+			return;
+		case OBJECT_INDEX:
+			if (stmt->concurrent)
+				return;
+			foreach(lc, stmt->objects)
+			{
+				RangeVar   *rv = makeRangeVarFromNameList((List *) lfirst(lc));
+				Oid			indexid = existing_relation(st, rv);
+				Oid			relid;
+
+				if (!OidIsValid(indexid) || get_rel_relkind(indexid) != RELKIND_INDEX)
+					continue;
+				relid = IndexGetRelation(indexid, true);
+				if (OidIsValid(relid))
+					note_lock(st, relid, AccessExclusiveLock);
+			}
+			return;
+		case OBJECT_TRIGGER:
+		case OBJECT_RULE:
+		case OBJECT_POLICY:
+			foreach(lc, stmt->objects)
+			{
+				List	   *names = (List *) lfirst(lc);
+				RangeVar   *rv;
+
+				if (list_length(names) < 2)
+					continue;
+				rv = makeRangeVarFromNameList(list_truncate(list_copy(names),
+															list_length(names) - 1));
+				note_lock(st, existing_relation(st, rv), AccessExclusiveLock);
+			}
+			return;
+		case OBJECT_VIEW:
+			what = "view";
+			break;
+		case OBJECT_MATVIEW:
+			what = "materialized view";
+			break;
+		case OBJECT_SEQUENCE:
+			what = "sequence";
+			break;
+		case OBJECT_FOREIGN_TABLE:
+			what = "foreign table";
+			break;
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_AGGREGATE:
+			what = stmt->removeType == OBJECT_PROCEDURE ? "procedure" : "function";
+			kind = CREATED_FUNCTION;
+			break;
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+			what = stmt->removeType == OBJECT_DOMAIN ? "domain" : "type";
+			kind = CREATED_TYPE;
+			break;
+		default:
+			return;
+	}
+
+	foreach(lc, stmt->objects)
+	{
+		Node	   *object = (Node *) lfirst(lc);
+		List	   *names;
+		char	   *schema;
+		char	   *name;
+
+		if (IsA(object, ObjectWithArgs))
+			names = ((ObjectWithArgs *) object)->objname;
+		else if (IsA(object, TypeName))
+			names = ((TypeName *) object)->names;
+		else
+			names = (List *) object;
+		split_name_list(names, &schema, &name);
+		if (created_earlier(st, kind, schema, name))
+			continue;
+		if (stmt->behavior == DROP_CASCADE)
+			add_finding(st, "destructive.drop", FM_SEVERITY_ERROR,
+						"CASCADE also drops what depends on it: columns, views, defaults and tables included. Drop those explicitly instead. " CONSENT_HINT,
+						"DROP %s ... CASCADE deletes %s %s and everything that depends on it",
+						what, what, quote_qualified_identifier(schema, name));
+		else
+			add_finding(st, "destructive.drop", FM_SEVERITY_WARNING,
+						"Application code that still uses it fails. " CONSENT_HINT,
+						"DROP %s deletes %s %s",
+						what, what, quote_qualified_identifier(schema, name));
+	}
+}
+
+/* The names objects are created under. */
+static void
+remember_type_name(LintState *st, List *names)
+{
+	char	   *schema;
+	char	   *name;
+
+	split_name_list(names, &schema, &name);
+	remember_created(st, CREATED_TYPE, schema, name);
+}
+
+static void
+remember_relation(LintState *st, RangeVar *rv)
+{
+	remember_created(st, CREATED_RELATION, rv->schemaname, rv->relname);
+}
+
+/* CREATE TABLE: its foreign keys lock the tables they reference. */
+static void
+lint_create_table(LintState *st, CreateStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->tableElts)
+	{
+		Node	   *elt = (Node *) lfirst(lc);
+		ListCell   *lc2;
+
+		if (!IsA(elt, ColumnDef))
+			continue;
+		foreach(lc2, ((ColumnDef *) elt)->constraints)
+		{
+			Constraint *con = lfirst_node(Constraint, lc2);
+
+			if (con->contype == CONSTR_FOREIGN)
+				note_referenced(st, con, InvalidOid);
+		}
+	}
+	foreach(lc, stmt->constraints)
+	{
+		Constraint *con = lfirst_node(Constraint, lc);
+
+		if (con->contype == CONSTR_FOREIGN)
+			note_referenced(st, con, InvalidOid);
+	}
+	remember_relation(st, stmt->relation);
+}
+
+static bool
+vacuum_full(VacuumStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->options)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if (strcmp(opt->defname, "full") == 0)
+			return defGetBoolean(opt);
+	}
+	return false;
+}
+
+static bool
+reindex_concurrently(ReindexStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->params)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if (strcmp(opt->defname, "concurrently") == 0)
+			return defGetBoolean(opt);
+	}
+	return false;
+}
+
+/* One warning about an existing relation: "<what> <relation><how>". */
+static void
+warn_relation(LintState *st, const char *rule, RangeVar *rv, const char *hint,
+			  const char *what, const char *how)
+{
+	Oid			relid = existing_relation(st, rv);
+
+	if (OidIsValid(relid))
+		add_finding(st, rule, FM_SEVERITY_WARNING, hint, "%s %s%s", what,
+					relation_name(relid), how);
+}
+
+static void
+lint_maintenance(LintState *st, Node *tree)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(tree))
+	{
+		case T_VacuumStmt:
+			{
+				VacuumStmt *stmt = (VacuumStmt *) tree;
+
+				if (!stmt->is_vacuumcmd || !vacuum_full(stmt))
+					return;
+				foreach(lc, stmt->rels)
+					warn_relation(st, "blocking.vacuum_full",
+								  lfirst_node(VacuumRelation, lc)->relation,
+								  "Reads and writes wait until the table is rewritten. Plain VACUUM does not block them; pg_repack rewrites without a long lock.",
+								  "VACUUM FULL rewrites", " under an ACCESS EXCLUSIVE lock");
+				return;
+			}
+		case T_ClusterStmt:
+			{
+				ClusterStmt *stmt = (ClusterStmt *) tree;
+
+				if (stmt->relation != NULL)
+					warn_relation(st, "blocking.cluster", stmt->relation,
+								  "Reads and writes wait until the table is rewritten. Run it in a maintenance window.",
+								  "CLUSTER rewrites", " under an ACCESS EXCLUSIVE lock");
+				return;
+			}
+		case T_RefreshMatViewStmt:
+			{
+				RefreshMatViewStmt *stmt = (RefreshMatViewStmt *) tree;
+
+				if (stmt->concurrent)
+					note_lock(st, existing_relation(st, stmt->relation), ExclusiveLock);
+				else
+					warn_relation(st, "blocking.refresh", stmt->relation,
+								  "Reads of it wait for the whole query. With a unique index on it, REFRESH MATERIALIZED VIEW CONCURRENTLY lets them go on.",
+								  "REFRESH MATERIALIZED VIEW without CONCURRENTLY keeps", " locked (ACCESS EXCLUSIVE) for the whole refresh");
+				return;
+			}
+		case T_ReindexStmt:
+			{
+				ReindexStmt *stmt = (ReindexStmt *) tree;
+
+				if (reindex_concurrently(stmt) || stmt->relation == NULL)
+					return;
+				warn_relation(st, "blocking.reindex", stmt->relation,
+							  "Writes (and, for the index, reads that use it) wait for the whole rebuild. REINDEX ... CONCURRENTLY lets them go on.",
+							  "REINDEX without CONCURRENTLY rebuilds", " under a lock that blocks writes");
+				return;
+			}
+		default:
+			return;
+	}
+}
+
+/*
+ * lint_statement
+ *		Classify one statement (st->stmt) and remember what it creates.
+ */
+static void
+lint_statement(LintState *st, Node *tree)
+{
+	ListCell   *lc;
+
+	if (FmStatementNeedsTopLevel(tree))
+	{
+		st->non_transactional++;
+		add_finding(st, "structure.non_transactional", FM_SEVERITY_INFO,
+					"migrate() applies such a migration statement by statement, outside a transaction; apply_pending() refuses it.",
+					"%s cannot run inside a transaction block", st->tag);
+		if (st->non_transactional > 1)
+			add_finding(st, "structure.multiple_non_transactional", FM_SEVERITY_WARNING,
+						"If a later statement fails, the earlier ones stay applied. Put each statement that cannot run in a transaction in a migration of its own.",
+						"this is statement %d of the migration that cannot run inside a transaction block",
+						st->non_transactional);
+	}
+
+	switch (nodeTag(tree))
+	{
+		case T_TransactionStmt:
+			add_finding(st, "structure.transaction_control", FM_SEVERITY_ERROR,
+						"Each migration runs in a transaction of its own, or statement by statement if it cannot; remove the statement.",
+						"%s cannot be used in a migration", st->tag);
+			break;
+		case T_DropStmt:
+			lint_drop(st, (DropStmt *) tree);
+			break;
+		case T_TruncateStmt:
+			foreach(lc, ((TruncateStmt *) tree)->relations)
+			{
+				RangeVar   *rv = lfirst_node(RangeVar, lc);
+
+				if (!is_new(st, rv))
+					add_finding(st, "destructive.truncate", FM_SEVERITY_ERROR,
+								CONSENT_HINT,
+								"TRUNCATE deletes every row of %s", rangevar_name(rv));
+			}
+			break;
+		case T_DeleteStmt:
+			{
+				DeleteStmt *stmt = (DeleteStmt *) tree;
+
+				if (stmt->whereClause == NULL && !is_new(st, stmt->relation))
+					add_finding(st, "destructive.delete_all", FM_SEVERITY_ERROR,
+								"Add a WHERE clause if only some rows should go. " CONSENT_HINT,
+								"DELETE without WHERE deletes every row of %s",
+								rangevar_name(stmt->relation));
+				break;
+			}
+		case T_UpdateStmt:
+			{
+				UpdateStmt *stmt = (UpdateStmt *) tree;
+
+				if (stmt->whereClause == NULL && !is_new(st, stmt->relation))
+					add_finding(st, "destructive.update_all", FM_SEVERITY_WARNING,
+								"It also locks every row until the migration ends; fill large tables in batches. " CONSENT_HINT,
+								"UPDATE without WHERE overwrites every row of %s",
+								rangevar_name(stmt->relation));
+				break;
+			}
+		case T_AlterTableStmt:
+			lint_alter_table(st, (AlterTableStmt *) tree);
+			break;
+		case T_RenameStmt:
+			{
+				RenameStmt *stmt = (RenameStmt *) tree;
+				Oid			relid;
+
+				if (stmt->relation == NULL)
+					break;
+				relid = existing_relation(st, stmt->relation);
+				if (!OidIsValid(relid))
+					break;
+				if (stmt->renameType == OBJECT_TABLE ||
+					stmt->renameType == OBJECT_VIEW ||
+					stmt->renameType == OBJECT_MATVIEW ||
+					stmt->renameType == OBJECT_FOREIGN_TABLE)
+					add_finding(st, "compatibility.rename_table", FM_SEVERITY_WARNING,
+								"Running application code that uses the old name fails. Create the new name as a view of the old one (or the other way round) until every client uses it.",
+								"renaming %s to %s breaks queries that use the old name",
+								relation_name(relid), quote_identifier(stmt->newname));
+				else if (stmt->renameType == OBJECT_COLUMN)
+					add_finding(st, "compatibility.rename_column", FM_SEVERITY_WARNING,
+								"Running application code that uses the old name fails. Add the new column, keep both in step until every client uses it, then drop the old one.",
+								"renaming column %s of %s to %s breaks queries that use the old name",
+								quote_identifier(stmt->subname), relation_name(relid),
+								quote_identifier(stmt->newname));
+				break;
+			}
+		case T_AlterObjectSchemaStmt:
+			{
+				AlterObjectSchemaStmt *stmt = (AlterObjectSchemaStmt *) tree;
+				Oid			relid;
+
+				if (stmt->relation == NULL)
+					break;
+				relid = existing_relation(st, stmt->relation);
+				if (OidIsValid(relid))
+					add_finding(st, "compatibility.rename_table", FM_SEVERITY_WARNING,
+								"Running application code that names the old schema fails. Leave a view under the old name until every client uses the new one.",
+								"moving %s to schema %s breaks queries that use the old name",
+								relation_name(relid), quote_identifier(stmt->newschema));
+				break;
+			}
+		case T_IndexStmt:
+			{
+				IndexStmt  *stmt = (IndexStmt *) tree;
+
+				if (!stmt->concurrent)
+					warn_relation(st, "blocking.create_index", stmt->relation,
+								  "Writes wait for the whole build. Use CREATE INDEX CONCURRENTLY, in a migration of its own.",
+								  "CREATE INDEX without CONCURRENTLY blocks writes to", " (SHARE lock) for the whole index build");
+				break;
+			}
+		case T_CreateTrigStmt:
+			note_lock(st, existing_relation(st, ((CreateTrigStmt *) tree)->relation),
+					  ShareRowExclusiveLock);
+			break;
+		case T_LockStmt:
+			{
+				LockStmt   *stmt = (LockStmt *) tree;
+
+				if (stmt->mode < ShareLock)
+					break;
+				foreach(lc, stmt->relations)
+				{
+					Oid			relid = existing_relation(st, lfirst_node(RangeVar, lc));
+
+					if (OidIsValid(relid))
+						add_finding(st, "blocking.lock_table", FM_SEVERITY_WARNING,
+									"The lock is held until the migration ends. Lock only what needs it, as late as possible, or not at all.",
+									"LOCK TABLE takes %s %s lock on %s until the migration ends",
+									article(stmt->mode), FmLockModeName(stmt->mode),
+									relation_name(relid));
+				}
+				break;
+			}
+		case T_VacuumStmt:
+		case T_ClusterStmt:
+		case T_RefreshMatViewStmt:
+		case T_ReindexStmt:
+			lint_maintenance(st, tree);
+			break;
+
+			/* what the script creates: relations, then routines and types */
+		case T_CreateStmt:
+			lint_create_table(st, (CreateStmt *) tree);
+			break;
+		case T_CreateTableAsStmt:
+			remember_relation(st, ((CreateTableAsStmt *) tree)->into->rel);
+			break;
+		case T_SelectStmt:
+			if (((SelectStmt *) tree)->intoClause != NULL)
+				remember_relation(st, ((SelectStmt *) tree)->intoClause->rel);
+			break;
+		case T_ViewStmt:
+			remember_relation(st, ((ViewStmt *) tree)->view);
+			break;
+		case T_CreateSeqStmt:
+			remember_relation(st, ((CreateSeqStmt *) tree)->sequence);
+			break;
+		case T_CreateFunctionStmt:
+			{
+				char	   *schema;
+				char	   *name;
+
+				split_name_list(((CreateFunctionStmt *) tree)->funcname, &schema, &name);
+				remember_created(st, CREATED_FUNCTION, schema, name);
+				break;
+			}
+		case T_CompositeTypeStmt:
+			{
+				RangeVar   *rv = ((CompositeTypeStmt *) tree)->typevar;
+
+				remember_created(st, CREATED_TYPE, rv->schemaname, rv->relname);
+				break;
+			}
+		case T_CreateEnumStmt:
+			remember_type_name(st, ((CreateEnumStmt *) tree)->typeName);
+			break;
+		case T_CreateRangeStmt:
+			remember_type_name(st, ((CreateRangeStmt *) tree)->typeName);
+			break;
+		case T_CreateDomainStmt:
+			remember_type_name(st, ((CreateDomainStmt *) tree)->domainname);
+			break;
+		case T_DefineStmt:
+			if (((DefineStmt *) tree)->kind == OBJECT_TYPE)
+				remember_type_name(st, ((DefineStmt *) tree)->defnames);
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * FmLint
+ *		The findings for every statement of "script", in statement order.
+ *		"label" names the script in a syntax error.
+ */
+List *
+FmLint(const char *script, const char *label)
+{
+	LintState	st;
+	List	   *statements = FmSplitScript(script, label);
+	ListCell   *lc;
+
+	memset(&st, 0, sizeof(st));
+	st.script = script;
+	foreach(lc, statements)
+	{
+		FmStatement *stmt = (FmStatement *) lfirst(lc);
+
+		st.stmt = stmt;
+		st.tag = CreateCommandName(stmt->parsetree);
+		lint_statement(&st, stmt->parsetree);
+	}
+	return st.findings;
+}
+
+/*
+ * FmStatementLocks
+ *		The relations a statement locks for longer than an instant, with
+ *		the mode: what a migration waits for when it times out on a lock.
+ */
+List *
+FmStatementLocks(Node *tree)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+#define TARGET(rv, lockmode) \
+	do { \
+		FmLockTarget *t = palloc(sizeof(FmLockTarget)); \
+		t->relation = (rv); \
+		t->mode = (lockmode); \
+		result = lappend(result, t); \
+	} while (0)
+
+	switch (nodeTag(tree))
+	{
+		case T_AlterTableStmt:
+			{
+				AlterTableStmt *stmt = (AlterTableStmt *) tree;
+
+				TARGET(stmt->relation, AlterTableGetLockLevel(stmt->cmds));
+				foreach(lc, stmt->cmds)
+				{
+					AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+					if (cmd->subtype == AT_AddConstraint &&
+						castNode(Constraint, cmd->def)->contype == CONSTR_FOREIGN)
+						TARGET(castNode(Constraint, cmd->def)->pktable,
+							   ShareRowExclusiveLock);
+				}
+				break;
+			}
+		case T_IndexStmt:
+			TARGET(((IndexStmt *) tree)->relation,
+				   ((IndexStmt *) tree)->concurrent ? ShareUpdateExclusiveLock : ShareLock);
+			break;
+		case T_CreateTrigStmt:
+			TARGET(((CreateTrigStmt *) tree)->relation, ShareRowExclusiveLock);
+			break;
+		case T_RenameStmt:
+			if (((RenameStmt *) tree)->relation != NULL)
+				TARGET(((RenameStmt *) tree)->relation, AccessExclusiveLock);
+			break;
+		case T_TruncateStmt:
+			foreach(lc, ((TruncateStmt *) tree)->relations)
+				TARGET(lfirst_node(RangeVar, lc), AccessExclusiveLock);
+			break;
+		case T_LockStmt:
+			foreach(lc, ((LockStmt *) tree)->relations)
+				TARGET(lfirst_node(RangeVar, lc), ((LockStmt *) tree)->mode);
+			break;
+		case T_DropStmt:
+			{
+				DropStmt   *stmt = (DropStmt *) tree;
+
+				if (stmt->removeType != OBJECT_TABLE &&
+					stmt->removeType != OBJECT_VIEW &&
+					stmt->removeType != OBJECT_MATVIEW &&
+					stmt->removeType != OBJECT_INDEX)
+					break;
+				foreach(lc, stmt->objects)
+					TARGET(makeRangeVarFromNameList((List *) lfirst(lc)),
+						   stmt->concurrent ? ShareUpdateExclusiveLock : AccessExclusiveLock);
+				break;
+			}
+		case T_RefreshMatViewStmt:
+			TARGET(((RefreshMatViewStmt *) tree)->relation,
+				   ((RefreshMatViewStmt *) tree)->concurrent ? ExclusiveLock : AccessExclusiveLock);
+			break;
+		case T_ClusterStmt:
+			if (((ClusterStmt *) tree)->relation != NULL)
+				TARGET(((ClusterStmt *) tree)->relation, AccessExclusiveLock);
+			break;
+		case T_InsertStmt:
+			TARGET(((InsertStmt *) tree)->relation, RowExclusiveLock);
+			break;
+		case T_UpdateStmt:
+			TARGET(((UpdateStmt *) tree)->relation, RowExclusiveLock);
+			break;
+		case T_DeleteStmt:
+			TARGET(((DeleteStmt *) tree)->relation, RowExclusiveLock);
+			break;
+		default:
+			break;
+	}
+#undef TARGET
+	return result;
+}
+
+/*
+ * fleetmigrate.lint(sql text)
+ *	RETURNS TABLE(statement integer, line integer, rule text, severity text,
+ *				  message text, hint text)
+ */
+Datum
+fleetmigrate_lint(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *script;
+	List	   *findings;
+	ListCell   *lc;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"sql\" of lint() cannot be null")));
+	script = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	InitMaterializedSRF(fcinfo, 0);
+	findings = FmLint(script, "the script");
+	foreach(lc, findings)
+	{
+		FmFinding  *f = (FmFinding *) lfirst(lc);
+		Datum		values[6];
+		bool		nulls[6] = {false, false, false, false, false, false};
+
+		values[0] = Int32GetDatum(f->statement);
+		values[1] = Int32GetDatum(f->line);
+		values[2] = CStringGetTextDatum(f->rule);
+		values[3] = CStringGetTextDatum(FmSeverityName(f->severity));
+		values[4] = CStringGetTextDatum(f->message);
+		values[5] = f->hint ? CStringGetTextDatum(f->hint) : (Datum) 0;
+		nulls[5] = f->hint == NULL;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}
