@@ -1318,6 +1318,42 @@ FmLint(const char *script, const char *label)
 }
 
 /*
+ * FmLintSummary
+ *		The findings in a few words, for a dry run's message: "lint: ok",
+ *		or every error and warning ("statement 1 destructive.drop_table
+ *		(error)") and how many infos.
+ */
+char *
+FmLintSummary(List *findings)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+	int			infos = 0;
+	int			listed = 0;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "lint:");
+	foreach(lc, findings)
+	{
+		FmFinding  *f = (FmFinding *) lfirst(lc);
+
+		if (f->severity == FM_SEVERITY_INFO)
+		{
+			infos++;
+			continue;
+		}
+		appendStringInfo(&buf, "%s statement %d %s (%s)",
+						 listed++ > 0 ? "," : "", f->statement, f->rule,
+						 FmSeverityName(f->severity));
+	}
+	if (infos > 0)
+		appendStringInfo(&buf, "%s %d info", listed > 0 ? "," : "", infos);
+	else if (listed == 0)
+		appendStringInfoString(&buf, " ok");
+	return buf.data;
+}
+
+/*
  * FmStatementLocks
  *		The relations a statement locks for longer than an instant, with
  *		the mode: what a migration waits for when it times out on a lock.

@@ -42,6 +42,7 @@ typedef struct FmLockTarget
 #define FM_RULE_IS_DESTRUCTIVE(rule) (strncmp((rule), "destructive.", 12) == 0)
 
 extern List *FmLint(const char *script, const char *label);
+extern char *FmLintSummary(List *findings);
 extern const char *FmSeverityName(FmSeverity severity);
 extern const char *FmLockModeName(LOCKMODE mode);
 extern List *FmStatementLocks(Node *parsetree);

@@ -468,6 +468,26 @@ FmCheckPlanDestructive(List *plan)
 }
 
 /*
+ * FmConsentNeeded
+ *		Whether a run would refuse migration "m" for want of consent, given
+ *		the findings of its up script.
+ */
+bool
+FmConsentNeeded(const FmMigration *m, List *findings)
+{
+	ListCell   *lc;
+
+	if (m->allow_destructive || run_allows_destructive)
+		return false;
+	foreach(lc, findings)
+	{
+		if (FM_RULE_IS_DESTRUCTIVE(((FmFinding *) lfirst(lc))->rule))
+			return true;
+	}
+	return false;
+}
+
+/*
  * FmConsent
  *		For the history: how migration "m", whose up script is "up", was
  *		consented to, with its destructive statements; NULL if it has none.

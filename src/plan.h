@@ -38,6 +38,7 @@ extern void FmCheckPlanDestructive(List *plan);
 extern void FmConsentSetRun(bool allow, const char *caller);
 extern void FmConsentReset(void);
 extern char *FmConsent(const FmMigration *m, const char *up);
+extern bool FmConsentNeeded(const FmMigration *m, List *findings);
 extern void FmExplainError(const FmMigration *m, int statement,
 						   ErrorData *edata);
 

@@ -59,6 +59,7 @@
 #include "catalog.h"
 #include "params.h"
 #include "parse.h"
+#include "lint.h"
 #include "locks.h"
 #include "plan.h"
 #include "runner.h"
@@ -822,18 +823,27 @@ apply_dry_run(ApplyRun *run, List *pending)
 			int			nfiles;
 			FmRelFile  *files;
 			List	   *locks;
+			List	   *findings;
 			char	   *message;
+			char	   *lint;
 
 			current = (FmMigration *) lfirst(lc);
 			MemoryContextSwitchTo(run->migration_cxt);
 			files = FmCatalogTableFiles(&nfiles);
+			/* linted as the database is before it runs */
+			findings = FmLint(FmCatalogScript(current, FM_SCRIPT_UP),
+							  psprintf("up script of %s",
+									   FmMigrationLabel(current->version, current->name)));
+			lint = FmLintSummary(findings);
+			if (FmConsentNeeded(current, findings))
+				lint = psprintf("%s; needs allow_destructive", lint);
 			MemoryContextSwitchTo(oldcxt);
 			nstatements = FmRunMigration(current, run->applied_by,
 										 run->migration_cxt, &duration_ms,
 										 &failed_at);
 			MemoryContextSwitchTo(held_cxt);
 			locks = FmCatalogMyLocks();
-			message = psprintf("dry run: rolled back; %s",
+			message = psprintf("dry run: rolled back; %s; %s", lint,
 							   describe_locks(locks, held, files, nfiles));
 			held = locks;
 			MemoryContextSwitchTo(oldcxt);
