@@ -134,7 +134,7 @@ for dir in "$corpora"/*/; do
     fi
 
     t0=$(date +%s.%N)
-    if ! applied=$(fm_psql -At -d "$db_b" -c 'SELECT count(*) FROM fleetmigrate.apply_pending()'); then
+    if ! applied=$(fm_psql -At -d "$db_b" -c 'SELECT count(*) FROM fleetmigrate.apply_pending(allow_destructive => true)'); then
         echo "FAIL $corpus: apply_pending() failed"
         status=1
         continue
@@ -155,7 +155,7 @@ for dir in "$corpora"/*/; do
         status=1
     fi
 
-    again=$(fm_psql -At -d "$db_b" -c 'SELECT count(*) FROM fleetmigrate.apply_pending()')
+    again=$(fm_psql -At -d "$db_b" -c 'SELECT count(*) FROM fleetmigrate.apply_pending(allow_destructive => true)')
     echo "B second apply_pending(): $again rows"
     if [[ "$again" != 0 ]]; then
         echo "FAIL $corpus: a second apply_pending() returned $again rows, expected 0"

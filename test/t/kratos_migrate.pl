@@ -5,6 +5,7 @@
 #   c  the same with a pgbench write load on courier_messages, the table the
 #      concurrent builds index, running throughout: every index valid and
 #      bt_index_check(heapallindexed) clean afterwards, schema equal to a
+# The corpus drops tables and columns: its runs consent (allow_destructive).
 use strict;
 use warnings;
 
@@ -55,7 +56,7 @@ is( $node->safe_psql('b',
 		"SELECT string_agg(version, ',' ORDER BY version) FROM fleetmigrate.status WHERE NOT transactional"),
 	'20260616000000000000,20260703000000000000',
 	'b: register marks the two CREATE INDEX CONCURRENTLY ups non-transactional');
-is($node->safe_psql('b', 'CALL fleetmigrate.migrate()'),
+is($node->safe_psql('b', 'CALL fleetmigrate.migrate(allow_destructive => true)'),
 	"1|$n|succeeded", "b: migrate() applies all $n migrations");
 is($node->safe_psql('b',
 		"SELECT state, count(*) FROM fleetmigrate.status GROUP BY state"),
@@ -69,7 +70,7 @@ $versions = setup_db('c');
 my ($first_nontx) = grep { $_ eq '20260616000000000000' } @$versions;
 my ($before) = reverse grep { $_ lt $first_nontx } @$versions;
 my ($run, $applied, $outcome) = split /\|/,
-  $node->safe_psql('c', "CALL fleetmigrate.migrate(target => '$before')");
+  $node->safe_psql('c', "CALL fleetmigrate.migrate(target => '$before', allow_destructive => true)");
 is($outcome, 'succeeded', 'c: migrate() up to the first concurrent build');
 $node->safe_psql('c', q{
 	INSERT INTO courier_messages (id, type, status, body, subject, recipient, created_at, updated_at)
@@ -95,7 +96,7 @@ $node->poll_query_until('c',
 	"SELECT count(*) > 50100 FROM courier_messages")
   or die 'pgbench does not write';
 my $rows_before = $node->safe_psql('c', 'SELECT count(*) FROM courier_messages');
-($run, $applied, $outcome) = split /\|/, $node->safe_psql('c', 'CALL fleetmigrate.migrate()');
+($run, $applied, $outcome) = split /\|/, $node->safe_psql('c', 'CALL fleetmigrate.migrate(allow_destructive => true)');
 my $rows_after = $node->safe_psql('c', 'SELECT count(*) FROM courier_messages');
 $bench->signal('INT');
 $bench->finish;
