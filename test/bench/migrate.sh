@@ -10,9 +10,9 @@
 #                 in apply order (a file that the project itself runs outside
 #                 a transaction, listed in the corpus' NONTX.txt, without -1)
 #   apply         CREATE EXTENSION and register_dir.sh first (untimed), then
-#                 timed: psql -c 'SELECT count(*) FROM fleetmigrate.apply_pending()'
+#                 timed: psql -c 'SELECT count(*) FROM fleetmigrate.apply_pending(allow_destructive => true)'
 #   migrate       the same registration (untimed), then timed:
-#                 psql -c 'CALL fleetmigrate.migrate()'
+#                 psql -c 'CALL fleetmigrate.migrate(allow_destructive => true)'
 # Corpora: synthetic-N (N migrations, each a CREATE TABLE and a CREATE INDEX;
 # BENCH_MIGRATE_SIZE, default 1000), ory-kratos without its two CREATE INDEX
 # CONCURRENTLY ups (which apply_pending() cannot run), ory-kratos whole (psql
@@ -139,14 +139,14 @@ run_side() {
         apply)
             fresh_db "$db" "$label" register
             t0=$(now)
-            out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c 'SELECT count(*) FROM fleetmigrate.apply_pending()')
+            out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c 'SELECT count(*) FROM fleetmigrate.apply_pending(allow_destructive => true)')
             t1=$(now)
             [[ "$out" == "$n" ]] || fm_die "$label: apply_pending() returned $out rows, expected $n"
             ;;
         migrate)
             fresh_db "$db" "$label" register
             t0=$(now)
-            out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c 'SET client_min_messages = warning' -c 'CALL fleetmigrate.migrate()')
+            out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$db" -c 'SET client_min_messages = warning' -c 'CALL fleetmigrate.migrate(allow_destructive => true)')
             t1=$(now)
             [[ "$out" == *"|$n|succeeded" ]] || fm_die "$label: migrate() said $out, expected $n applied"
             ;;
