@@ -522,6 +522,21 @@ note_referenced(LintState *st, Constraint *con, Oid relid)
 		note_lock(st, pkrelid, ShareRowExclusiveLock);
 }
 
+/* The tables the foreign keys among "constraints" reference. */
+static void
+note_references(LintState *st, List *constraints, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, constraints)
+	{
+		Constraint *con = lfirst_node(Constraint, lc);
+
+		if (con->contype == CONSTR_FOREIGN)
+			note_referenced(st, con, relid);
+	}
+}
+
 /* ALTER TABLE ... ADD COLUMN on an existing table */
 static void
 lint_add_column(LintState *st, Oid relid, ColumnDef *def, bool *said)
@@ -550,7 +565,6 @@ lint_add_column(LintState *st, Oid relid, ColumnDef *def, bool *said)
 				rewrite = true;
 				break;
 			case CONSTR_FOREIGN:
-				note_referenced(st, con, relid);
 				validates = true;
 				break;
 			case CONSTR_CHECK:
@@ -710,7 +724,6 @@ lint_add_constraint(LintState *st, Oid relid, Constraint *con, bool *said)
 	switch (con->contype)
 	{
 		case CONSTR_FOREIGN:
-			note_referenced(st, con, relid);
 			if (!con->skip_validation)
 				what = "a foreign key";
 			break;
@@ -774,6 +787,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 				lint_type_change(st, rv, relid, cmd, &said);
 				break;
 			case AT_AddColumn:
+				note_references(st, castNode(ColumnDef, cmd->def)->constraints, relid);
 				if (OidIsValid(relid))
 					lint_add_column(st, relid, castNode(ColumnDef, cmd->def), &said);
 				break;
@@ -781,6 +795,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 				{
 					Constraint *con = castNode(Constraint, cmd->def);
 
+					note_references(st, list_make1(con), relid);
 					if (con->contype == CONSTR_CHECK)
 						remember_check(st, rv, con);
 					if (OidIsValid(relid))
@@ -967,28 +982,17 @@ lint_create_table(LintState *st, CreateStmt *stmt)
 {
 	ListCell   *lc;
 
+	/* the raw tree keeps table constraints among the columns */
 	foreach(lc, stmt->tableElts)
 	{
 		Node	   *elt = (Node *) lfirst(lc);
-		ListCell   *lc2;
 
-		if (!IsA(elt, ColumnDef))
-			continue;
-		foreach(lc2, ((ColumnDef *) elt)->constraints)
-		{
-			Constraint *con = lfirst_node(Constraint, lc2);
-
-			if (con->contype == CONSTR_FOREIGN)
-				note_referenced(st, con, InvalidOid);
-		}
+		if (IsA(elt, ColumnDef))
+			note_references(st, ((ColumnDef *) elt)->constraints, InvalidOid);
+		else if (IsA(elt, Constraint))
+			note_references(st, list_make1(elt), InvalidOid);
 	}
-	foreach(lc, stmt->constraints)
-	{
-		Constraint *con = lfirst_node(Constraint, lc);
-
-		if (con->contype == CONSTR_FOREIGN)
-			note_referenced(st, con, InvalidOid);
-	}
+	note_references(st, stmt->constraints, InvalidOid);
 	remember_relation(st, stmt->relation);
 }
 
@@ -1243,6 +1247,7 @@ lint_statement(LintState *st, Node *tree)
 
 			/* what the script creates: relations, then routines and types */
 		case T_CreateStmt:
+		case T_CreateForeignTableStmt:
 			lint_create_table(st, (CreateStmt *) tree);
 			break;
 		case T_CreateTableAsStmt:
