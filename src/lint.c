@@ -1041,13 +1041,12 @@ warn_relation(LintState *st, const char *rule, RangeVar *rv, const char *hint,
 static void
 lint_maintenance(LintState *st, Node *tree)
 {
-	ListCell   *lc;
-
 	switch (nodeTag(tree))
 	{
 		case T_VacuumStmt:
 			{
 				VacuumStmt *stmt = (VacuumStmt *) tree;
+				ListCell   *lc;
 
 				if (!stmt->is_vacuumcmd || !vacuum_full(stmt))
 					return;
