@@ -4,7 +4,6 @@
 -- allow_destructive => true; the consent is recorded in the history.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS fleetmigrate;
-SET client_min_messages = notice;
 CREATE TABLE ds_results (id int PRIMARY KEY, score int);
 INSERT INTO ds_results VALUES (1, 10), (2, 20);
 CREATE TABLE ds_users (id int PRIMARY KEY, email text, legacy text);
