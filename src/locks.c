@@ -154,7 +154,7 @@ append_blockers(StringInfo buf, Oid relid, LOCKMODE mode)
 	values[1] = conflicting_modes(mode);
 	if (SPI_execute_with_args(
 							  "SELECT a.pid, a.usename, a.application_name, a.state,"
-							  "       pg_catalog.round(pg_catalog.\"extract\"('epoch', pg_catalog.now() OPERATOR(pg_catalog.-) a.xact_start), 1),"
+							  "       pg_catalog.round(pg_catalog.\"extract\"('epoch', pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) a.xact_start), 1),"
 							  "       pg_catalog.\"left\"(pg_catalog.regexp_replace(a.query, '\\s+', ' ', 'g'), 60),"
 							  "       pg_catalog.string_agg(DISTINCT l.mode, ', ')"
 							  "  FROM pg_catalog.pg_locks l"
