@@ -23,8 +23,10 @@
 #
 # Prints a table of medians and ratios (fleetmigrate / psql) and the scaling
 # ratio apply_pending(10000) / apply_pending(1000), and writes them with the
-# method to BENCHMARKS.md at the repository root, keeping the block that
-# test/bench/tiers.sh writes there ("<!-- tiers:begin -->" .. "<!-- tiers:end -->").
+# method to BENCHMARKS.md at the repository root, keeping the blocks that
+# test/bench/tiers.sh, migrate.sh, register.sh, locks.sh and lint.sh write
+# there ("<!-- NAME:begin -->" .. "<!-- NAME:end -->", NAME tiers, migrate,
+# register, locks, lint).
 #
 # Options:
 #   --reuse-cluster  use the running server at FM_CLUSTER_DIR / FM_PORT instead
@@ -444,11 +446,12 @@ echo "benchmark time: $bench_s s; load average before $load_before, after $load_
 
 ((write)) || exit 0
 
-# The blocks of test/bench/tiers.sh, test/bench/migrate.sh and
-# test/bench/register.sh, kept at the end of the rewritten file.
+# The blocks of test/bench/tiers.sh, test/bench/migrate.sh,
+# test/bench/register.sh, test/bench/locks.sh and test/bench/lint.sh, kept
+# at the end of the rewritten file.
 tiers_block=
 if [[ -f "$output" ]]; then
-    tiers_block=$(sed -n '/^<!-- \(tiers\|migrate\|register\):begin -->$/,/^<!-- \(tiers\|migrate\|register\):end -->$/p' "$output")
+    tiers_block=$(sed -n '/^<!-- \(tiers\|migrate\|register\|locks\|lint\):begin -->$/,/^<!-- \(tiers\|migrate\|register\|locks\|lint\):end -->$/p' "$output")
 fi
 
 {
