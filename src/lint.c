@@ -184,8 +184,8 @@ rangevar_name(const RangeVar *rv)
 	return quote_qualified_identifier(rv->schemaname, rv->relname);
 }
 
-static char *
-relation_name(Oid relid)
+char *
+FmRelationName(Oid relid)
 {
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 									  get_rel_name(relid));
@@ -214,8 +214,7 @@ created_earlier(const LintState *st, CreatedKind kind, const char *schema,
 	{
 		Created    *c = (Created *) lfirst(lc);
 
-		if (c->kind == kind && strcmp(c->name, name) == 0 &&
-			(schema == NULL || c->schema == NULL || strcmp(schema, c->schema) == 0))
+		if (c->kind == kind && FmNamesMatch(c->schema, c->name, schema, name))
 			return true;
 	}
 	return false;
@@ -225,13 +224,6 @@ static bool
 is_new(const LintState *st, const RangeVar *rv)
 {
 	return created_earlier(st, CREATED_RELATION, rv->schemaname, rv->relname);
-}
-
-/* The last name and the schema, if any, of a qualified name list. */
-static void
-split_name_list(List *names, char **schema, char **name)
-{
-	DeconstructQualifiedName(names, schema, name);
 }
 
 /*
@@ -268,7 +260,7 @@ note_lock(LintState *st, Oid relid, LOCKMODE mode)
 				"The lock is held briefly. fleetmigrate.lock_timeout limits how long the migration waits for it in front of application queries.",
 				"%s takes %s %s lock on %s: %s",
 				st->tag, article(mode), FmLockModeName(mode),
-				relation_name(relid), effect);
+				FmRelationName(relid), effect);
 }
 
 /*
@@ -430,7 +422,7 @@ lint_type_change(LintState *st, RangeVar *rv, Oid relid, AlterTableCmd *cmd,
 		add_finding(st, "destructive.type_change", FM_SEVERITY_WARNING,
 					"Check the change against the type where the migration runs. " CONSENT_HINT,
 					"cannot tell whether changing column %s of %s to type %s, which does not exist now, keeps every value",
-					column, relation_name(relid), TypeNameToString(def->typeName));
+					column, FmRelationName(relid), TypeNameToString(def->typeName));
 		return;
 	}
 	newtype = typeTypeId(newtyp);
@@ -449,17 +441,17 @@ lint_type_change(LintState *st, RangeVar *rv, Oid relid, AlterTableCmd *cmd,
 		add_finding(st, "destructive.type_change", FM_SEVERITY_ERROR,
 					"Values that do not fit the new type are lost or make the migration fail. Add a column of the new type, copy and check the data, then switch over. " CONSENT_HINT,
 					"changing column %s of %s from %s to %s can lose data",
-					column, relation_name(relid), from, to);
+					column, FmRelationName(relid), from, to);
 	else if (using)
 		add_finding(st, "destructive.type_change", FM_SEVERITY_WARNING,
 					"Check that the USING expression keeps every value. " CONSENT_HINT,
 					"changing column %s of %s from %s to %s computes every value anew with USING",
-					column, relation_name(relid), from, to);
+					column, FmRelationName(relid), from, to);
 
 	add_finding(st, "blocking.rewrite", FM_SEVERITY_WARNING,
 					"Reads and writes wait for the whole rewrite. Add a column of the new type, fill it in batches and switch over instead.",
 					"changing column %s of %s from %s to %s rewrites the table under an ACCESS EXCLUSIVE lock",
-					column, relation_name(relid), from, to);
+					column, FmRelationName(relid), from, to);
 }
 
 /*
@@ -501,7 +493,7 @@ is_serial_type(TypeName *typeName)
 
 	if (typeName == NULL || typeName->arrayBounds != NIL)
 		return false;
-	split_name_list(typeName->names, &schema, &name);
+	DeconstructQualifiedName(typeName->names, &schema, &name);
 	if (schema != NULL && strcmp(schema, "pg_catalog") != 0)
 		return false;
 	for (i = 0; i < lengthof(serials); i++)
@@ -583,7 +575,7 @@ lint_add_column(LintState *st, Oid relid, ColumnDef *def, bool *said)
 		add_finding(st, "blocking.rewrite", FM_SEVERITY_WARNING,
 					"Reads and writes wait for the whole rewrite. Add the column without a default (or with a constant one), then fill it in batches.",
 					"adding column %s to %s with a volatile default, an identity or a stored generated value rewrites the table under an ACCESS EXCLUSIVE lock",
-					quote_identifier(def->colname), relation_name(relid));
+					quote_identifier(def->colname), FmRelationName(relid));
 	}
 	if (validates)
 	{
@@ -591,7 +583,7 @@ lint_add_column(LintState *st, Oid relid, ColumnDef *def, bool *said)
 		add_finding(st, "blocking.add_constraint", FM_SEVERITY_WARNING,
 					"Add the column first, then the constraint as NOT VALID (or a unique index CONCURRENTLY) and validate it in a later migration.",
 					"adding column %s to %s with a constraint checks or indexes every row under an ACCESS EXCLUSIVE lock",
-					quote_identifier(def->colname), relation_name(relid));
+					quote_identifier(def->colname), FmRelationName(relid));
 	}
 }
 
@@ -662,9 +654,7 @@ catalog_proves_not_null(Oid relid, const char *column)
 static bool
 same_relation(const RangeVar *a, const RangeVar *b)
 {
-	return strcmp(a->relname, b->relname) == 0 &&
-		(a->schemaname == NULL || b->schemaname == NULL ||
-		 strcmp(a->schemaname, b->schemaname) == 0);
+	return FmNamesMatch(a->schemaname, a->relname, b->schemaname, b->relname);
 }
 
 static bool
@@ -742,7 +732,7 @@ lint_add_constraint(LintState *st, Oid relid, Constraint *con, bool *said)
 							"adding a %s constraint to %s builds its index under an ACCESS EXCLUSIVE lock",
 							con->contype == CONSTR_PRIMARY ? "primary key" :
 							con->contype == CONSTR_UNIQUE ? "unique" : "exclusion",
-							relation_name(relid));
+							FmRelationName(relid));
 			}
 			return;
 		default:
@@ -754,7 +744,7 @@ lint_add_constraint(LintState *st, Oid relid, Constraint *con, bool *said)
 	add_finding(st, "blocking.add_constraint", FM_SEVERITY_WARNING,
 				"Add the constraint with NOT VALID (a brief lock), then run ALTER TABLE ... VALIDATE CONSTRAINT, which lets reads and writes go on, in a later migration.",
 				"adding %s to %s checks every row while the lock is held",
-				what, relation_name(relid));
+				what, FmRelationName(relid));
 }
 
 /* ALTER TABLE */
@@ -814,7 +804,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 					add_finding(st, "blocking.set_not_null", FM_SEVERITY_WARNING,
 								"Add CHECK (column IS NOT NULL) NOT VALID, validate it in a later migration (reads and writes go on), then SET NOT NULL, which uses the validated constraint instead of a scan.",
 								"setting column %s of %s NOT NULL scans every row under an ACCESS EXCLUSIVE lock",
-								quote_identifier(cmd->name), relation_name(relid));
+								quote_identifier(cmd->name), FmRelationName(relid));
 				}
 				break;
 			case AT_SetTableSpace:
@@ -828,7 +818,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 								"%s copies all of %s under an ACCESS EXCLUSIVE lock",
 								cmd->subtype == AT_SetTableSpace ? "SET TABLESPACE" :
 								cmd->subtype == AT_SetLogged ? "SET LOGGED" : "SET UNLOGGED",
-								relation_name(relid));
+								FmRelationName(relid));
 				}
 				break;
 			default:
@@ -943,7 +933,7 @@ lint_drop(LintState *st, DropStmt *stmt)
 			names = ((TypeName *) object)->names;
 		else
 			names = (List *) object;
-		split_name_list(names, &schema, &name);
+		DeconstructQualifiedName(names, &schema, &name);
 		if (created_earlier(st, kind, schema, name))
 			continue;
 		if (stmt->behavior == DROP_CASCADE)
@@ -966,7 +956,7 @@ remember_type_name(LintState *st, List *names)
 	char	   *schema;
 	char	   *name;
 
-	split_name_list(names, &schema, &name);
+	DeconstructQualifiedName(names, &schema, &name);
 	remember_created(st, CREATED_TYPE, schema, name);
 }
 
@@ -993,37 +983,6 @@ lint_create_table(LintState *st, CreateStmt *stmt)
 			note_references(st, list_make1(elt), InvalidOid);
 	}
 	note_references(st, stmt->constraints, InvalidOid);
-	remember_relation(st, stmt->relation);
-}
-
-static bool
-vacuum_full(VacuumStmt *stmt)
-{
-	ListCell   *lc;
-
-	foreach(lc, stmt->options)
-	{
-		DefElem    *opt = lfirst_node(DefElem, lc);
-
-		if (strcmp(opt->defname, "full") == 0)
-			return defGetBoolean(opt);
-	}
-	return false;
-}
-
-static bool
-reindex_concurrently(ReindexStmt *stmt)
-{
-	ListCell   *lc;
-
-	foreach(lc, stmt->params)
-	{
-		DefElem    *opt = lfirst_node(DefElem, lc);
-
-		if (strcmp(opt->defname, "concurrently") == 0)
-			return defGetBoolean(opt);
-	}
-	return false;
 }
 
 /* One warning about an existing relation: "<what> <relation><how>". */
@@ -1035,7 +994,7 @@ warn_relation(LintState *st, const char *rule, RangeVar *rv, const char *hint,
 
 	if (OidIsValid(relid))
 		add_finding(st, rule, FM_SEVERITY_WARNING, hint, "%s %s%s", what,
-					relation_name(relid), how);
+					FmRelationName(relid), how);
 }
 
 static void
@@ -1048,7 +1007,7 @@ lint_maintenance(LintState *st, Node *tree)
 				VacuumStmt *stmt = (VacuumStmt *) tree;
 				ListCell   *lc;
 
-				if (!stmt->is_vacuumcmd || !vacuum_full(stmt))
+				if (!stmt->is_vacuumcmd || !FmOptionIsTrue(stmt->options, "full"))
 					return;
 				foreach(lc, stmt->rels)
 					warn_relation(st, "blocking.vacuum_full",
@@ -1083,7 +1042,7 @@ lint_maintenance(LintState *st, Node *tree)
 			{
 				ReindexStmt *stmt = (ReindexStmt *) tree;
 
-				if (reindex_concurrently(stmt) || stmt->relation == NULL)
+				if (FmOptionIsTrue(stmt->params, "concurrently") || stmt->relation == NULL)
 					return;
 				warn_relation(st, "blocking.reindex", stmt->relation,
 							  "Writes (and, for the index, reads that use it) wait for the whole rebuild. REINDEX ... CONCURRENTLY lets them go on.",
@@ -1103,6 +1062,7 @@ static void
 lint_statement(LintState *st, Node *tree)
 {
 	ListCell   *lc;
+	RangeVar   *created;
 
 	if (FmStatementNeedsTopLevel(tree))
 	{
@@ -1180,12 +1140,12 @@ lint_statement(LintState *st, Node *tree)
 					add_finding(st, "compatibility.rename_table", FM_SEVERITY_WARNING,
 								"Running application code that uses the old name fails. Create the new name as a view of the old one (or the other way round) until every client uses it.",
 								"renaming %s to %s breaks queries that use the old name",
-								relation_name(relid), quote_identifier(stmt->newname));
+								FmRelationName(relid), quote_identifier(stmt->newname));
 				else if (stmt->renameType == OBJECT_COLUMN)
 					add_finding(st, "compatibility.rename_column", FM_SEVERITY_WARNING,
 								"Running application code that uses the old name fails. Add the new column, keep both in step until every client uses it, then drop the old one.",
 								"renaming column %s of %s to %s breaks queries that use the old name",
-								quote_identifier(stmt->subname), relation_name(relid),
+								quote_identifier(stmt->subname), FmRelationName(relid),
 								quote_identifier(stmt->newname));
 				break;
 			}
@@ -1201,7 +1161,7 @@ lint_statement(LintState *st, Node *tree)
 					add_finding(st, "compatibility.rename_table", FM_SEVERITY_WARNING,
 								"Running application code that names the old schema fails. Leave a view under the old name until every client uses the new one.",
 								"moving %s to schema %s breaks queries that use the old name",
-								relation_name(relid), quote_identifier(stmt->newschema));
+								FmRelationName(relid), quote_identifier(stmt->newschema));
 				break;
 			}
 		case T_IndexStmt:
@@ -1233,7 +1193,7 @@ lint_statement(LintState *st, Node *tree)
 									"The lock is held until the migration ends. Lock only what needs it, as late as possible, or not at all.",
 									"LOCK TABLE takes %s %s lock on %s until the migration ends",
 									article(stmt->mode), FmLockModeName(stmt->mode),
-									relation_name(relid));
+									FmRelationName(relid));
 				}
 				break;
 			}
@@ -1244,30 +1204,25 @@ lint_statement(LintState *st, Node *tree)
 			lint_maintenance(st, tree);
 			break;
 
-			/* what the script creates: relations, then routines and types */
 		case T_CreateStmt:
 		case T_CreateForeignTableStmt:
 			lint_create_table(st, (CreateStmt *) tree);
 			break;
-		case T_CreateTableAsStmt:
-			remember_relation(st, ((CreateTableAsStmt *) tree)->into->rel);
-			break;
+
+			/*
+			 * what the script creates: relations (FmCreatedRelation() below,
+			 * and SELECT INTO, a raw tree of its own), routines and types
+			 */
 		case T_SelectStmt:
 			if (((SelectStmt *) tree)->intoClause != NULL)
 				remember_relation(st, ((SelectStmt *) tree)->intoClause->rel);
-			break;
-		case T_ViewStmt:
-			remember_relation(st, ((ViewStmt *) tree)->view);
-			break;
-		case T_CreateSeqStmt:
-			remember_relation(st, ((CreateSeqStmt *) tree)->sequence);
 			break;
 		case T_CreateFunctionStmt:
 			{
 				char	   *schema;
 				char	   *name;
 
-				split_name_list(((CreateFunctionStmt *) tree)->funcname, &schema, &name);
+				DeconstructQualifiedName(((CreateFunctionStmt *) tree)->funcname, &schema, &name);
 				remember_created(st, CREATED_FUNCTION, schema, name);
 				break;
 			}
@@ -1294,6 +1249,10 @@ lint_statement(LintState *st, Node *tree)
 		default:
 			break;
 	}
+
+	created = FmCreatedRelation(tree);
+	if (created != NULL)
+		remember_relation(st, created);
 }
 
 /*

@@ -45,6 +45,7 @@ extern List *FmLint(const char *script, const char *label);
 extern char *FmLintSummary(List *findings);
 extern const char *FmSeverityName(FmSeverity severity);
 extern const char *FmLockModeName(LOCKMODE mode);
+extern char *FmRelationName(Oid relid);
 extern List *FmStatementLocks(Node *parsetree);
 
 #endif							/* FLEETMIGRATE_LINT_H */

@@ -32,7 +32,6 @@
 #include "storage/latch.h"
 #include "storage/lock.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/guc.h"
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
@@ -189,8 +188,7 @@ append_blockers(StringInfo buf, Oid relid, LOCKMODE mode)
 						 state ? state : "state unknown",
 						 age ? age : "?",
 						 SPI_getvalue(tuple, desc, 7),
-						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-													get_rel_name(relid)),
+						 FmRelationName(relid),
 						 query ? query : "?");
 	}
 	SPI_freetuptable(SPI_tuptable);

@@ -302,6 +302,65 @@ FmStatementPreview(const char *source, const FmStatement *stmt)
 }
 
 /*
+ * FmOptionIsTrue
+ *		Whether a statement's option list (VACUUM's, REINDEX's) sets option
+ *		"name" true.
+ */
+bool
+FmOptionIsTrue(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *opt = lfirst_node(DefElem, lc);
+
+		if (strcmp(opt->defname, name) == 0 && defGetBoolean(opt))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * FmCreatedRelation
+ *		The relation a raw parse tree creates, as the script names it:
+ *		CREATE TABLE, CREATE FOREIGN TABLE, CREATE TABLE AS, CREATE
+ *		MATERIALIZED VIEW, CREATE VIEW, CREATE SEQUENCE; NULL for anything
+ *		else.
+ */
+RangeVar *
+FmCreatedRelation(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_CreateStmt:
+		case T_CreateForeignTableStmt:
+			return ((CreateStmt *) parsetree)->relation;
+		case T_CreateTableAsStmt:
+			return ((CreateTableAsStmt *) parsetree)->into->rel;
+		case T_ViewStmt:
+			return ((ViewStmt *) parsetree)->view;
+		case T_CreateSeqStmt:
+			return ((CreateSeqStmt *) parsetree)->sequence;
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * FmNamesMatch
+ *		Whether two names as a script writes them may name the same object:
+ *		the same name, in the same schema where both give one.
+ */
+bool
+FmNamesMatch(const char *schema1, const char *name1,
+			 const char *schema2, const char *name2)
+{
+	return strcmp(name1, name2) == 0 &&
+		(schema1 == NULL || schema2 == NULL || strcmp(schema1, schema2) == 0);
+}
+
+/*
  * FmStatementNeedsTopLevel
  *		True for statements PostgreSQL refuses inside a transaction block or
  *		a function (PreventInTransactionBlock in the server), decided from
@@ -319,21 +378,11 @@ FmStatementNeedsTopLevel(Node *parsetree)
 		case T_ReindexStmt:
 			{
 				ReindexStmt *stmt = (ReindexStmt *) parsetree;
-				ListCell   *lc;
 
-				if (stmt->kind == REINDEX_OBJECT_SCHEMA ||
+				return stmt->kind == REINDEX_OBJECT_SCHEMA ||
 					stmt->kind == REINDEX_OBJECT_SYSTEM ||
-					stmt->kind == REINDEX_OBJECT_DATABASE)
-					return true;
-				foreach(lc, stmt->params)
-				{
-					DefElem    *opt = lfirst_node(DefElem, lc);
-
-					if (strcmp(opt->defname, "concurrently") == 0 &&
-						defGetBoolean(opt))
-						return true;
-				}
-				return false;
+					stmt->kind == REINDEX_OBJECT_DATABASE ||
+					FmOptionIsTrue(stmt->params, "concurrently");
 			}
 		case T_AlterTableStmt:
 			{

@@ -11,6 +11,7 @@
 #include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 #include "nodes/nodes.h"
+#include "nodes/primnodes.h"
 
 /* One statement of a script, as found by raw_parser(). */
 typedef struct FmStatement
@@ -38,6 +39,10 @@ extern char *FmStatementPreview(const char *source, const FmStatement *stmt);
 extern int	FmLineOfOffset(const char *source, int offset);
 extern int	FmOffsetOfCharPosition(const char *source, int charpos);
 extern bool FmStatementNeedsTopLevel(Node *parsetree);
+extern bool FmOptionIsTrue(List *options, const char *name);
+extern RangeVar *FmCreatedRelation(Node *parsetree);
+extern bool FmNamesMatch(const char *schema1, const char *name1,
+						 const char *schema2, const char *name2);
 extern List *FmParseExpression(const char *source, const char *label);
 extern void FmNormalizeScript(const char *source, StringInfo out);
 

@@ -228,45 +228,25 @@ FmCheckPlan(List *plan, const FmMigration *last)
 static bool
 creates_relation(Node *parsetree, const char *schema, const char *relname)
 {
-	RangeVar   *rv = NULL;
+	RangeVar   *rv;
 
-	switch (nodeTag(parsetree))
+	if (IsA(parsetree, RenameStmt))
 	{
-		case T_CreateStmt:
-		case T_CreateForeignTableStmt:
-			rv = ((CreateStmt *) parsetree)->relation;
-			break;
-		case T_CreateTableAsStmt:
-			rv = ((CreateTableAsStmt *) parsetree)->into->rel;
-			break;
-		case T_ViewStmt:
-			rv = ((ViewStmt *) parsetree)->view;
-			break;
-		case T_CreateSeqStmt:
-			rv = ((CreateSeqStmt *) parsetree)->sequence;
-			break;
-		case T_RenameStmt:
-			{
-				RenameStmt *stmt = (RenameStmt *) parsetree;
+		RenameStmt *stmt = (RenameStmt *) parsetree;
 
-				if (stmt->relation == NULL || stmt->newname == NULL ||
-					stmt->relationType != OBJECT_TABLE ||
-					(stmt->renameType != OBJECT_TABLE &&
-					 stmt->renameType != OBJECT_VIEW &&
-					 stmt->renameType != OBJECT_MATVIEW &&
-					 stmt->renameType != OBJECT_SEQUENCE &&
-					 stmt->renameType != OBJECT_FOREIGN_TABLE))
-					return false;
-				return strcmp(stmt->newname, relname) == 0 &&
-					(schema == NULL || stmt->relation->schemaname == NULL ||
-					 strcmp(stmt->relation->schemaname, schema) == 0);
-			}
-		default:
+		if (stmt->relation == NULL || stmt->newname == NULL ||
+			stmt->relationType != OBJECT_TABLE ||
+			(stmt->renameType != OBJECT_TABLE &&
+			 stmt->renameType != OBJECT_VIEW &&
+			 stmt->renameType != OBJECT_MATVIEW &&
+			 stmt->renameType != OBJECT_SEQUENCE &&
+			 stmt->renameType != OBJECT_FOREIGN_TABLE))
 			return false;
+		return FmNamesMatch(stmt->relation->schemaname, stmt->newname,
+							schema, relname);
 	}
-	return rv != NULL && strcmp(rv->relname, relname) == 0 &&
-		(schema == NULL || rv->schemaname == NULL ||
-		 strcmp(rv->schemaname, schema) == 0);
+	rv = FmCreatedRelation(parsetree);
+	return rv != NULL && FmNamesMatch(rv->schemaname, rv->relname, schema, relname);
 }
 
 /*
