@@ -34,22 +34,6 @@ export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# Files left out.  kratos: ups that plain psql and apply_pending() can only
-# run outside a transaction.  harness: one down script is MySQL syntax
-# (DROP INDEX ... ON jobs); register() rejects a script that does not parse,
-# whichever script it is, so that migration is registered without its down.
-skips_for() {
-    case "$1" in
-        ory-kratos)
-            echo 20260616000000000000_courier_messages_restore_list_index.postgres.autocommit.up.sql
-            echo 20260703000000000000_courier_messages_status_created_at_idx.postgres.autocommit.up.sql
-            ;;
-        harness-gitness)
-            echo 0029_create_index_job_job_group_id_down.sql
-            ;;
-    esac
-}
-
 # Schema-only dump of DB without schema fleetmigrate and without the TOC
 # entries of the extension itself, to FILE.  The \restrict lines carry a
 # random key per dump and are dropped.
@@ -80,6 +64,7 @@ for dir in "$corpora"/*/; do
     db_a=fm_corpus_${tag}_psql
     db_b=fm_corpus_${tag}_fm
 
+    # files left out (fm_corpus_skips in common.sh says why)
     declare -A skip=()
     skip_args=()
     while IFS= read -r f; do
@@ -88,7 +73,7 @@ for dir in "$corpora"/*/; do
             fm_die "$corpus: file to leave out is neither in ORDER-up.txt nor a down file: $f"
         skip[$f]=1
         skip_args+=(--skip-file "$f")
-    done < <(skips_for "$corpus")
+    done < <(fm_corpus_skips "$corpus")
 
     ups=()
     while IFS= read -r f || [[ -n "$f" ]]; do

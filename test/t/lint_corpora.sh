@@ -32,18 +32,6 @@ fi
 pg_isready -q || fm_die "no server at PGHOST=$PGHOST PGPORT=$PGPORT"
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 
-skips_for() {
-    case "$1" in
-        ory-kratos)
-            echo 20260616000000000000_courier_messages_restore_list_index.postgres.autocommit.up.sql
-            echo 20260703000000000000_courier_messages_status_created_at_idx.postgres.autocommit.up.sql
-            ;;
-        harness-gitness)
-            echo 0029_create_index_job_job_group_id_down.sql
-            ;;
-    esac
-}
-
 status=0
 ncorpora=0
 for dir in "$corpora"/*/; do
@@ -55,7 +43,7 @@ for dir in "$corpora"/*/; do
     skip_args=()
     while IFS= read -r f; do
         [[ -n "$f" ]] && skip_args+=(--skip-file "$f")
-    done < <(skips_for "$corpus")
+    done < <(fm_corpus_skips "$corpus")
 
     dropdb --if-exists "$db"
     createdb "$db"
