@@ -146,8 +146,7 @@ fi
 have_locks=$(fm_psql -At -c 'SHOW max_locks_per_transaction')
 ((have_locks >= locks_needed)) ||
     fm_die "max_locks_per_transaction is $have_locks; $max_n migrations in one transaction need about $locks_needed"
-fm_psql -At -c "SELECT 1 FROM pg_available_extensions WHERE name = 'fleetmigrate'" | grep -q 1 ||
-    fm_die "extension fleetmigrate is not installed (make -C $FM_ROOT install)"
+bench_require_extension
 
 # ---------------------------------------------------------------- corpora
 
@@ -366,10 +365,7 @@ extremes() {
 }
 
 pg_version=$(fm_psql -At -c 'SELECT version()')
-settings=$(fm_psql -At -c "SELECT string_agg(name || ' = ' || pg_catalog.current_setting(name), ', ' ORDER BY name)
-    FROM pg_catalog.pg_settings
-    WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers',
-                   'max_locks_per_transaction', 'wal_level')")
+settings=$(bench_settings fsync synchronous_commit full_page_writes shared_buffers max_locks_per_transaction wal_level)
 bench_machine
 bench_check_library
 

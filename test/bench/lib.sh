@@ -86,6 +86,22 @@ bench_check_library() {
     fi
 }
 
+# bench_require_extension: stop unless the server has fleetmigrate installed
+bench_require_extension() {
+    fm_psql -At -c "SELECT 1 FROM pg_available_extensions WHERE name = 'fleetmigrate'" | grep -q 1 ||
+        fm_die "extension fleetmigrate is not installed (make -C $FM_ROOT install)"
+}
+
+# bench_settings NAME...: "name = value, ..." for those server settings, by
+# name, for the report
+bench_settings() {
+    local names
+    names=$(printf "'%s', " "$@")
+    fm_psql -At -c "SELECT string_agg(name || ' = ' || pg_catalog.current_setting(name), ', ' ORDER BY name)
+    FROM pg_catalog.pg_settings
+    WHERE name IN (${names%, })"
+}
+
 # bench_machine: cpu and mem, for the report
 bench_machine() {
     cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)

@@ -144,8 +144,7 @@ done
 bench_server
 bench_identify
 bench_machine
-fm_psql -At -c "SELECT 1 FROM pg_available_extensions WHERE name = 'fleetmigrate'" | grep -q 1 ||
-    fm_die "extension fleetmigrate is not installed (make -C $FM_ROOT install)"
+bench_require_extension
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_t0=$(now)

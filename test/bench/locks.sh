@@ -173,8 +173,7 @@ trap cleanup EXIT
 bench_server
 bench_identify
 bench_machine
-fm_psql -At -c "SELECT 1 FROM pg_available_extensions WHERE name = 'fleetmigrate'" | grep -q 1 ||
-    fm_die "extension fleetmigrate is not installed (make -C $FM_ROOT install)"
+bench_require_extension
 
 # ---------------------------------------------------------------- set-up
 
@@ -387,9 +386,7 @@ bench_s=$(seconds "$bench_t0" "$(now)")
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_check_library
 pg_version=$(fm_psql -At -c 'SELECT version()')
-settings=$(fm_psql -At -c "SELECT string_agg(name || ' = ' || pg_catalog.current_setting(name), ', ' ORDER BY name)
-    FROM pg_catalog.pg_settings
-    WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'lock_timeout', 'deadlock_timeout')")
+settings=$(bench_settings fsync synchronous_commit shared_buffers lock_timeout deadlock_timeout)
 
 # ---------------------------------------------------------------- results
 

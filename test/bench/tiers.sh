@@ -510,11 +510,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # ---------------------------------------------------------------- results
 
 pg_version=$(fm_psql -At -c 'SELECT version()')
-settings=$(fm_psql -At -c "SELECT string_agg(name || ' = ' || pg_catalog.current_setting(name), ', ' ORDER BY name)
-    FROM pg_catalog.pg_settings
-    WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'shared_buffers', 'work_mem',
-                   'max_parallel_workers_per_gather', 'max_parallel_workers', 'max_worker_processes',
-                   'min_parallel_table_scan_size', 'jit')")
+settings=$(bench_settings fsync synchronous_commit full_page_writes shared_buffers work_mem max_parallel_workers_per_gather max_parallel_workers max_worker_processes min_parallel_table_scan_size jit)
 bench_machine
 bench_check_library
 
