@@ -1423,10 +1423,7 @@ fleetmigrate_lint(PG_FUNCTION_ARGS)
 	List	   *findings;
 	ListCell   *lc;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"sql\" of lint() cannot be null")));
+	/* STRICT: lint(NULL) returns no rows without calling us */
 	script = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	InitMaterializedSRF(fcinfo, 0);
