@@ -29,7 +29,7 @@ fi
 FM_COMMON_SOURCED=1
 
 FM_PG_VERSION=15
-FM_PG_BINDIR=/usr/lib/postgresql/$FM_PG_VERSION/bin
+FM_PG_BINDIR=${FM_PG_BINDIR:-/usr/lib/postgresql/$FM_PG_VERSION/bin}
 FM_PG_CONFIG=$FM_PG_BINDIR/pg_config
 
 # The repository root is two levels above this file; the shared folder sits
