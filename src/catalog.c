@@ -49,6 +49,7 @@
 #include "order.h"
 #include "params.h"
 #include "parse.h"
+#include "runlock.h"
 #include "runner.h"
 
 /* Upper bounds that keep identities printable on one line. */
@@ -280,10 +281,10 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 	},
 	[STMT_LOCK_HOLDER] = {
 		"SELECT l.pid FROM pg_catalog.pg_locks l"
-		" WHERE l.locktype = 'advisory' AND l.granted"
+		" WHERE l.locktype = 'object' AND l.granted"
 		"   AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
 		"                      WHERE d.datname = pg_catalog.current_database())"
-		"   AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2"
+		"   AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 0"
 		" LIMIT 1",
 		2, {OIDOID, OIDOID}
 	},

@@ -5,12 +5,12 @@
  *
  * migrate() is a procedure, called on its own (not in a transaction block,
  * not from a function), so that it can commit.  It
- *	 1. adds a row to fleetmigrate.run_log and takes the run's own advisory
- *		lock (FM_RUN_CLASSID, run id): while a session holds it the run is
+ *	 1. adds a row to fleetmigrate.run_log and takes the run's own lock
+ *		(FM_RUN_CLASSID, run id; runlock.h): while a session holds it the run is
  *		running; a run whose row still says 'running' without the lock was
  *		interrupted (the view fleetmigrate.runs says so).  Commits, so the
  *		row is visible while the run goes on;
- *	 2. takes the runner lock, the advisory lock apply_pending() takes, as a
+ *	 2. takes the runner lock, the lock apply_pending() takes, as a
  *		session lock, waiting for a concurrent runner unless wait => false
  *		(then the run ends 'skipped').  Session locks go away with their
  *		session, so a killed runner never leaves one behind; we release
@@ -54,10 +54,9 @@
 #include "params.h"
 #include "locks.h"
 #include "plan.h"
+#include "runlock.h"
 #include "runner.h"
 
-/* The run's own advisory lock: pg_locks classid "FMIR", objid the run id. */
-#define FM_RUN_CLASSID		1179470162	/* 0x464D4952 */
 
 /* Arguments of fleetmigrate.migrate(), in order. */
 enum
@@ -312,8 +311,6 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	char	   *applied_by;
 	bool		wait;
 	MemoryContext procxt;
-	LOCKTAG		runner_tag;
-	LOCKTAG		run_tag;
 	volatile bool have_runner_lock = false;
 	volatile bool have_run_lock = false;
 	int64		run_id;
@@ -353,19 +350,14 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	applied_by = GetUserNameFromId(GetUserId(), false);
 
 	run_id = FmCatalogRunStart(applied_by, started_by, target);
-	SET_LOCKTAG_ADVISORY(run_tag, MyDatabaseId, FM_RUN_CLASSID,
-						 (uint32) run_id, 2);
-	SET_LOCKTAG_ADVISORY(runner_tag, MyDatabaseId, FM_LOCK_CLASSID,
-						 FM_LOCK_OBJID, 2);
 
 	PG_TRY();
 	{
-		(void) LockAcquire(&run_tag, ExclusiveLock, true, false);
+		(void) FmLockAcquire(FM_RUN_CLASSID, (uint32) run_id, true, true);
 		have_run_lock = true;
 		SPI_commit();
 
-		if (LockAcquire(&runner_tag, ExclusiveLock, true, !wait) ==
-			LOCKACQUIRE_NOT_AVAIL)
+		if (!FmLockAcquire(FM_LOCK_CLASSID, FM_LOCK_OBJID, true, wait))
 		{
 			int			holder = FmCatalogLockHolder();
 
@@ -394,9 +386,9 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 		FmParamsReset();
 		FmConsentReset();
 		if (have_runner_lock)
-			LockRelease(&runner_tag, ExclusiveLock, true);
+			FmLockRelease(FM_LOCK_CLASSID, FM_LOCK_OBJID);
 		if (have_run_lock)
-			LockRelease(&run_tag, ExclusiveLock, true);
+			FmLockRelease(FM_RUN_CLASSID, (uint32) run_id);
 	}
 	PG_END_TRY();
 

@@ -4,8 +4,8 @@
  *	  Applying pending migrations and recording them: apply_pending().
  *
  * apply_pending() runs inside the caller's transaction.  It
- *	 1. takes the runner lock, a transaction-level advisory lock on
- *		(FM_LOCK_CLASSID, FM_LOCK_OBJID), waiting for a concurrent runner
+ *	 1. takes the runner lock, a transaction-level lock on
+ *		(FM_LOCK_CLASSID, FM_LOCK_OBJID) (runlock.h), waiting for a concurrent runner
  *		unless wait => false; the lock goes away with the transaction, so a
  *		killed session never leaves it behind;
  *	 2. reads the pending migrations in natural order, locking their rows;
@@ -62,6 +62,7 @@
 #include "lint.h"
 #include "locks.h"
 #include "plan.h"
+#include "runlock.h"
 #include "runner.h"
 
 /* Columns of apply_pending()'s result. */
@@ -121,13 +122,11 @@ static void put_row(ApplyRun *run, const char *version, const char *name,
 bool
 FmAcquireRunnerLock(bool wait)
 {
-	LOCKTAG		tag;
 	bool		xact_snapshot = IsolationUsesXactSnapshot();
 	int			holder;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, FM_LOCK_CLASSID, FM_LOCK_OBJID, 2);
-	if (LockAcquire(&tag, ExclusiveLock, false, !wait || xact_snapshot) !=
-		LOCKACQUIRE_NOT_AVAIL)
+	if (FmLockAcquire(FM_LOCK_CLASSID, FM_LOCK_OBJID, false,
+					  wait && !xact_snapshot))
 		return true;
 	if (!wait)
 		return false;

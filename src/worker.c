@@ -37,7 +37,7 @@
  * connection would (pq_redirect_to_shm_mq()); the caller raises them again.
  * Before each statement it sends an 'S' message (statement number, line),
  * and at the end a 'D' message.  Only one worker runs in a database at a
- * time: it holds a session advisory lock, so that a worker left behind by a
+ * time: it holds a session lock (runlock.h), so that a worker left behind by a
  * caller that went away finishes before another starts.
  *
  *-------------------------------------------------------------------------
@@ -80,6 +80,7 @@
 #include "catalog.h"
 #include "parse.h"
 #include "plan.h"
+#include "runlock.h"
 #include "runner.h"
 
 #define FM_WORKER_MAGIC		0x464D5752	/* "FMWR" */
@@ -91,9 +92,6 @@
 #define KEY_NAME			3
 #define KEY_SEARCH_PATH		4
 #define KEY_QUEUE			5
-
-/* The worker's session advisory lock: ("FMIG", 2), next to the runner's. */
-#define FM_WORKER_OBJID		2
 
 /* What the worker needs to know, besides the strings. */
 typedef struct FmWorkerArgs
@@ -376,7 +374,6 @@ run_statements(const FmWorkerArgs *args, const char *version,
 	FmProgress	progress;
 	FmExecErrorContext ctx;
 	ErrorContextCallback errcallback;
-	LOCKTAG		tag;
 	List	   *stmts;
 	int			n;
 
@@ -390,8 +387,7 @@ run_statements(const FmWorkerArgs *args, const char *version,
 	if (args->current_user != args->session_user)
 		set_session_option("role", GetUserNameFromId(args->current_user, false));
 	set_session_option("search_path", search_path);
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, FM_LOCK_CLASSID, FM_WORKER_OBJID, 2);
-	(void) LockAcquire(&tag, ExclusiveLock, true, false);
+	(void) FmLockAcquire(FM_LOCK_CLASSID, FM_WORKER_OBJID, true, true);
 
 	begin_catalog_access();
 	FmCatalogBegin();
@@ -468,6 +464,7 @@ run_statements(const FmWorkerArgs *args, const char *version,
 	error_context_stack = errcallback.previous;
 	debug_query_string = NULL;
 	pgstat_report_activity(STATE_IDLE, NULL);
+	FmLockRelease(FM_LOCK_CLASSID, FM_WORKER_OBJID);
 	if (!send_message('D', NULL))
 		elog(LOG, "fleetmigrate worker: the caller went away before the end of %s",
 			 FmMigrationLabel(m.version, m.name));

@@ -75,7 +75,9 @@ for my $way ('kill -9', 'immediate shutdown')
 	is( $node->safe_psql($db, q{SELECT outcome, applied FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1}),
 		'interrupted|1', "$way: the run shows as interrupted, with one migration applied");
 	is( $node->safe_psql($db, q{
-		SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'}),
+		SELECT count(*) FROM pg_locks
+		 WHERE locktype = 'advisory'
+		    OR (locktype = 'object' AND classid IN (1179470151, 1179470162))}),
 		'0', "$way: no lock is left behind");
 
 	$node->safe_psql($db, 'UPDATE slow SET on_off = false');
