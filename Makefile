@@ -4,6 +4,7 @@
 MODULE_big = fleetmigrate
 OBJS = \
 	src/fleetmigrate.o \
+	src/common.o \
 	src/plan.o \
 	src/params.o \
 	src/rollback.o \
@@ -14,6 +15,8 @@ OBJS = \
 	src/runlock.o \
 	src/catalog.o \
 	src/runner.o \
+	src/run.o \
+	src/apply.o \
 	src/migrate.o \
 	src/worker.o \
 	src/bundle.o \

@@ -46,3 +46,15 @@ SELECT r.id,
        r.pid
   FROM fleetmigrate.run_log r
  ORDER BY r.id;
+
+-- ---- a run applies exactly the plan it checked ----------------------------
+-- A run of migrate() that meets a migration registered again after its plan
+-- was checked stops there: outcome 'stopped', the reason in error.
+ALTER TABLE fleetmigrate.run_log
+    DROP CONSTRAINT run_log_outcome_check,
+    ADD CONSTRAINT run_log_outcome_check
+        CHECK (outcome IN ('running', 'succeeded', 'nothing_pending', 'failed',
+                           'skipped', 'stopped'));
+
+COMMENT ON VIEW fleetmigrate.runs IS
+'One row per CALL fleetmigrate.migrate(), manual or scheduled: when, by whom, how it was started, how many migrations it applied, outcome (running, succeeded, nothing_pending, failed, skipped, stopped, interrupted) and error';

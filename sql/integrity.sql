@@ -52,7 +52,71 @@ CREATE TABLE integrity_c AS SELECT outcome FROM fleetmigrate.runs ORDER BY id DE
 CALL fleetmigrate.migrate();
 SELECT outcome FROM integrity_c;
 
+-- a run applies exactly the plan it checked.  Migration code that
+-- registers a later migration of the plan again (here: with a DROP TABLE
+-- that needs consent) does not get it run: the run stops before it
+CREATE TABLE integrity_keep (id int);
+INSERT INTO integrity_keep SELECT generate_series(1, 1000);
+SELECT fleetmigrate.register('004', 'registers_005', $$CREATE TABLE integrity_d (id int);
+SELECT fleetmigrate.register('005', 'later', 'DROP TABLE integrity_keep');$$);
+SELECT fleetmigrate.register('005', 'later', 'CREATE TABLE integrity_e (id int)');
+SELECT fleetmigrate.register('006', 'after_later', 'CREATE TABLE integrity_f (id int)');
+SELECT version, status, message FROM fleetmigrate.apply_pending();
+SELECT version, state FROM fleetmigrate.status WHERE version >= '004';
+SELECT count(*) AS rows_kept FROM integrity_keep;
+-- the next run checks the new plan: the DROP needs consent
+SELECT version, status FROM fleetmigrate.apply_pending();
+SELECT fleetmigrate.register('005', 'later', 'CREATE TABLE integrity_e (id int)');
+
+-- the same with migrate(): the run stops, says why, and what ran stays
+SELECT fleetmigrate.register('007', 'registers_008', $$CREATE TABLE integrity_g (id int);
+SELECT fleetmigrate.register('008', 'later_too', 'DROP TABLE integrity_keep');$$);
+SELECT fleetmigrate.register('008', 'later_too', 'CREATE TABLE integrity_h (id int)');
+SELECT fleetmigrate.register('008', 'zz_last', 'SELECT 1');
+CALL fleetmigrate.migrate();
+SELECT applied, outcome, error FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
+SELECT version, name, state FROM fleetmigrate.status WHERE version >= '004';
+SELECT count(*) AS rows_kept FROM integrity_keep;
+SELECT fleetmigrate.register('008', 'later_too', 'CREATE TABLE integrity_h (id int)');
+CALL fleetmigrate.migrate();
+SELECT version, name, state FROM fleetmigrate.status WHERE version >= '004';
+
+-- a script edited in the catalog behind register()'s back does not run:
+-- apply_pending() refuses it, migrate() records the refusal
+SELECT fleetmigrate.register('009', 'edited', 'CREATE TABLE integrity_i (id int)');
+UPDATE fleetmigrate.migrations SET up = 'CREATE TABLE integrity_tampered (id int)' WHERE version = '009';
+SELECT version, status FROM fleetmigrate.apply_pending();
+CALL fleetmigrate.migrate();
+SELECT version, state FROM fleetmigrate.status WHERE version = '009';
+SELECT outcome, failed_version FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
+SELECT to_regclass('integrity_tampered') IS NULL AS not_run;
+SELECT fleetmigrate.register('009', 'edited', 'CREATE TABLE integrity_i (id int)');
+UPDATE fleetmigrate.migrations SET verify = 'SELECT false' WHERE version = '009';
+SELECT version, status FROM fleetmigrate.apply_pending();
+UPDATE fleetmigrate.migrations SET verify = NULL WHERE version = '009';
+SELECT version, status FROM fleetmigrate.apply_pending();
+
+-- an applied versioned migration can never run again: it cannot become
+-- repeatable
+SELECT fleetmigrate.register('009', 'edited', 'CREATE TABLE IF NOT EXISTS integrity_i (id int, x int)', repeatable => true);
+SELECT version, state, repeatable FROM fleetmigrate.status WHERE version = '009';
+SELECT version, status FROM fleetmigrate.apply_pending();
+
+-- a secret parameter's value never reaches the client, the history or the
+-- run log, even when an error message quotes it
+SELECT fleetmigrate.register('010', 'uses_secret', 'SELECT fleetmigrate.param(''token'')::int',
+                             params => '{secret token, plain}');
+SELECT version, status FROM fleetmigrate.apply_pending(params => '{"token": "hunter2-s3cr3t", "plain": "visible"}');
+SELECT version, status, message FROM fleetmigrate.apply_pending(dry_run => true, params => '{"token": "hunter2-s3cr3t", "plain": "visible"}');
+CALL fleetmigrate.migrate(params => '{"token": "hunter2-s3cr3t", "plain": "visible"}');
+SELECT event, error FROM fleetmigrate.history WHERE version = '010';
+SELECT outcome, error FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
+SELECT count(*) AS leaks FROM fleetmigrate.events WHERE error LIKE '%hunter2%' OR params::text LIKE '%hunter2%';
+SELECT count(*) AS leaks FROM fleetmigrate.run_log WHERE error LIKE '%hunter2%';
+DELETE FROM fleetmigrate.migrations WHERE version = '010';
+
 DROP VIEW runner_locks;
-DROP TABLE integrity_a, integrity_b, integrity_c;
+DROP TABLE integrity_a, integrity_b, integrity_c, integrity_d, integrity_e,
+  integrity_f, integrity_g, integrity_h, integrity_i, integrity_keep;
 DROP EXTENSION fleetmigrate;
 DROP SCHEMA fleetmigrate;

@@ -103,12 +103,20 @@ CALL fleetmigrate.migrate();
 SELECT version, state, statements_done FROM fleetmigrate.status WHERE version = '008';
 SELECT indisvalid FROM pg_index WHERE indexrelid = 'nt_c_id'::regclass;
 
--- changing a statement that already ran: a warning, and the run starts over
+-- a partly-run migration keeps its identity: changing a statement that
+-- already ran, or making it transactional, is refused; fixing the statement
+-- that failed is not, and the next run goes on from it
 SELECT fleetmigrate.register('009', 'nontx_redo', $$CREATE TABLE nt_e (id int);
 VACUUM nt_e;
 SELECT 1 / 0;$$);
 CALL fleetmigrate.migrate();
 SELECT fleetmigrate.register('009', 'nontx_redo', $$CREATE TABLE IF NOT EXISTS nt_e (id int, x int);
+VACUUM nt_e;
+SELECT 1;$$);
+SELECT fleetmigrate.register('009', 'nontx_redo', $$CREATE TABLE nt_e (id int);
+SELECT 1;$$);
+SELECT version, state, statements_done, transactional FROM fleetmigrate.status WHERE version = '009';
+SELECT fleetmigrate.register('009', 'nontx_redo', $$CREATE TABLE nt_e (id int);
 VACUUM nt_e;
 SELECT 1;$$);
 SELECT version, state, statements_done FROM fleetmigrate.status WHERE version = '009';

@@ -50,7 +50,6 @@
 #include "params.h"
 #include "parse.h"
 #include "runlock.h"
-#include "runner.h"
 
 /* Upper bounds that keep identities printable on one line. */
 #define FM_MAX_VERSION_LENGTH	100
@@ -70,7 +69,6 @@ static char *sha256_hex(const char *data);
 static bool same_checksum(const char *a, const char *b);
 static void check_identity(const char *version, const char *name);
 static char *nullable_text(HeapTuple tuple, TupleDesc desc, int column);
-static char *script_checksum(const char *script);
 static Datum text_array(List *items);
 static List *text_array_items(Datum array);
 static bool same_items(List *a, List *b);
@@ -80,16 +78,6 @@ static void check_params(const FmDefinition *def);
 static List *check_tolerate(const FmDefinition *def, const FmScriptInfo *info);
 static void register_error_callback(void *arg);
 static Datum target_key(const char *version, const char *what);
-
-/*
- * FmMigrationLabel
- *		'migration "003 viral_analytics"', the way messages name a migration.
- */
-char *
-FmMigrationLabel(const char *version, const char *name)
-{
-	return psprintf("migration \"%s %s\"", version, name);
-}
 
 /*
  * The catalog statements.  Each is prepared once per backend and kept
@@ -106,6 +94,7 @@ typedef enum CatalogStatement
 	STMT_PENDING,
 	STMT_PENDING_FIRST,
 	STMT_SCRIPTS,
+	STMT_PLANNED_SCRIPTS,
 	STMT_RECORD_APPLIED,
 	STMT_LOCK_HOLDER,
 	STMT_RECORD_FAILED,
@@ -154,7 +143,7 @@ typedef struct CatalogStatementDef
  */
 #define PENDING_SELECT \
 	"SELECT version, name, sort_key, transactional, repeatable, params, tolerate," \
-	"       allow_destructive" \
+	"       allow_destructive, checksum, verify_checksum" \
 	"  FROM fleetmigrate.migrations" \
 	" WHERE state IN ('pending', 'failed', 'rolled_back')" \
 	"   AND ($1 IS NULL OR sort_key <= $1 OR repeatable)" \
@@ -200,7 +189,7 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"SELECT checksum, down_checksum, verify_checksum, state, up,"
 		"       statements_done, statement_started, down, verify,"
 		"       requires, conflicts, params, repeatable, allow_destructive,"
-		"       applied_checksum, tolerate"
+		"       applied_checksum, tolerate, transactional"
 		"  FROM fleetmigrate.migrations"
 		" WHERE version = $1 AND name = $2"
 		"   FOR UPDATE",
@@ -262,22 +251,37 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		" WHERE version = $1 AND name = $2",
 		2, {TEXTOID, TEXTOID}
 	},
+	[STMT_PLANNED_SCRIPTS] = {
+		"SELECT up, down, verify, checksum, verify_checksum"
+		"  FROM fleetmigrate.migrations"
+		" WHERE version = $1 AND name = $2"
+		"   AND state IN ('pending', 'failed', 'rolled_back')"
+		"   AND checksum IS NOT DISTINCT FROM $3"
+		"   AND verify_checksum IS NOT DISTINCT FROM $4"
+		"   AND transactional = $5 AND repeatable = $6"
+		"   AND allow_destructive = $7"
+		"   AND params IS NOT DISTINCT FROM $8"
+		"   AND tolerate IS NOT DISTINCT FROM $9"
+		"   FOR UPDATE",
+		9, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, BOOLOID, BOOLOID,
+		TEXTARRAYOID, TEXTARRAYOID}
+	},
 	[STMT_RECORD_APPLIED] = {
 		"WITH m AS ("
 		" UPDATE fleetmigrate.migrations"
-		"    SET state = 'applied', applied_checksum = checksum,"
+		"    SET state = 'applied', applied_checksum = $9,"
 		"        applied_at = $3, applied_by = $4,"
 		"        duration_ms = $5, out_of_order = $6,"
 		"        statements_done = 0, statement_started = NULL"
 		"  WHERE version = $1 AND name = $2"
-		" RETURNING version, name, checksum, statements)"
+		" RETURNING version, name, statements)"
 		" INSERT INTO fleetmigrate.events"
 		" (version, name, event, checksum, started_at, duration_ms,"
 		"  performed_by, statements, params, consent)"
-		" SELECT version, name, 'applied', checksum, $3, $5, $4, statements,"
+		" SELECT version, name, 'applied', $9, $3, $5, $4, statements,"
 		"        $7::pg_catalog.jsonb, $8"
 		"   FROM m",
-		8, {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, BOOLOID, TEXTOID, TEXTOID}
+		9, {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, BOOLOID, TEXTOID, TEXTOID, TEXTOID}
 	},
 	[STMT_LOCK_HOLDER] = {
 		"SELECT l.pid FROM pg_catalog.pg_locks l"
@@ -860,8 +864,9 @@ check_identity(const char *version, const char *name)
  *		statements 1 to *done (and perhaps started statement *started)
  *		outside any transaction.  When its up script is replaced, keep that
  *		progress for the leading statements whose text is unchanged, so the
- *		next run resumes after them; WARN when the new script changes a
- *		statement that already ran, since nothing undid it.
+ *		next run resumes after them.  ERROR when the new script changes a
+ *		statement that already ran, since nothing undid it: a partly-run
+ *		migration keeps its identity.
  */
 static void
 keep_progress(const char *version, const char *name, const char *old_up,
@@ -885,27 +890,29 @@ keep_progress(const char *version, const char *name, const char *old_up,
 		same++;
 
 	if (same < *done)
-		ereport(WARNING,
-				(errmsg("%s had already run %d of its statements, and the new up script changes statement %d",
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s has already run %d of its statements, and the new up script changes statement %d",
 						FmMigrationLabel(version, name), *done, same + 1),
 				 *done == 1 ?
-				 errdetail("Statement 1 ran outside a transaction and was not undone. The next run starts again at statement 1 of the new script.") :
-				 errdetail("Statements 1 to %d ran outside a transaction and were not undone. The next run starts again at statement %d of the new script.",
-						   *done, same + 1),
-				 errhint("Make sure the new script can run over what the old statements left behind.")));
+				 errdetail("Statement 1 ran outside a transaction and was not undone, so it cannot be changed. Nothing was changed.") :
+				 errdetail("Statements 1 to %d ran outside a transaction and were not undone, so they cannot be changed. Nothing was changed.",
+						   *done),
+				 errhint("Keep statements 1 to %d as they ran and change only the statements after them; put other changes in a new migration.",
+						 *done)));
 	*done = Min(*done, same);
 	if (*started > same)
 		*started = 0;
 }
 
 /*
- * script_checksum
+ * FmScriptChecksum
  *		The checksum of a script: SHA-256 of its token stream
  *		(FmNormalizeScript), so that white space and comments are not
  *		drift; NULL for NULL.
  */
-static char *
-script_checksum(const char *script)
+char *
+FmScriptChecksum(const char *script)
 {
 	StringInfoData buf;
 	char	   *sum;
@@ -930,7 +937,7 @@ fleetmigrate_checksum(PG_FUNCTION_ARGS)
 {
 	char	   *script = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	PG_RETURN_TEXT_P(cstring_to_text(script_checksum(script)));
+	PG_RETURN_TEXT_P(cstring_to_text(FmScriptChecksum(script)));
 }
 
 /* A text[] of a List of C strings, and back (NULL elements refused). */
@@ -1243,9 +1250,9 @@ FmRegisterDefinition(const FmDefinition *def)
 					  &unused);
 	tolerate = check_tolerate(def, &info);
 
-	sums.up = script_checksum(def->up);
-	sums.down = script_checksum(def->down);
-	sums.verify = script_checksum(def->verify);
+	sums.up = FmScriptChecksum(def->up);
+	sums.down = FmScriptChecksum(def->down);
+	sums.verify = FmScriptChecksum(def->verify);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = CStringGetTextDatum(version);
@@ -1333,6 +1340,29 @@ FmRegisterDefinition(const FmDefinition *def)
 			outcome = "unchanged";	/* white space and comments only */
 		else
 		{
+			bool		was_repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 13, &isnull));
+			bool		was_transactional = DatumGetBool(SPI_getbinval(tuple, desc, 17, &isnull));
+
+			/* an applied versioned migration must never run a second time */
+			if (applied && !was_repeatable && def->repeatable)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("%s has been applied as a versioned migration and cannot become repeatable",
+								FmMigrationLabel(version, name)),
+						 errdetail("A repeatable migration runs again whenever its up script changes, so this one would run a second time. Nothing was changed."),
+						 errhint("Register the repeatable script as a new migration, with a version and name of its own.")));
+			/* a partly-run non-transactional migration keeps its identity */
+			if ((done > 0 || started > 0) &&
+				was_transactional != info.transactional)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("%s has run %d of its statements outside a transaction; its new up script %s",
+								FmMigrationLabel(version, name), Max(done, started),
+								info.transactional ?
+								"would run in one transaction, statements that already ran included" :
+								"changes how it runs"),
+						 errdetail("Statements that ran outside a transaction were not undone, so the migration must go on as it started. Nothing was changed."),
+						 errhint("Keep the statements that already ran, and let CALL fleetmigrate.migrate() finish the migration; put further changes in a new migration.")));
 			if (!applied)
 				keep_progress(version, name, old_up, def->up, &done, &started);
 			else if (!def->repeatable && !same_checksum(applied_checksum, sums.up) &&
@@ -1523,6 +1553,8 @@ FmCatalogPending(const char *target, bool first_only, const FmMigration *last)
 		m->params = text_array_items(SPI_getbinval(tuple, desc, 6, &isnull));
 		m->tolerate = text_array_items(SPI_getbinval(tuple, desc, 7, &isnull));
 		m->allow_destructive = DatumGetBool(SPI_getbinval(tuple, desc, 8, &isnull));
+		m->checksum = nullable_text(tuple, desc, 9);
+		m->verify_checksum = nullable_text(tuple, desc, 10);
 		m->out_of_order = last != NULL && !m->repeatable &&
 			FmCompareMigrations(m->sort_key, m->version, m->name,
 								last->sort_key, last->version, last->name) < 0;
@@ -1569,18 +1601,76 @@ FmCatalogScript(const FmMigration *m, FmScriptKind kind)
 }
 
 /*
+ * FmCatalogPlannedScripts
+ *		The up, down and verify scripts of migration "m" of a run's plan
+ *		(from FmCatalogPending()), as FmCatalogScripts() gives them, with
+ *		its catalog row locked FOR UPDATE.  Returns false, and sets no
+ *		script, if the migration is no longer what the run checked: gone,
+ *		no longer pending, registered again with another up or verify
+ *		script, or with other flags, parameters or tolerated errors.
+ *		ERRORs if a stored up or verify script does not match the checksum
+ *		recorded when it was registered (the catalog was edited by hand).
+ */
+bool
+FmCatalogPlannedScripts(const FmMigration *m, char *scripts[3])
+{
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	char	   *checksum;
+	char	   *verify_checksum;
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	values[2] = m->checksum ? CStringGetTextDatum(m->checksum) : (Datum) 0;
+	nulls[2] = m->checksum ? ' ' : 'n';
+	values[3] = m->verify_checksum ? CStringGetTextDatum(m->verify_checksum) : (Datum) 0;
+	nulls[3] = m->verify_checksum ? ' ' : 'n';
+	values[4] = BoolGetDatum(m->transactional);
+	values[5] = BoolGetDatum(m->repeatable);
+	values[6] = BoolGetDatum(m->allow_destructive);
+	values[7] = text_array(m->params);
+	values[8] = text_array(m->tolerate);
+	if (execute_statement(STMT_PLANNED_SCRIPTS, values, nulls, SPI_OK_SELECT) == 0)
+		return false;
+
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	for (int i = 0; i < 3; i++)
+		scripts[i] = nullable_text(tuple, desc, i + 1);
+	checksum = nullable_text(tuple, desc, 4);
+	verify_checksum = nullable_text(tuple, desc, 5);
+	SPI_freetuptable(SPI_tuptable);
+
+	if (!same_checksum(FmScriptChecksum(scripts[FM_SCRIPT_UP]), checksum) ||
+		!same_checksum(FmScriptChecksum(scripts[FM_SCRIPT_VERIFY]), verify_checksum))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the %s script of %s does not match its registered checksum",
+						same_checksum(FmScriptChecksum(scripts[FM_SCRIPT_UP]), checksum) ?
+						"verify" : "up",
+						FmMigrationLabel(m->version, m->name)),
+				 errdetail("The script stored in fleetmigrate.migrations was changed without register(), which records a script's checksum. Nothing of it was run."),
+				 errhint("Register the migration again with register() or register_bundle(), so that the text to run is checked and recorded.")));
+	return true;
+}
+
+/*
  * FmCatalogRecordApplied
  *		Mark a migration applied and append the "applied" event, in the
- *		current (sub)transaction.
+ *		current (sub)transaction.  The applied checksum is m->checksum, the
+ *		checksum of the up script the run checked and ran
+ *		(FmCatalogPlannedScripts()), whatever was registered since.
+ *		"params" is the JSON text of its parameters (NULL: none).
  */
 void
 FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 					   double duration_ms, const char *applied_by,
-					   const char *consent)
+					   const char *consent, const char *params)
 {
-	Datum		values[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-	char	   *params = FmParamsJson(m);
+	Datum		values[9];
+	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	values[0] = CStringGetTextDatum(m->version);
 	values[1] = CStringGetTextDatum(m->name);
@@ -1592,6 +1682,8 @@ FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 	nulls[6] = params ? ' ' : 'n';
 	values[7] = consent ? CStringGetTextDatum(consent) : (Datum) 0;
 	nulls[7] = consent ? ' ' : 'n';
+	Assert(m->checksum != NULL);
+	values[8] = CStringGetTextDatum(m->checksum);
 	if (execute_statement(STMT_RECORD_APPLIED, values, nulls, SPI_OK_INSERT) != 1)
 		elog(ERROR, "could not record migration %s %s as applied",
 			 m->version, m->name);
@@ -2058,42 +2150,20 @@ FmCatalogMentioning(const char *word)
 }
 
 /*
- * fleetmigrate.baseline(version text, reason text DEFAULT NULL)
- *		RETURNS TABLE(version text, name text)
- *
- * Mark every migration up to "version" as applied without running it
- * (state 'baseline', a 'baseline' event each), for a database whose schema
- * predates fleetmigrate.  Refused, with nothing changed, if any of them is
- * in effect already.  Takes the runner lock, like apply_pending().
+ * FmCatalogBaseline
+ *		baseline(): mark every migration up to "version" as applied without
+ *		running it (state 'baseline', a 'baseline' event each, with "by" and
+ *		"reason", NULL: none), and put a (version, name) row for each into
+ *		"tupstore".  ERRORs, with nothing changed, if "version" is not
+ *		registered or any of those migrations is in effect already.  The
+ *		caller holds the runner lock.
  */
-PG_FUNCTION_INFO_V1(fleetmigrate_baseline);
-
-Datum
-fleetmigrate_baseline(PG_FUNCTION_ARGS)
+void
+FmCatalogBaseline(const char *version, const char *by, const char *reason,
+				  Tuplestorestate *tupstore, TupleDesc tupdesc)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *version;
-	char	   *by;
 	Datum		values[3];
 	char		nulls[3] = {' ', ' ', ' '};
-
-	if (FmApplyInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("baseline() cannot be called from inside a migration")));
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"version\" of baseline() cannot be null"),
-				 errhint("Pass the version of the last migration your database already has, as in fleetmigrate.baseline('012').")));
-	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	FmCatalogBegin();
-	(void) FmAcquireRunnerLock(true);
-	by = GetUserNameFromId(GetUserId(), false);
 
 	values[0] = PointerGetDatum(FmVersionKey(version, strlen(version)));
 	if (execute_statement(STMT_TARGET_KNOWN, values, NULL, SPI_OK_SELECT) == 0)
@@ -2124,8 +2194,8 @@ fleetmigrate_baseline(PG_FUNCTION_ARGS)
 	}
 
 	values[1] = CStringGetTextDatum(by);
-	values[2] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
-	nulls[2] = PG_ARGISNULL(1) ? 'n' : ' ';
+	values[2] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+	nulls[2] = reason ? ' ' : 'n';
 	execute_statement(STMT_BASELINE, values, nulls, SPI_OK_SELECT);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -2136,10 +2206,8 @@ fleetmigrate_baseline(PG_FUNCTION_ARGS)
 			row[col] = SPI_getbinval(SPI_tuptable->vals[i],
 									 SPI_tuptable->tupdesc, col + 1,
 									 &rownulls[col]);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, rownulls);
+		tuplestore_putvalues(tupstore, tupdesc, row, rownulls);
 	}
-	SPI_finish();
-	return (Datum) 0;
 }
 
 /*

@@ -9,8 +9,11 @@
 #define FLEETMIGRATE_CATALOG_H
 
 #include "datatype/timestamp.h"
+#include "access/tupdesc.h"
 #include "nodes/pg_list.h"
+#include "utils/tuplestore.h"
 
+#include "common.h"
 #include "definition.h"
 
 /* A pending migration as the runner needs it. */
@@ -25,6 +28,8 @@ typedef struct FmMigration
 	List	   *params;			/* char *: declared parameters ("name", "secret name") */
 	List	   *tolerate;		/* char *: SQLSTATEs a statement may fail with */
 	bool		allow_destructive;	/* registered with consent to lose data */
+	char	   *checksum;		/* of the up script, as planned; NULL: unknown */
+	char	   *verify_checksum;	/* of the verify script, as planned */
 } FmMigration;
 
 /* The scripts of a migration, in the catalog's column order. */
@@ -64,6 +69,7 @@ typedef struct FmScript
 	FmMigration m;				/* version, name, sort_key, repeatable */
 	char	   *script;
 	bool		in_effect;
+	char	   *planned[3];		/* rehearse_rollback(): the scripts as planned */
 } FmScript;
 
 /* A table's file (FmCatalogTableFiles()): changes when it is rewritten. */
@@ -102,9 +108,14 @@ extern List *FmCatalogPending(const char *target, bool first_only,
 							   const FmMigration *last);
 extern void FmCatalogScripts(const FmMigration *m, char *scripts[3]);
 extern char *FmCatalogScript(const FmMigration *m, FmScriptKind kind);
+extern bool FmCatalogPlannedScripts(const FmMigration *m, char *scripts[3]);
+extern char *FmScriptChecksum(const char *script);
 extern List *FmCatalogPlanProblems(List *plan);
 extern List *FmCatalogMentioning(const char *word);
 extern List *FmCatalogRollbackSet(const char *target, int steps);
+extern void FmCatalogBaseline(const char *version, const char *by,
+							  const char *reason, Tuplestorestate *tupstore,
+							  TupleDesc tupdesc);
 extern void FmCatalogRecordRolledBack(const FmMigration *m, TimestampTz started,
 									  double duration_ms, const char *by,
 									  int statements, const char *reason);
@@ -114,7 +125,7 @@ extern List *FmCatalogMyLocks(void);
 extern List *FmCatalogSchema(void);
 extern void FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 								   double duration_ms, const char *applied_by,
-								   const char *consent);
+								   const char *consent, const char *params);
 extern void FmCatalogRecordFailed(const FmMigration *m, TimestampTz started,
 								  double duration_ms, const char *performed_by,
 								  int sqlerrcode, const char *error,
@@ -129,7 +140,6 @@ extern void FmCatalogProgressRead(const FmMigration *m, FmProgress *progress);
 extern void FmCatalogProgressWrite(const FmMigration *m,
 								   const FmProgress *progress);
 extern int	FmCatalogLockHolder(void);
-extern char *FmMigrationLabel(const char *version, const char *name);
 extern int	FmCompareVersionKeys(const bytea *a, const bytea *b);
 extern int	FmCompareMigrations(const bytea *k1, const char *v1, const char *n1,
 								const bytea *k2, const char *v2, const char *n2);

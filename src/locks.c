@@ -238,15 +238,15 @@ sleep_ms(long ms)
 	}
 }
 
-/* Statement "number" of migration m's up script; NULL: none. */
+/* Statement "number" of migration m's up script "up"; NULL: none. */
 static FmStatement *
-up_statement(const FmMigration *m, int number)
+up_statement(const FmMigration *m, const char *up, int number)
 {
 	ListCell   *lc;
 
-	if (number <= 0)
+	if (number <= 0 || up == NULL)
 		return NULL;
-	foreach(lc, FmSplitScript(FmCatalogScript(m, FM_SCRIPT_UP),
+	foreach(lc, FmSplitScript(up,
 							  psprintf("up script of %s",
 									   FmMigrationLabel(m->version, m->name))))
 	{
@@ -261,7 +261,8 @@ up_statement(const FmMigration *m, int number)
 /*
  * FmRetryLockTimeout
  *		Called after migration "m" failed and was rolled back to its start
- *		with "edata", at statement "statement" (0: unknown) of its up script,
+ *		with "edata", at statement "statement" (0: unknown) of its up script
+ *		"up",
  *		on attempt "attempt" (1: the first).  If the error is a lock
  *		timeout and retries are left, waits (backoff with jitter, a NOTICE
  *		first) and returns true: the caller runs the migration again.
@@ -269,8 +270,8 @@ up_statement(const FmMigration *m, int number)
  *		sessions that hold what the statement waited for.
  */
 bool
-FmRetryLockTimeout(const FmMigration *m, int statement, int attempt,
-				   ErrorData *edata)
+FmRetryLockTimeout(const FmMigration *m, const char *up, int statement,
+				   int attempt, ErrorData *edata)
 {
 	FmStatement *stmt;
 	char	   *blockers;
@@ -281,7 +282,7 @@ FmRetryLockTimeout(const FmMigration *m, int statement, int attempt,
 	if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
 		return false;
 
-	stmt = up_statement(m, statement);
+	stmt = up_statement(m, up, statement);
 	blockers = stmt != NULL ? describe_blockers(stmt) : NULL;
 	where = stmt != NULL ?
 		psprintf("%s, statement %d (line %d)",

@@ -21,7 +21,8 @@ extern int	fm_statement_timeout;
 extern void FmSetLockSettings(void);
 extern void FmStatementTimerStart(void);
 extern void FmStatementTimerStop(void);
-extern bool FmRetryLockTimeout(const FmMigration *m, int statement, int attempt,
+extern bool FmRetryLockTimeout(const FmMigration *m, const char *up,
+							   int statement, int attempt,
 							   ErrorData *edata);
 
 #endif							/* FLEETMIGRATE_LOCKS_H */

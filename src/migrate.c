@@ -54,6 +54,7 @@
 #include "params.h"
 #include "locks.h"
 #include "plan.h"
+#include "run.h"
 #include "runlock.h"
 #include "runner.h"
 
@@ -72,10 +73,9 @@ enum
 PG_FUNCTION_INFO_V1(fleetmigrate_migrate);
 
 static void refuse_atomic(FunctionCallInfo fcinfo);
-static void check_plan(int64 run_id, const char *target,
-					   const FmMigration *last, MemoryContext cxt);
-static int	migrate_all(int64 run_id, const char *target, const char *applied_by,
-						MemoryContext procxt);
+static void check_plan(FmRun *run, int64 run_id, const char *target);
+static int	migrate_all(FmRun *run, int64 run_id, const char *target,
+						MemoryContext procxt, char **stopped);
 static Datum migrate_result(FunctionCallInfo fcinfo, int64 run_id, int applied,
 							const char *outcome);
 
@@ -97,40 +97,33 @@ refuse_atomic(FunctionCallInfo fcinfo)
 			 errhint("Run CALL fleetmigrate.migrate() on its own, or apply everything inside your transaction with SELECT * FROM fleetmigrate.apply_pending().")));
 }
 
-/* The plan check_whole_plan() checks. */
+/* The run check_whole_plan() checks. */
 typedef struct PlanArgs
 {
+	FmRun	   *run;
 	const char *target;
-	const FmMigration *last;
 } PlanArgs;
 
 static void
 check_whole_plan(void *arg)
 {
 	PlanArgs   *args = (PlanArgs *) arg;
-	List	   *plan = FmCatalogPending(args->target, false, args->last);
 
-	FmCheckPlan(plan, args->last);
-	FmCheckPlanParams(plan);
-	FmCheckPlanDestructive(plan);
+	(void) FmRunPlan(args->run, args->target);
 }
 
 /*
  * check_plan
- *		FmCheckPlan() of the whole plan, before anything runs.  A refused
- *		plan ends the run 'failed' (committed) and the error is raised
- *		again.  Works in "cxt", which it resets.
+ *		Read and check the whole plan (FmRunPlan()) before anything runs.
+ *		A refused plan ends the run 'failed' (committed) and the error is
+ *		raised again.  The plan is allocated in the current memory context.
  */
 static void
-check_plan(int64 run_id, const char *target, const FmMigration *last,
-		   MemoryContext cxt)
+check_plan(FmRun *run, int64 run_id, const char *target)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
-	PlanArgs	args = {target, last};
-	ErrorData  *edata = FmInSubtransaction(check_whole_plan, &args, true, oldcxt);
-
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextReset(cxt);
+	PlanArgs	args = {run, target};
+	ErrorData  *edata = FmInSubtransaction(check_whole_plan, &args, true,
+										   CurrentMemoryContext);
 
 	if (edata != NULL)
 	{
@@ -145,11 +138,24 @@ check_plan(int64 run_id, const char *target, const FmMigration *last,
 typedef struct MigrateArgs
 {
 	FmMigration *m;
+	char	   *scripts[3];
+	bool		changed;		/* registered again since the plan was checked */
 	const char *applied_by;
 	MemoryContext cxt;
 	double		duration_ms;
 	FmFailedAt	failed_at;
 } MigrateArgs;
+
+/* Fetch the scripts of the migration as the run checked them. */
+static void
+fetch_scripts(void *arg)
+{
+	MigrateArgs *args = (MigrateArgs *) arg;
+	MemoryContext oldcxt = MemoryContextSwitchTo(args->cxt);
+
+	args->changed = !FmCatalogPlannedScripts(args->m, args->scripts);
+	MemoryContextSwitchTo(oldcxt);
+}
 
 /* Run a migration here or, if it cannot run in a transaction, in a worker. */
 static void
@@ -158,77 +164,100 @@ run_one(void *arg)
 	MigrateArgs *args = (MigrateArgs *) arg;
 
 	if (args->m->transactional)
-		(void) FmRunMigration(args->m, args->applied_by, args->cxt,
-							  &args->duration_ms, &args->failed_at);
+		(void) FmRunMigration(args->m, args->scripts, args->applied_by,
+							  args->cxt, &args->duration_ms, &args->failed_at);
 	else
-		(void) FmRunMigrationInWorker(args->m, args->applied_by, args->cxt,
-									  &args->duration_ms, &args->failed_at);
+		(void) FmRunMigrationInWorker(args->m, args->scripts, args->applied_by,
+									  args->cxt, &args->duration_ms,
+									  &args->failed_at);
 }
 
 /*
  * migrate_all
- *		Step 3 above.  Returns the number of migrations applied; on a failure
+ *		Step 3 above: apply the plan FmRunPlan() checked, one migration per
+ *		transaction.  Returns the number of migrations applied, and sets
+ *		*stopped to the explanation when a migration of the plan was
+ *		registered again since (the run stops before it); on a failure
  *		records it, commits and re-raises it.
  */
 static int
-migrate_all(int64 run_id, const char *target, const char *applied_by,
-			MemoryContext procxt)
+migrate_all(FmRun *run, int64 run_id, const char *target,
+			MemoryContext procxt, char **stopped)
 {
-	MemoryContext iter_cxt = AllocSetContextCreate(procxt,
-												   "fleetmigrate migrate",
-												   ALLOCSET_DEFAULT_SIZES);
 	MemoryContext migration_cxt = AllocSetContextCreate(procxt,
 														"fleetmigrate migration",
 														ALLOCSET_DEFAULT_SIZES);
 	int			applied = 0;
-	FmMigration last_applied;
-	bool		have_last;
+	int			position = 0;
+	ListCell   *lc;
 
-	/* only this run applies migrations while it holds the runner lock */
 	MemoryContextSwitchTo(procxt);
-	have_last = FmCatalogLastApplied(&last_applied);
-	check_plan(run_id, target, have_last ? &last_applied : NULL, iter_cxt);
+	check_plan(run, run_id, target);
+	/* the checks' row locks are not needed any more */
+	SPI_commit();
 
-	for (;;)
+	*stopped = NULL;
+	foreach(lc, run->plan)
 	{
-		List	   *pending;
-		FmMigration *m;
+		FmMigration *m = (FmMigration *) lfirst(lc);
 		ErrorData  *edata;
 		MigrateArgs args;
 		TimestampTz started;
 		double		duration_ms;
 		int			attempt;
 
-		MemoryContextReset(iter_cxt);
-		MemoryContextSwitchTo(iter_cxt);
-		pending = FmCatalogPending(target, true,
-								   have_last ? &last_applied : NULL);
-		if (pending == NIL)
-			break;
-		m = (FmMigration *) linitial(pending);
-		/*
-		 * A non-transactional migration runs in a background worker, whose
-		 * concurrent index builds wait for every older snapshot: commit, so
-		 * that we hold none (nor the pending rows' locks) while we wait.
-		 */
-		if (!m->transactional)
-			SPI_commit();
-
+		position++;
+		MemoryContextReset(migration_cxt);
+		MemoryContextSwitchTo(migration_cxt);
 		started = GetCurrentTimestamp();
 		args.m = m;
-		args.applied_by = applied_by;
+		args.applied_by = run->run_by;
 		args.cxt = migration_cxt;
+		args.changed = false;
 		args.duration_ms = 0;
 		args.failed_at.statement = 0;
 		args.failed_at.line = 0;
+
+		/*
+		 * The scripts the run checked, the row locked; or it changed since.
+		 * A script that does not match its checksum fails the migration.
+		 */
+		edata = FmInSubtransaction(fetch_scripts, &args, true, procxt);
+		if (edata == NULL && args.changed)
+		{
+			int			rest = list_length(run->plan) - position;
+
+			MemoryContextSwitchTo(procxt);
+			*stopped = rest == 0 ?
+				psprintf("%s was registered again after this run checked its plan; it waits for the next run",
+						 FmMigrationLabel(m->version, m->name)) :
+				psprintf("%s was registered again after this run checked its plan; it and the %d migration%s after it wait for the next run",
+						 FmMigrationLabel(m->version, m->name), rest,
+						 rest == 1 ? "" : "s");
+			ereport(NOTICE, (errmsg("%s", *stopped)));
+			break;
+		}
+
+		/*
+		 * A non-transactional migration runs in a background worker, whose
+		 * concurrent index builds wait for every older snapshot: commit, so
+		 * that we hold none (nor the row lock) while we wait.
+		 */
+		if (edata == NULL && !m->transactional)
+			SPI_commit();
+
 		/* a lock timeout rolls the migration back; it runs again */
 		attempt = 0;
-		do
+		while (edata == NULL)
 		{
 			edata = FmInSubtransaction(run_one, &args, true, procxt);
-			MemoryContextReset(migration_cxt);
-		} while (edata != NULL &&
-				 FmRetryLockTimeout(m, args.failed_at.statement, ++attempt, edata));
+			if (edata == NULL ||
+				!FmRetryLockTimeout(m, args.scripts[FM_SCRIPT_UP],
+									args.failed_at.statement, ++attempt, edata))
+				break;
+			FreeErrorData(edata);
+			edata = NULL;
+		}
 		duration_ms = args.duration_ms;
 
 		if (edata != NULL)
@@ -239,7 +268,7 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 			FmExplainError(m, args.failed_at.statement, edata);
 			text = FmErrorText(edata, false);
 			duration_ms = (double) (GetCurrentTimestamp() - started) / 1000.0;
-			FmCatalogRecordFailed(m, started, duration_ms, applied_by,
+			FmCatalogRecordFailed(m, started, duration_ms, run->run_by,
 								  edata->sqlerrcode, text,
 								  args.failed_at.statement, args.failed_at.line);
 			FmCatalogRunFinish(run_id, "failed", applied, m,
@@ -249,21 +278,6 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 		}
 
 		applied++;
-		if (!m->out_of_order && !m->repeatable)
-		{
-			MemoryContextSwitchTo(procxt);
-			if (have_last)
-			{
-				pfree(last_applied.version);
-				pfree(last_applied.name);
-				pfree(last_applied.sort_key);
-			}
-			last_applied.version = pstrdup(m->version);
-			last_applied.name = pstrdup(m->name);
-			last_applied.sort_key = DatumGetByteaPCopy(PointerGetDatum(m->sort_key));
-			have_last = true;
-			MemoryContextSwitchTo(iter_cxt);
-		}
 		FmCatalogRunProgress(run_id, applied);
 		ereport(NOTICE,
 				(errmsg("applied %s %s in %.0f ms",
@@ -271,6 +285,7 @@ migrate_all(int64 run_id, const char *target, const char *applied_by,
 		SPI_commit();
 	}
 	MemoryContextSwitchTo(procxt);
+	MemoryContextDelete(migration_cxt);
 	return applied;
 }
 
@@ -308,20 +323,16 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	};
 	char	   *target;
 	char	   *started_by;
-	char	   *applied_by;
-	bool		wait;
 	MemoryContext procxt;
-	volatile bool have_runner_lock = false;
+	FmRunOptions run_options;
+	FmRun		run;
 	volatile bool have_run_lock = false;
-	int64		run_id;
+	volatile int64 run_id = 0;
 	volatile int applied = 0;
 	const char *volatile outcome = NULL;
 
 	refuse_atomic(fcinfo);
-	if (FmApplyInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("migrate() cannot be called from inside a migration")));
+	FmRunRefuseNested("migrate()");
 	for (int i = ARG_PARAMS; i < NUM_INPUT_ARGS; i++)
 	{
 		if (PG_ARGISNULL(i))
@@ -330,9 +341,6 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 					 errmsg("argument \"%s\" of migrate() cannot be null",
 							argnames[i])));
 	}
-	FmParamsSetRun(PG_GETARG_JSONB_P(ARG_PARAMS), "migrate()");
-	FmConsentSetRun(PG_GETARG_BOOL(ARG_ALLOW_DESTRUCTIVE), "migrate()");
-	wait = PG_GETARG_BOOL(ARG_WAIT);
 	started_by = text_to_cstring(PG_GETARG_TEXT_PP(ARG_STARTED_BY));
 	if (strcmp(started_by, "manual") != 0 && strcmp(started_by, "pg_cron") != 0)
 		ereport(ERROR,
@@ -347,17 +355,24 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	target = PG_ARGISNULL(ARG_TARGET) ? NULL :
 		text_to_cstring(PG_GETARG_TEXT_PP(ARG_TARGET));
 	FmCatalogBegin();
-	applied_by = GetUserNameFromId(GetUserId(), false);
 
-	run_id = FmCatalogRunStart(applied_by, started_by, target);
+	memset(&run_options, 0, sizeof(run_options));
+	run_options.caller = "migrate()";
+	run_options.session_lock = true;
+	run_options.wait = PG_GETARG_BOOL(ARG_WAIT);
+	run_options.params = PG_GETARG_JSONB_P(ARG_PARAMS);
+	run_options.allow_destructive = PG_GETARG_BOOL(ARG_ALLOW_DESTRUCTIVE);
+	run_options.check_destructive = true;
+	FmRunStart(&run, &run_options);
 
 	PG_TRY();
 	{
+		run_id = FmCatalogRunStart(run.run_by, started_by, target);
 		(void) FmLockAcquire(FM_RUN_CLASSID, (uint32) run_id, true, true);
 		have_run_lock = true;
 		SPI_commit();
 
-		if (!FmLockAcquire(FM_LOCK_CLASSID, FM_LOCK_OBJID, true, wait))
+		if (!FmRunLock(&run))
 		{
 			int			holder = FmCatalogLockHolder();
 
@@ -370,23 +385,20 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			have_runner_lock = true;
+			char	   *stopped;
+
 			/* a fresh snapshot: whatever a runner we waited for applied */
 			SPI_commit();
-			FmSetApplyInProgress(true);
-			applied = migrate_all(run_id, target, applied_by, procxt);
-			outcome = applied > 0 ? "succeeded" : "nothing_pending";
-			FmCatalogRunFinish(run_id, outcome, applied, NULL, 0, NULL);
+			applied = migrate_all(&run, run_id, target, procxt, &stopped);
+			outcome = stopped != NULL ? "stopped" :
+				applied > 0 ? "succeeded" : "nothing_pending";
+			FmCatalogRunFinish(run_id, outcome, applied, NULL, 0, stopped);
 		}
 		SPI_commit();
 	}
 	PG_FINALLY();
 	{
-		FmSetApplyInProgress(false);
-		FmParamsReset();
-		FmConsentReset();
-		if (have_runner_lock)
-			FmLockRelease(FM_LOCK_CLASSID, FM_LOCK_OBJID);
+		FmRunEnd(&run);
 		if (have_run_lock)
 			FmLockRelease(FM_RUN_CLASSID, (uint32) run_id);
 	}

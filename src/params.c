@@ -37,6 +37,7 @@ typedef struct SuppliedParam
 {
 	char	   *name;
 	char	   *value;			/* as text */
+	bool		secret;			/* a migration of the run declares it secret */
 } SuppliedParam;
 
 /* The run's supplied values (in TopMemoryContext) and the running migration. */
@@ -44,20 +45,9 @@ static List *supplied = NIL;
 static const FmMigration *running = NULL;
 
 static const char *json_type_name(const JsonbValue *v);
-static const SuppliedParam *find_supplied(const char *name);
+static SuppliedParam *find_supplied(const char *name);
+static char *mask_text(const char *text);
 static bool declares(const FmMigration *m, const char *name);
-
-/*
- * FmParamName
- *		The name of a declared parameter ("name" or "secret name"); sets
- *		*secret.
- */
-const char *
-FmParamName(const char *declared, bool *secret)
-{
-	*secret = strncmp(declared, "secret ", 7) == 0;
-	return *secret ? declared + 7 : declared;
-}
 
 static const char *
 json_type_name(const JsonbValue *v)
@@ -119,6 +109,7 @@ FmParamsSetRun(Jsonb *params, const char *caller)
 		}
 		p = palloc(sizeof(SuppliedParam));
 		p->name = key;
+		p->secret = false;
 		if (v.type == jbvString)
 			p->value = pnstrdup(v.val.string.val, v.val.string.len);
 		else if (v.type == jbvBool)
@@ -153,14 +144,14 @@ FmParamsReset(void)
 	running = NULL;
 }
 
-static const SuppliedParam *
+static SuppliedParam *
 find_supplied(const char *name)
 {
 	ListCell   *lc;
 
 	foreach(lc, supplied)
 	{
-		const SuppliedParam *p = lfirst(lc);
+		SuppliedParam *p = lfirst(lc);
 
 		if (strcmp(p->name, name) == 0)
 			return p;
@@ -190,6 +181,8 @@ declares(const FmMigration *m, const char *name)
  *		parameter the run does not supply, if a supplied value is declared by
  *		no migration of the plan, or if a non-transactional migration
  *		declares parameters (its background worker cannot read them).
+ *		Values that a migration of the plan declares secret are masked by
+ *		FmParamsMaskError() from then on.
  */
 void
 FmCheckPlanParams(List *plan)
@@ -216,9 +209,13 @@ FmCheckPlanParams(List *plan)
 		{
 			bool		secret;
 			const char *name = FmParamName(lfirst(lc2), &secret);
+			SuppliedParam *p = find_supplied(name);
 
-			if (find_supplied(name) != NULL)
+			if (p != NULL)
+			{
+				p->secret |= secret;
 				continue;
+			}
 			appendStringInfo(&missing, "%s\"%s\"", nmissing++ > 0 ? ", " : "", name);
 			if (first_missing == NULL)
 				first_missing = name;
@@ -309,6 +306,80 @@ FmParamsJson(const FmMigration *m)
 }
 
 /*
+ * mask_text
+ *		"text" with every occurrence of a secret value replaced by the mask;
+ *		"text" itself (not a copy) when it holds none.  NULL for NULL.
+ */
+static char *
+mask_text(const char *text)
+{
+	StringInfoData buf;
+	const char *p;
+	bool		found = false;
+
+	if (text == NULL)
+		return NULL;
+	initStringInfo(&buf);
+	p = text;
+	while (*p)
+	{
+		const SuppliedParam *match = NULL;
+		ListCell   *lc;
+
+		/* the longest secret that starts here */
+		foreach(lc, supplied)
+		{
+			const SuppliedParam *sp = lfirst(lc);
+			size_t		len = strlen(sp->value);
+
+			if (sp->secret && len > 0 && strncmp(p, sp->value, len) == 0 &&
+				(match == NULL || len > strlen(match->value)))
+				match = sp;
+		}
+		if (match != NULL)
+		{
+			appendStringInfoString(&buf, FM_SECRET_MASK);
+			p += strlen(match->value);
+			found = true;
+		}
+		else
+			appendStringInfoChar(&buf, *p++);
+	}
+	if (!found)
+	{
+		pfree(buf.data);
+		return (char *) text;
+	}
+	return buf.data;
+}
+
+/*
+ * FmParamsMaskError
+ *		Replace every secret value of the run in the texts of "edata"
+ *		(message, detail, hint, context, internal query) by the mask, so
+ *		that an error that quotes a secret reaches neither the client, the
+ *		server log, the history nor the run log.  Allocates in the current
+ *		memory context.
+ */
+void
+FmParamsMaskError(ErrorData *edata)
+{
+	ListCell   *lc;
+	bool		any = false;
+
+	foreach(lc, supplied)
+		any |= ((const SuppliedParam *) lfirst(lc))->secret;
+	if (!any || edata == NULL)
+		return;
+	edata->message = mask_text(edata->message);
+	edata->detail = mask_text(edata->detail);
+	edata->detail_log = mask_text(edata->detail_log);
+	edata->hint = mask_text(edata->hint);
+	edata->context = mask_text(edata->context);
+	edata->internalquery = mask_text(edata->internalquery);
+}
+
+/*
  * fleetmigrate.param(name text) RETURNS text
  */
 PG_FUNCTION_INFO_V1(fleetmigrate_param);
@@ -338,7 +409,12 @@ fleetmigrate_param(PG_FUNCTION_ARGS)
 				 errhint("Declare it with params => '{%s}' in register() or \"-- params: %s\" in a bundle.",
 						 name, name)));
 	p = find_supplied(name);
-	if (p == NULL)					/* checked before the run started */
-		elog(ERROR, "parameter \"%s\" was not supplied", name);
+	if (p == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("parameter \"%s\" of %s was not supplied",
+						name, FmMigrationLabel(running->version, running->name)),
+				 errhint("Supply it by name, as in fleetmigrate.apply_pending(params => '{\"%s\": \"...\"}').",
+						 name)));
 	PG_RETURN_TEXT_P(cstring_to_text(p->value));
 }

@@ -9,16 +9,18 @@
 #define FLEETMIGRATE_PARAMS_H
 
 #include "nodes/pg_list.h"
+#include "utils/elog.h"
 #include "utils/jsonb.h"
 
 #include "catalog.h"
+#include "common.h"
 
-extern const char *FmParamName(const char *declared, bool *secret);
 extern void FmParamsSetRun(Jsonb *params, const char *caller);
 extern void FmParamsReset(void);
 extern void FmCheckPlanParams(List *plan);
 extern void FmParamsBegin(const FmMigration *m);
 extern void FmParamsEnd(void);
 extern char *FmParamsJson(const FmMigration *m);
+extern void FmParamsMaskError(ErrorData *edata);
 
 #endif							/* FLEETMIGRATE_PARAMS_H */

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * rollback.c
- *	  Undoing and checking applied migrations: rollback() and verify().
+ *	  Changing and checking history: rollback(), verify(),
+ *	  rehearse_rollback() and baseline().  Each is a run (run.c).
  *
  * rollback() runs down scripts, newest first, inside the caller's
  * transaction: all of them or, on error, none.  Before anything runs it
@@ -40,12 +41,14 @@
 #include "catalog.h"
 #include "params.h"
 #include "plan.h"
+#include "run.h"
 #include "runner.h"
 
 /* Columns of rollback()'s result. */
 #define ROLLBACK_COLUMNS	5
 
 static const char *guard(bool force, const char *confirm);
+static void refuse_unrehearsable(List *plan, const FmMigration *m);
 static void refuse_missing_down(List *set);
 static void undo(FmScript *script, const char *by, const char *reason,
 				 MemoryContext cxt, double *duration_ms, int *statements);
@@ -192,15 +195,13 @@ fleetmigrate_rollback(PG_FUNCTION_ARGS)
 	char	   *target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char	   *confirm = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
 	const char *reason;
-	char	   *by;
 	MemoryContext cxt;
 	List	   *set;
 	int			steps;
+	FmRunOptions run_options = {.caller = "rollback()", .wait = true};
+	FmRun		run;
 
-	if (FmApplyInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("rollback() cannot be called from inside a migration")));
+	FmRunRefuseNested("rollback()");
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -218,28 +219,23 @@ fleetmigrate_rollback(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	FmCatalogBegin();
-	(void) FmAcquireRunnerLock(true);
-	by = GetUserNameFromId(GetUserId(), false);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "fleetmigrate rollback",
 								ALLOCSET_DEFAULT_SIZES);
 
-	set = FmCatalogRollbackSet(target, steps);
-	if (set == NIL)
-	{
-		ereport(NOTICE,
-				(errmsg("nothing to roll back"),
-				 target != NULL ?
-				 errdetail("No applied migration sorts after version \"%s\".", target) :
-				 errdetail("No migration is applied.")));
-		SPI_finish();
-		return (Datum) 0;
-	}
-	refuse_missing_down(set);
-
-	FmSetApplyInProgress(true);
+	FmRunStart(&run, &run_options);
 	PG_TRY();
 	{
 		ListCell   *lc;
+
+		(void) FmRunLock(&run);
+		set = FmCatalogRollbackSet(target, steps);
+		if (set == NIL)
+			ereport(NOTICE,
+					(errmsg("nothing to roll back"),
+					 target != NULL ?
+					 errdetail("No applied migration sorts after version \"%s\".", target) :
+					 errdetail("No migration is applied.")));
+		refuse_missing_down(set);
 
 		foreach(lc, set)
 		{
@@ -249,7 +245,7 @@ fleetmigrate_rollback(PG_FUNCTION_ARGS)
 			double		duration_ms;
 			int			statements;
 
-			undo(script, by, reason, cxt, &duration_ms, &statements);
+			undo(script, run.run_by, reason, cxt, &duration_ms, &statements);
 			ereport(NOTICE,
 					(errmsg("rolled back %s %s in %.0f ms",
 							script->m.version, script->m.name, duration_ms)));
@@ -263,7 +259,7 @@ fleetmigrate_rollback(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		FmSetApplyInProgress(false);
+		FmRunEnd(&run);
 	}
 	PG_END_TRY();
 	SPI_finish();
@@ -287,11 +283,10 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 	MemoryContext oldcxt;
 	MemoryContext cxt;
 	List	   *scripts;
+	FmRunOptions run_options = {.caller = "verify()"};
+	FmRun		run;
 
-	if (FmApplyInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("verify() cannot be called from inside a migration")));
+	FmRunRefuseNested("verify()");
 	InitMaterializedSRF(fcinfo, 0);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -301,7 +296,8 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 								ALLOCSET_DEFAULT_SIZES);
 	scripts = FmCatalogVerifiable(version);
 
-	FmSetApplyInProgress(true);
+	/* a run that takes no lock: verify scripts are always rolled back */
+	FmRunStart(&run, &run_options);
 	PG_TRY();
 	{
 		ListCell   *lc;
@@ -334,6 +330,7 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 					/* FmVerifyMigration() rolled its subtransaction back */
 					MemoryContextSwitchTo(oldcxt);
 					edata = CopyErrorData();
+					FmParamsMaskError(edata);
 					if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 						edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 						PG_RE_THROW();
@@ -354,11 +351,27 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		FmSetApplyInProgress(false);
+		FmRunEnd(&run);
 	}
 	PG_END_TRY();
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/*
+ * refuse_unrehearsable
+ *		The plan check of rehearse_rollback() (FmRunOptions.check_migration):
+ *		a migration that cannot run inside a transaction cannot be rehearsed.
+ */
+static void
+refuse_unrehearsable(List *plan, const FmMigration *m)
+{
+	if (!m->transactional)
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s cannot run inside a transaction, so it cannot be rehearsed",
+						FmMigrationLabel(m->version, m->name)),
+				 errhint("Rehearse with a target that stops before it.")));
 }
 
 /*
@@ -427,20 +440,18 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	char	   *by;
 	MemoryContext oldcxt;
 	ResourceOwner oldowner;
 	MemoryContext cxt;
 	List	   *set = NIL;
-	FmMigration last;
+	FmRunOptions run_options = {.caller = "rehearse_rollback()", .wait = true,
+	.check_migration = refuse_unrehearsable};
+	FmRun		run;
 	FmMigration *volatile current = NULL;
 	const char *volatile phase = NULL;
 	ErrorData  *volatile edata = NULL;
 
-	if (FmApplyInProgress())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("rehearse_rollback() cannot be called from inside a migration")));
+	FmRunRefuseNested("rehearse_rollback()");
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -449,38 +460,30 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	FmCatalogBegin();
-	(void) FmAcquireRunnerLock(true);
-	by = GetUserNameFromId(GetUserId(), false);
 	oldcxt = CurrentMemoryContext;
 	oldowner = CurrentResourceOwner;
 	cxt = AllocSetContextCreate(oldcxt, "fleetmigrate rehearsal",
 								ALLOCSET_DEFAULT_SIZES);
 
-	FmSetApplyInProgress(true);
+	run_options.params = PG_GETARG_JSONB_P(1);
+	FmRunStart(&run, &run_options);
 	PG_TRY();
 	{
 		List	   *pending;
 		ListCell   *lc;
-		bool		have_last;
 
-		FmParamsSetRun(PG_GETARG_JSONB_P(1), "rehearse_rollback()");
-		have_last = FmCatalogLastApplied(&last);
-		pending = FmCatalogPending(target, false, have_last ? &last : NULL);
-		FmCheckPlan(pending, have_last ? &last : NULL);
-		FmCheckPlanParams(pending);
+		(void) FmRunLock(&run);
+		pending = FmRunPlan(&run, target);
 		foreach(lc, pending)
 		{
 			FmMigration *m = lfirst(lc);
 			FmScript   *script = palloc0(sizeof(FmScript));
 
-			if (!m->transactional)
-				ereport(ERROR,
-						(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-						 errmsg("%s cannot run inside a transaction, so it cannot be rehearsed",
-								FmMigrationLabel(m->version, m->name)),
-						 errhint("Rehearse with a target that stops before it.")));
 			script->m = *m;
-			script->script = FmCatalogScript(m, FM_SCRIPT_DOWN);
+			/* the rows are locked since FmRunPlan(): nothing can change */
+			if (!FmCatalogPlannedScripts(m, script->planned))
+				elog(ERROR, "planned migration %s %s changed", m->version, m->name);
+			script->script = script->planned[FM_SCRIPT_DOWN];
 			set = lappend(set, script);
 		}
 		refuse_missing_down(set);
@@ -509,7 +512,8 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 				MemoryContextSwitchTo(cxt);
 				before = FmCatalogSchema();
 				phase = "applying it";
-				(void) FmRunMigration(current, by, cxt, &duration_ms, &failed_at);
+				(void) FmRunMigration(current, script->planned, run.run_by, cxt,
+									  &duration_ms, &failed_at);
 				MemoryContextSwitchTo(cxt);
 				after = FmCatalogSchema();
 				ctx.migration = current;
@@ -522,7 +526,8 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 				AtEOXact_GUC(false, nestlevel);
 				undone = FmCatalogSchema();
 				phase = "applying it again after its down script (does the down script leave something behind?)";
-				(void) FmRunMigration(current, by, cxt, &duration_ms, &failed_at);
+				(void) FmRunMigration(current, script->planned, run.run_by, cxt,
+									  &duration_ms, &failed_at);
 				MemoryContextSwitchTo(cxt);
 				again = FmCatalogSchema();
 
@@ -549,6 +554,7 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 			MemoryContextSwitchTo(oldcxt);
 			edata = CopyErrorData();
 			FlushErrorState();
+			FmParamsMaskError(edata);
 		}
 		PG_END_TRY();
 		RollbackAndReleaseCurrentSubTransaction();
@@ -573,8 +579,56 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		FmSetApplyInProgress(false);
-		FmParamsReset();
+		FmRunEnd(&run);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	return (Datum) 0;
+}
+
+/*
+ * fleetmigrate.baseline(version text, reason text DEFAULT NULL)
+ *		RETURNS TABLE(version text, name text)
+ *
+ * Mark every migration up to "version" as applied without running it
+ * (FmCatalogBaseline()), for a database whose schema predates
+ * fleetmigrate.  A run (run.c): it takes the runner lock, like
+ * apply_pending().
+ */
+PG_FUNCTION_INFO_V1(fleetmigrate_baseline);
+
+Datum
+fleetmigrate_baseline(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	FmRunOptions run_options = {.caller = "baseline()", .wait = true};
+	FmRun		run;
+	char	   *version;
+	char	   *reason;
+
+	FmRunRefuseNested("baseline()");
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"version\" of baseline() cannot be null"),
+				 errhint("Pass the version of the last migration your database already has, as in fleetmigrate.baseline('012').")));
+	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	reason = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	FmRunStart(&run, &run_options);
+	PG_TRY();
+	{
+		(void) FmRunLock(&run);
+		FmCatalogBaseline(version, run.run_by, reason, rsinfo->setResult,
+						  rsinfo->setDesc);
+	}
+	PG_FINALLY();
+	{
+		FmRunEnd(&run);
 	}
 	PG_END_TRY();
 	SPI_finish();

@@ -32,17 +32,14 @@ extern int	FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 						FmFailedAt *failed_at);
 extern bool FmVerifyMigration(const FmMigration *m, const char *script,
 							  MemoryContext cxt);
-extern int	FmRunMigration(const FmMigration *m, const char *applied_by,
-						   MemoryContext cxt, double *duration_ms,
-						   FmFailedAt *failed_at);
-extern int	FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
-								   MemoryContext cxt, double *duration_ms,
-								   FmFailedAt *failed_at);
+extern int	FmRunMigration(const FmMigration *m, char *const scripts[3],
+						   const char *applied_by, MemoryContext cxt,
+						   double *duration_ms, FmFailedAt *failed_at);
+extern int	FmRunMigrationInWorker(const FmMigration *m, char *const scripts[3],
+								   const char *applied_by, MemoryContext cxt,
+								   double *duration_ms, FmFailedAt *failed_at);
 extern char *FmErrorText(ErrorData *edata, bool with_sqlstate);
-extern bool FmAcquireRunnerLock(bool wait);
 extern ErrorData *FmInSubtransaction(void (*fn) (void *arg), void *arg,
 									 bool keep, MemoryContext errcxt);
-extern bool FmApplyInProgress(void);
-extern void FmSetApplyInProgress(bool value);
 
 #endif							/* FLEETMIGRATE_RUNNER_H */

@@ -92,6 +92,7 @@
 #define KEY_NAME			3
 #define KEY_SEARCH_PATH		4
 #define KEY_QUEUE			5
+#define KEY_CHECKSUM		6
 
 /* What the worker needs to know, besides the strings. */
 typedef struct FmWorkerArgs
@@ -122,7 +123,8 @@ static void end_catalog_access(void);
 static void run_top_level(const char *sql, MemoryContext cxt);
 static RetryAction plan_retry(const FmStatement *stmt, bool started_before,
 							  char **drop_sql);
-static void run_statements(const FmWorkerArgs *args, const char *version,
+static void run_statements(const FmWorkerArgs *args, const char *checksum,
+						   const char *version,
 						   const char *name, const char *search_path);
 static void receive_messages(shm_mq_handle *mqh, const FmMigration *m,
 							 FmFailedAt *failed_at, ErrorData **error,
@@ -361,7 +363,8 @@ plan_retry(const FmStatement *stmt, bool started_before, char **drop_sql)
  *		done, each in its own transaction(s), with progress recorded.
  */
 static void
-run_statements(const FmWorkerArgs *args, const char *version,
+run_statements(const FmWorkerArgs *args, const char *checksum,
+			   const char *version,
 			   const char *name, const char *search_path)
 {
 	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext,
@@ -393,6 +396,21 @@ run_statements(const FmWorkerArgs *args, const char *version,
 	FmCatalogBegin();
 	MemoryContextSwitchTo(cxt);
 	FmCatalogProgressRead(&m, &progress);
+	/* the script the run checked, as registered (FmCatalogPlannedScripts()) */
+	if (progress.checksum == NULL || strcmp(progress.checksum, checksum) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s was registered again after this run checked its plan",
+						FmMigrationLabel(m.version, m.name)),
+				 errdetail("Its up script changed while the run was starting its background worker. Nothing of the new script was run."),
+				 errhint("Run again: the next run checks the new script first.")));
+	if (strcmp(FmScriptChecksum(progress.up), progress.checksum) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the up script of %s does not match its registered checksum",
+						FmMigrationLabel(m.version, m.name)),
+				 errdetail("The script stored in fleetmigrate.migrations was changed without register(), which records a script's checksum. Nothing of it was run."),
+				 errhint("Register the migration again with register() or register_bundle(), so that the text to run is checked and recorded.")));
 	stmts = FmSplitScript(progress.up,
 						  psprintf("up script of %s",
 								   FmMigrationLabel(m.version, m.name)));
@@ -508,6 +526,7 @@ fleetmigrate_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(args->database,
 											  args->session_user, 0);
 	run_statements(args,
+				   shm_toc_lookup(toc, KEY_CHECKSUM, false),
 				   shm_toc_lookup(toc, KEY_VERSION, false),
 				   shm_toc_lookup(toc, KEY_NAME, false),
 				   shm_toc_lookup(toc, KEY_SEARCH_PATH, false));
@@ -587,9 +606,9 @@ receive_messages(shm_mq_handle *mqh, const FmMigration *m,
  *		*failed_at, as FmRunMigration() does.
  */
 int
-FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
-					   MemoryContext cxt, double *duration_ms,
-					   FmFailedAt *failed_at)
+FmRunMigrationInWorker(const FmMigration *m, char *const scripts[3],
+					   const char *applied_by, MemoryContext cxt,
+					   double *duration_ms, FmFailedAt *failed_at)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	TimestampTz started = GetCurrentTimestamp();
@@ -619,8 +638,9 @@ FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
 	shm_toc_estimate_chunk(&e, strlen(m->version) + 1);
 	shm_toc_estimate_chunk(&e, strlen(m->name) + 1);
 	shm_toc_estimate_chunk(&e, strlen(search_path) + 1);
+	shm_toc_estimate_chunk(&e, strlen(m->checksum) + 1);
 	shm_toc_estimate_chunk(&e, FM_WORKER_QUEUE_SIZE);
-	shm_toc_estimate_keys(&e, 5);
+	shm_toc_estimate_keys(&e, 6);
 	size = shm_toc_estimate(&e);
 
 	seg = dsm_create(size, 0);
@@ -636,6 +656,8 @@ FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
 				   strcpy(shm_toc_allocate(toc, strlen(m->name) + 1), m->name));
 	shm_toc_insert(toc, KEY_SEARCH_PATH,
 				   strcpy(shm_toc_allocate(toc, strlen(search_path) + 1), search_path));
+	shm_toc_insert(toc, KEY_CHECKSUM,
+				   strcpy(shm_toc_allocate(toc, strlen(m->checksum) + 1), m->checksum));
 	mq = shm_mq_create(shm_toc_allocate(toc, FM_WORKER_QUEUE_SIZE),
 					   FM_WORKER_QUEUE_SIZE);
 	shm_toc_insert(toc, KEY_QUEUE, mq);
@@ -700,9 +722,9 @@ FmRunMigrationInWorker(const FmMigration *m, const char *applied_by,
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
-	(void) FmVerifyMigration(m, FmCatalogScript(m, FM_SCRIPT_VERIFY), cxt);
+	(void) FmVerifyMigration(m, scripts[FM_SCRIPT_VERIFY], cxt);
 	FmCatalogRecordApplied(m, started, *duration_ms, applied_by,
-						   FmConsent(m, FmCatalogScript(m, FM_SCRIPT_UP)));
+						   FmConsent(m, scripts[FM_SCRIPT_UP]), NULL);
 	MemoryContextSwitchTo(oldcxt);
 	return statements;
 }

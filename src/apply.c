@@ -1,0 +1,524 @@
+/*-------------------------------------------------------------------------
+ *
+ * apply.c
+ *	  fleetmigrate.apply_pending(): apply the pending migrations inside the
+ *	  caller's transaction, or rehearse them (dry run).
+ *
+ * apply_pending() is a run (run.c) that
+ *	 1. takes the runner lock for the transaction (FmRunLock()), waiting
+ *		for a concurrent runner unless wait => false; the lock goes away
+ *		with the transaction, so a killed session never leaves it behind.
+ *		In REPEATABLE READ or SERIALIZABLE the snapshot predates any wait,
+ *		so we do not wait: a busy lock is a serialization failure;
+ *	 2. reads its plan once and checks it (FmRunPlan()): the pending
+ *		migrations in natural order, their rows locked; requirements,
+ *		conflicts, order, parameters, consent to data loss; and it refuses
+ *		a plan that contains a migration that cannot run inside a
+ *		transaction;
+ *	 3. runs exactly that plan: before each migration it fetches the
+ *		scripts the run checked (FmCatalogPlannedScripts()); a migration
+ *		registered again since (only migration code of this very
+ *		transaction could) stops the run there, with a 'skipped' row;
+ *	 4. runs each migration in a subtransaction (FmRunMigration()), so that
+ *		its failure can be explained with the catalog before it propagates.
+ * Any error propagates and aborts the caller's transaction (or its
+ * savepoint), so nothing of the call remains.  A dry run executes the same
+ * work inside one internal subtransaction, rolls it back, and turns an
+ * error into a result row.
+ *
+ * Memory: the plan lives in the SPI procedure context; each migration's
+ * scripts, parse trees, statement texts and result row datums in a
+ * per-migration context that is reset after it, so memory does not grow
+ * with the number of migrations.  Result rows go to the tuplestore that
+ * InitMaterializedSRF() set up in the per-query context.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "catalog.h"
+#include "lint.h"
+#include "locks.h"
+#include "params.h"
+#include "parse.h"
+#include "plan.h"
+#include "run.h"
+#include "runner.h"
+
+/* Columns of apply_pending()'s result. */
+#define APPLY_COLUMNS		6
+
+/* Options of one apply_pending() call. */
+typedef struct ApplyOptions
+{
+	char	   *target;			/* apply up to this version; NULL: all */
+	bool		dry_run;		/* execute, report, roll back */
+	bool		wait;			/* wait for a concurrent runner */
+} ApplyOptions;
+
+/* State of one call, shared by the helpers below. */
+typedef struct ApplyRun
+{
+	char	   *applied_by;		/* current_user at the start of the call */
+	MemoryContext migration_cxt;	/* reset after every migration */
+	Tuplestorestate *tupstore;
+	TupleDesc	tupdesc;
+} ApplyRun;
+
+PG_FUNCTION_INFO_V1(fleetmigrate_apply_pending);
+
+static void refuse_non_transactional(List *pending, const FmMigration *m);
+static bool planned_scripts(ApplyRun *run, const FmMigration *m,
+							char *scripts[3]);
+static void apply_all(ApplyRun *run, List *pending);
+static void apply_dry_run(ApplyRun *run, List *pending);
+static void put_row(ApplyRun *run, const char *version, const char *name,
+					const char *status, double duration_ms, int statements,
+					const char *message);
+
+/*
+ * refuse_non_transactional
+ *		The plan check of apply_pending() (FmRunOptions.check_migration):
+ *		ERROR if migration "m" holds a statement that cannot run in a
+ *		transaction block; name the statement and suggest a target that
+ *		applies everything that sorts before it.
+ */
+static void
+refuse_non_transactional(List *pending, const FmMigration *m)
+{
+	char	   *script;
+	List	   *stmts;
+	const FmMigration *previous = NULL;
+	const FmStatement *culprit = NULL;
+	ListCell   *lc;
+
+	if (m->transactional)
+		return;
+	script = FmCatalogScript(m, FM_SCRIPT_UP);
+	stmts = FmSplitScript(script, "up script");
+	foreach(lc, stmts)
+	{
+		FmStatement *stmt = (FmStatement *) lfirst(lc);
+
+		if (FmStatementNeedsTopLevel(stmt->parsetree))
+		{
+			culprit = stmt;
+			break;
+		}
+	}
+	if (culprit == NULL)
+		elog(ERROR, "migration marked non-transactional has no such statement");
+
+	/* the last pending migration whose version sorts strictly before */
+	foreach(lc, pending)
+	{
+		const FmMigration *other = (const FmMigration *) lfirst(lc);
+
+		if (FmCompareVersionKeys(other->sort_key, m->sort_key) >= 0)
+			break;
+		previous = other;
+	}
+
+	ereport(ERROR,
+			(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+			 errmsg("%s cannot run inside a transaction",
+					FmMigrationLabel(m->version, m->name)),
+			 errdetail("Statement %d (line %d), %s, is one that PostgreSQL refuses to run inside a transaction block or a function. Nothing was applied.",
+					   culprit->number, culprit->line,
+					   FmStatementPreview(script, culprit)),
+			 previous != NULL ?
+			 errhint("Run CALL fleetmigrate.migrate(), which runs such statements one at a time outside a transaction. apply_pending() runs every migration inside the calling transaction; it can apply the migrations before this one with fleetmigrate.apply_pending(target => %s).",
+					 quote_literal_cstr(previous->version)) :
+			 errhint("Run CALL fleetmigrate.migrate(), which runs such statements one at a time outside a transaction. apply_pending() runs every migration inside the calling transaction.")));
+}
+
+/*
+ * planned_scripts
+ *		The scripts of migration "m" as the run checked them, in the
+ *		per-migration context.  Returns false, with a 'skipped' row, if it
+ *		was registered again since: the run stops there.
+ */
+static bool
+planned_scripts(ApplyRun *run, const FmMigration *m, char *scripts[3])
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(run->migration_cxt);
+	bool		same = FmCatalogPlannedScripts(m, scripts);
+
+	MemoryContextSwitchTo(oldcxt);
+	if (!same)
+		put_row(run, m->version, m->name, "skipped", -1, -1,
+				"registered again after this run checked its plan; it and the migrations after it wait for the next run");
+	return same;
+}
+
+/*
+ * put_row
+ *		Add a result row; the datums are built in the migration context.
+ */
+static void
+put_row(ApplyRun *run, const char *version, const char *name,
+		const char *status, double duration_ms, int statements,
+		const char *message)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(run->migration_cxt);
+	Datum		values[APPLY_COLUMNS];
+	bool		nulls[APPLY_COLUMNS];
+
+	memset(nulls, false, sizeof(nulls));
+	values[0] = version ? CStringGetTextDatum(version) : (Datum) 0;
+	nulls[0] = version == NULL;
+	values[1] = name ? CStringGetTextDatum(name) : (Datum) 0;
+	nulls[1] = name == NULL;
+	values[2] = CStringGetTextDatum(status);
+	values[3] = Float8GetDatum(duration_ms);
+	nulls[3] = duration_ms < 0;
+	values[4] = Int32GetDatum(statements);
+	nulls[4] = statements < 0;
+	values[5] = message ? CStringGetTextDatum(message) : (Datum) 0;
+	nulls[5] = message == NULL;
+	tuplestore_putvalues(run->tupstore, run->tupdesc, values, nulls);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* One migration for run_migration(). */
+typedef struct MigrationArgs
+{
+	FmMigration *m;
+	char	   *scripts[3];
+	ApplyRun   *run;
+	int			nstatements;
+	double		duration_ms;
+	FmFailedAt	failed_at;
+} MigrationArgs;
+
+static void
+run_migration(void *arg)
+{
+	MigrationArgs *args = (MigrationArgs *) arg;
+
+	args->nstatements = FmRunMigration(args->m, args->scripts,
+									   args->run->applied_by,
+									   args->run->migration_cxt,
+									   &args->duration_ms, &args->failed_at);
+}
+
+/*
+ * apply_all
+ *		The normal path: run every pending migration, each in a
+ *		subtransaction so that, when one fails, its error can be explained
+ *		with the catalog (FmExplainError()) before it propagates.
+ */
+static void
+apply_all(ApplyRun *run, List *pending)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending)
+	{
+		MigrationArgs args = {(FmMigration *) lfirst(lc), {NULL, NULL, NULL}, run, 0, 0, {0, 0}};
+		ErrorData  *edata;
+		int			attempt = 0;
+
+		if (!planned_scripts(run, args.m, args.scripts))
+			break;
+		/* a lock timeout rolls the migration back; it runs again */
+		do
+		{
+			edata = FmInSubtransaction(run_migration, &args, true,
+									   CurrentMemoryContext);
+		} while (edata != NULL &&
+				 FmRetryLockTimeout(args.m, args.scripts[FM_SCRIPT_UP],
+									args.failed_at.statement, ++attempt, edata));
+		if (edata != NULL)
+		{
+			FmExplainError(args.m, args.failed_at.statement, edata);
+			ReThrowError(edata);
+		}
+		ereport(NOTICE,
+				(errmsg("applied %s %s in %.0f ms",
+						args.m->version, args.m->name, args.duration_ms)));
+		put_row(run, args.m->version, args.m->name, "applied",
+				args.duration_ms, args.nstatements, NULL);
+		MemoryContextReset(run->migration_cxt);
+	}
+}
+
+/* pg_locks' modes, weakest first */
+static const char *const lock_modes[] = {
+	"AccessShareLock", "RowShareLock", "RowExclusiveLock",
+	"ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock",
+	"ExclusiveLock", "AccessExclusiveLock"
+};
+
+static int
+lock_rank(const char *mode)
+{
+	for (int i = 0; i < lengthof(lock_modes); i++)
+	{
+		if (strcmp(lock_modes[i], mode) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static int
+compare_relfiles(const void *a, const void *b)
+{
+	Oid			ra = ((const FmRelFile *) a)->relid;
+	Oid			rb = ((const FmRelFile *) b)->relid;
+
+	return ra < rb ? -1 : ra > rb ? 1 : 0;
+}
+
+/*
+ * describe_locks
+ *		What a dry run's migration did to tables that existed before it:
+ *		the strongest lock it took on each ("locks" now held, minus "held"
+ *		before it), and whether it rewrote the table (its file changed from
+ *		"files", sorted by OID).  Locks an earlier migration of the run took
+ *		are not repeated.
+ */
+static char *
+describe_locks(List *locks, List *held, FmRelFile *files, int nfiles)
+{
+	StringInfoData buf;
+	const FmLock *strongest = NULL;
+	bool		any = false;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "new locks:");
+	/* sorted by relation: one entry per relation, its strongest new mode */
+	for (int i = 0; i <= list_length(locks); i++)
+	{
+		const FmLock *lock = i < list_length(locks) ? list_nth(locks, i) : NULL;
+		bool		new_lock = lock != NULL;
+		ListCell   *lc2;
+
+		if (strongest != NULL &&
+			(lock == NULL || lock->relid != strongest->relid))
+		{
+			FmRelFile	key = {strongest->relid, InvalidOid};
+			FmRelFile  *before = bsearch(&key, files, nfiles, sizeof(FmRelFile),
+										 compare_relfiles);
+
+			if (before != NULL)
+			{
+				appendStringInfo(&buf, "%s %s %s%s", any ? "," : "",
+								 strongest->relation, strongest->mode,
+								 before->filenode != strongest->filenode ?
+								 " (rewritten)" : "");
+				any = true;
+			}
+			strongest = NULL;
+		}
+		if (lock == NULL)
+			break;
+		foreach(lc2, held)
+		{
+			const FmLock *old = lfirst(lc2);
+
+			if (old->relid == lock->relid && strcmp(old->mode, lock->mode) == 0)
+				new_lock = false;
+		}
+		if (new_lock &&
+			(strongest == NULL || lock_rank(lock->mode) > lock_rank(strongest->mode)))
+			strongest = lock;
+	}
+	if (!any)
+		appendStringInfoString(&buf, " none on existing tables");
+	return buf.data;
+}
+
+/*
+ * apply_dry_run
+ *		Run every pending migration inside one internal subtransaction, then
+ *		roll it back.  Rows say 'would_apply'; the first error becomes a row
+ *		with status 'error' and ends the rehearsal.  Query cancel and
+ *		shutdown are re-thrown, not reported.
+ */
+static void
+apply_dry_run(ApplyRun *run, List *pending)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	FmMigration *volatile current = NULL;
+	ErrorData  *volatile edata = NULL;
+	FmFailedAt	failed_at = {0, 0};
+
+	MemoryContext held_cxt = AllocSetContextCreate(oldcxt, "fleetmigrate dry run",
+												   ALLOCSET_SMALL_SIZES);
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+
+	PG_TRY();
+	{
+		ListCell   *lc;
+		List	   *held = NIL;
+
+		foreach(lc, pending)
+		{
+			char	   *scripts[3];
+			double		duration_ms;
+			int			nstatements;
+			int			nfiles;
+			FmRelFile  *files;
+			List	   *locks;
+			List	   *findings;
+			char	   *message;
+			char	   *lint;
+
+			current = (FmMigration *) lfirst(lc);
+			if (!planned_scripts(run, current, scripts))
+				break;
+			MemoryContextSwitchTo(run->migration_cxt);
+			files = FmCatalogTableFiles(&nfiles);
+			/* linted as the database is before it runs */
+			findings = FmLint(scripts[FM_SCRIPT_UP],
+							  psprintf("up script of %s",
+									   FmMigrationLabel(current->version, current->name)));
+			lint = FmLintSummary(findings);
+			if (FmConsentNeeded(current, findings))
+				lint = psprintf("%s; needs allow_destructive", lint);
+			MemoryContextSwitchTo(oldcxt);
+			nstatements = FmRunMigration(current, scripts, run->applied_by,
+										 run->migration_cxt, &duration_ms,
+										 &failed_at);
+			MemoryContextSwitchTo(held_cxt);
+			locks = FmCatalogMyLocks();
+			message = psprintf("dry run: rolled back; %s; %s", lint,
+							   describe_locks(locks, held, files, nfiles));
+			held = locks;
+			MemoryContextSwitchTo(oldcxt);
+			put_row(run, current->version, current->name, "would_apply",
+					duration_ms, nstatements, message);
+			MemoryContextReset(run->migration_cxt);
+		}
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		FmParamsMaskError(edata);
+	}
+	PG_END_TRY();
+
+	/* success or not, nothing of the rehearsal stays */
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+
+	if (edata != NULL)
+	{
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
+			current == NULL)
+			ReThrowError(edata);
+		FmExplainError(current, failed_at.statement, edata);
+		put_row(run, current->version, current->name, "error", -1, -1,
+				FmErrorText(edata, true));
+		MemoryContextReset(run->migration_cxt);
+	}
+}
+
+/*
+ * fleetmigrate.apply_pending(target text, dry_run boolean, params jsonb,
+ *		allow_destructive boolean, wait boolean)
+ *	RETURNS TABLE(version, name, status, duration_ms, statements, message)
+ */
+Datum
+fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
+{
+	static const char *const argnames[] = {
+		"target", "dry_run", "params", "allow_destructive", "wait"
+	};
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ApplyOptions opts;
+	ApplyRun	run;
+	FmRunOptions run_options;
+	FmRun		fmrun;
+	int			i;
+
+	FmRunRefuseNested("apply_pending()");
+
+	for (i = 1; i < 5; i++)
+	{
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("argument \"%s\" of apply_pending() cannot be null",
+							argnames[i])));
+	}
+	opts.target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	opts.dry_run = PG_GETARG_BOOL(1);
+	opts.wait = PG_GETARG_BOOL(4);
+
+	InitMaterializedSRF(fcinfo, 0);
+	run.tupstore = rsinfo->setResult;
+	run.tupdesc = rsinfo->setDesc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	run.applied_by = GetUserNameFromId(GetUserId(), false);
+	run.migration_cxt = AllocSetContextCreate(CurrentMemoryContext,
+											  "fleetmigrate migration",
+											  ALLOCSET_DEFAULT_SIZES);
+
+	memset(&run_options, 0, sizeof(run_options));
+	run_options.caller = "apply_pending()";
+	run_options.session_lock = false;
+	run_options.wait = opts.wait;
+	run_options.params = PG_GETARG_JSONB_P(2);
+	run_options.allow_destructive = PG_GETARG_BOOL(3);
+	/* a dry run shows the findings instead (apply_dry_run()) */
+	run_options.check_destructive = !opts.dry_run;
+	run_options.check_migration = refuse_non_transactional;
+
+	FmRunStart(&fmrun, &run_options);
+	PG_TRY();
+	{
+		if (!FmRunLock(&fmrun))
+		{
+			int			holder = FmCatalogLockHolder();
+
+			put_row(&run, NULL, NULL, "skipped", -1, -1,
+					holder != 0 ?
+					psprintf("another fleetmigrate run is in progress (process %d); nothing was applied", holder) :
+					"another fleetmigrate run is in progress; nothing was applied");
+		}
+		else
+		{
+			List	   *pending = FmRunPlan(&fmrun, opts.target);
+
+			if (opts.dry_run)
+				apply_dry_run(&run, pending);
+			else
+				apply_all(&run, pending);
+		}
+	}
+	PG_FINALLY();
+	{
+		FmRunEnd(&fmrun);
+	}
+	PG_END_TRY();
+
+	if (debug_query_string != NULL)
+		pgstat_report_activity(STATE_RUNNING, debug_query_string);
+
+	SPI_finish();
+	return (Datum) 0;
+}

@@ -1,0 +1,51 @@
+/*-------------------------------------------------------------------------
+ *
+ * run.h
+ *	  One run's lifecycle, for every entry point that runs or changes
+ *	  migrations (run.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FLEETMIGRATE_RUN_H
+#define FLEETMIGRATE_RUN_H
+
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+#include "catalog.h"
+
+/* What a run is asked to do. */
+typedef struct FmRunOptions
+{
+	const char *caller;			/* "apply_pending()", for messages */
+	bool		session_lock;	/* hold the runner lock for the session
+								 * (migrate()), not the transaction */
+	bool		wait;			/* wait for a concurrent runner */
+	Jsonb	   *params;			/* values supplied; NULL: none */
+	bool		allow_destructive;	/* the call consents to data loss */
+	bool		check_destructive;	/* refuse a plan that loses data
+									 * without consent */
+	/* a check of the caller's own, for each migration of the plan; or NULL */
+	void		(*check_migration) (List *plan, const FmMigration *m);
+} FmRunOptions;
+
+/* One run. */
+typedef struct FmRun
+{
+	FmRunOptions opts;
+	char	   *run_by;			/* current_user when the run began */
+	bool		started;		/* between FmRunStart() and FmRunEnd() */
+	bool		session_locked; /* holds the runner lock for the session */
+	bool		have_last;		/* "last" is set */
+	FmMigration last;			/* last applied versioned migration */
+	List	   *plan;			/* FmMigration *: the plan as checked */
+} FmRun;
+
+extern void FmRunRefuseNested(const char *caller);
+extern bool FmRunInProgress(void);
+extern void FmRunStart(FmRun *run, const FmRunOptions *opts);
+extern bool FmRunLock(FmRun *run);
+extern List *FmRunPlan(FmRun *run, const char *target);
+extern void FmRunEnd(FmRun *run);
+
+#endif							/* FLEETMIGRATE_RUN_H */
