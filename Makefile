@@ -31,7 +31,7 @@ PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
 REGRESS = install ordering register bundles drift dependencies out_of_order baseline repeatable apply rollback verify params tolerate rehearse errors dry_run lint destructive privileges trusted tiers tiers_rls migrate integrity upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=.
-ISOLATION = concurrent_apply tier_upgrade lock_retry
+ISOLATION = concurrent_apply tier_upgrade lock_retry plan_snapshot
 ISOLATION_OPTS = --inputdir=test
 # TAP tests: test/t/*.pl, each with its own PostgreSQL::Test::Cluster node
 TAP_TESTS = 1

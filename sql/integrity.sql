@@ -115,6 +115,18 @@ SELECT count(*) AS leaks FROM fleetmigrate.events WHERE error LIKE '%hunter2%' O
 SELECT count(*) AS leaks FROM fleetmigrate.run_log WHERE error LIKE '%hunter2%';
 DELETE FROM fleetmigrate.migrations WHERE version = '010';
 
+-- a migration cannot drop or recreate the extension that runs it: a clear
+-- error, and the statement is rolled back with the migration
+SELECT fleetmigrate.register('011', 'recreates_extension', 'DROP EXTENSION fleetmigrate; CREATE EXTENSION fleetmigrate;');
+SELECT version, status FROM fleetmigrate.apply_pending();
+CALL fleetmigrate.migrate();
+SELECT fleetmigrate.register('011', 'recreates_extension', 'DROP EXTENSION fleetmigrate CASCADE;');
+SELECT version, status FROM fleetmigrate.apply_pending(dry_run => true);
+CALL fleetmigrate.migrate(allow_destructive => true);
+SELECT version, state FROM fleetmigrate.status WHERE version = '011';
+SELECT event, sqlstate FROM fleetmigrate.history WHERE version = '011' ORDER BY id;
+DELETE FROM fleetmigrate.migrations WHERE version = '011';
+
 DROP VIEW runner_locks;
 DROP TABLE integrity_a, integrity_b, integrity_c, integrity_d, integrity_e,
   integrity_f, integrity_g, integrity_h, integrity_i, integrity_keep;

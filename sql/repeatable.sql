@@ -79,7 +79,8 @@ SELECT fleetmigrate.register('005', 'later', 'SELECT 1');
 SELECT version, name, status FROM fleetmigrate.apply_pending(target => '003', dry_run => true);
 SELECT version, name, status FROM fleetmigrate.apply_pending(dry_run => true);
 
--- a versioned migration made repeatable runs again when its script changes
+-- an applied versioned migration cannot become repeatable: it would run a
+-- second time
 SELECT fleetmigrate.register('001', 'users', 'CREATE TABLE IF NOT EXISTS rep_users (id int PRIMARY KEY, tier text NOT NULL DEFAULT ''MAGIC_LINK'')', repeatable => true);
 SELECT version, state FROM fleetmigrate.status WHERE version = '001';
 

@@ -30,6 +30,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "common/cryptohash.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
@@ -47,7 +48,6 @@
 #include "catalog.h"
 #include "definition.h"
 #include "order.h"
-#include "params.h"
 #include "parse.h"
 #include "runlock.h"
 
@@ -630,6 +630,9 @@ static SPIPlanPtr statement_plans[NUM_CATALOG_STATEMENTS];
 /* Owner of the catalog tables, looked up by FmCatalogBegin(). */
 static Oid	catalog_owner = InvalidOid;
 
+/* The catalog table, as FmCatalogBegin() found it. */
+static Oid	migrations_relid = InvalidOid;
+
 /*
  * FmCatalogBegin
  *		Look up the catalog's owner.  Every SQL entry point calls this, while
@@ -649,10 +652,38 @@ FmCatalogBegin(void)
 		elog(ERROR, "cache lookup failed for relation %u", rel);
 	catalog_owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
+	migrations_relid = rel;
 
 	/* the newest column: the library needs the catalog it was built for */
 	if (get_attnum(get_relname_relid("events", nsp), "consent") == InvalidAttrNumber)
 		FmCatalogTooOld();
+}
+
+/*
+ * FmCatalogCheckIntact
+ *		ERROR if the extension's catalog is no longer the one
+ *		FmCatalogBegin() found: a statement of migration "version name"
+ *		dropped or recreated the extension.  The runner calls this after every statement
+ *		it runs, so that the statement is rolled back with the migration
+ *		instead of the run failing later on a catalog that is gone.
+ */
+void
+FmCatalogCheckIntact(const char *version, const char *name)
+{
+	Oid			nsp = get_namespace_oid("fleetmigrate", true);
+
+	/* two syscache lookups: this runs after every statement */
+	if (OidIsValid(nsp) &&
+		get_relname_relid("migrations", nsp) == migrations_relid)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("%s %s the fleetmigrate extension",
+					FmMigrationLabel(version, name),
+					OidIsValid(get_extension_oid("fleetmigrate", true)) ?
+					"recreated" : "dropped"),
+			 errdetail("A migration cannot drop, recreate or move the extension that runs it and records it. Its statements were rolled back."),
+			 errhint("Drop or recreate the extension outside a migration, and remove the statement from the migration.")));
 }
 
 /*

@@ -100,6 +100,7 @@ extern void FmBeginAsRole(Oid role, FmRoleSwitch *sw);
 extern void FmEndAsRole(const FmRoleSwitch *sw);
 extern void FmCatalogBegin(void);
 extern void FmCatalogTooOld(void) pg_attribute_noreturn();
+extern void FmCatalogCheckIntact(const char *version, const char *name);
 extern const char *FmRegisterDefinition(const FmDefinition *def);
 extern List *FmCatalogDefinitions(void);
 extern void FmCatalogCheckRequirements(List *definitions);

@@ -4,21 +4,27 @@
  *	  Module entry: the magic block and the configuration parameters.
  *
  * fleetmigrate keeps SQL migrations in an in-database catalog and applies
- * them through SPI.  The work is split by concern:
+ * them through SPI.  The work is split by concern, in layers: a file uses
+ * only the files above it in this list (test/t/layers.sh checks that no
+ * two files depend on each other in a circle).
+ *	 common.c	leaf helpers: migration labels, parameter declarations
  *	 order.c	natural version ordering (the catalog's sort key)
  *	 parse.c	splitting scripts into statements with the server's parser
- *	 catalog.c	every read and write of the catalog tables; register(),
- *				validate(), repair(), baseline()
- *	 bundle.c	bundles: register_bundle(), export_bundle()
- *	 files.c	register_dir(): a directory of migration files
+ *	 runlock.c	the runner's locks, out of reach of migration code
+ *	 files.c	reading a directory of migration files
  *	 lint.c		lint(): statements classified with the server's parser
- *	 plan.c		checks of a plan before it runs; explaining errors
+ *	 catalog.c	every read and write of the catalog tables; register(),
+ *				validate(), repair()
+ *	 bundle.c	bundles: register_bundle(), export_bundle(), register_dir()
+ *	 params.c	migration parameters: fleetmigrate.param(), secret masking
  *	 locks.c	lock_timeout, statement_timeout, retries after a lock timeout
- *	 params.c	migration parameters: fleetmigrate.param()
- *	 rollback.c	rollback() and verify()
- *	 runner.c	apply_pending(): locking, running, recording
- *	 migrate.c	migrate(): the unattended runner, one commit per migration
+ *	 plan.c		checks of a plan before it runs; explaining errors
+ *	 runner.c	executing one migration's scripts and recording it
  *	 worker.c	non-transactional migrations in a background worker
+ *	 run.c		one run's lifecycle, for every entry point below
+ *	 apply.c	apply_pending(): in the caller's transaction, or a dry run
+ *	 migrate.c	migrate(): the unattended runner, one commit per migration
+ *	 rollback.c	rollback(), verify(), rehearse_rollback(), baseline()
  *	 tiers.c	authentication tiers: upgrades, permission checks
  *
  * The module needs no shared memory and no preloading.

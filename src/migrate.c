@@ -57,6 +57,7 @@
 #include "run.h"
 #include "runlock.h"
 #include "runner.h"
+#include "worker.h"
 
 
 /* Arguments of fleetmigrate.migrate(), in order. */

@@ -288,6 +288,7 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 				rc = SPI_execute_extended(text, &options);
 			FmStatementTimerStop();
 			MemoryContextSwitchTo(cxt);
+			FmCatalogCheckIntact(ctx->migration->version, ctx->migration->name);
 			if (rc < 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

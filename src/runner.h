@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * runner.h
- *	  Applying pending migrations and recording them.
+ *	  Executing a migration's scripts and recording the result (runner.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -35,9 +35,6 @@ extern bool FmVerifyMigration(const FmMigration *m, const char *script,
 extern int	FmRunMigration(const FmMigration *m, char *const scripts[3],
 						   const char *applied_by, MemoryContext cxt,
 						   double *duration_ms, FmFailedAt *failed_at);
-extern int	FmRunMigrationInWorker(const FmMigration *m, char *const scripts[3],
-								   const char *applied_by, MemoryContext cxt,
-								   double *duration_ms, FmFailedAt *failed_at);
 extern char *FmErrorText(ErrorData *edata, bool with_sqlstate);
 extern ErrorData *FmInSubtransaction(void (*fn) (void *arg), void *arg,
 									 bool keep, MemoryContext errcxt);

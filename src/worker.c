@@ -82,6 +82,7 @@
 #include "plan.h"
 #include "runlock.h"
 #include "runner.h"
+#include "worker.h"
 
 #define FM_WORKER_MAGIC		0x464D5752	/* "FMWR" */
 #define FM_WORKER_QUEUE_SIZE	65536
@@ -110,7 +111,6 @@ typedef enum RetryAction
 	RETRY_DROP_FIRST			/* drop an INVALID index, then run it */
 } RetryAction;
 
-PGDLLEXPORT void fleetmigrate_worker_main(Datum main_arg);
 
 static void worker_error_callback(void *arg);
 static shm_mq_handle *worker_mqh = NULL;
