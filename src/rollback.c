@@ -196,7 +196,6 @@ fleetmigrate_rollback(PG_FUNCTION_ARGS)
 	char	   *confirm = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
 	const char *reason;
 	MemoryContext cxt;
-	List	   *set;
 	int			steps;
 	FmRunOptions run_options = {.caller = "rollback()", .wait = true};
 	FmRun		run;
@@ -226,6 +225,7 @@ fleetmigrate_rollback(PG_FUNCTION_ARGS)
 	PG_TRY();
 	{
 		ListCell   *lc;
+		List	   *set;
 
 		(void) FmRunLock(&run);
 		set = FmCatalogRollbackSet(target, steps);

@@ -138,7 +138,6 @@ FmRunPlan(FmRun *run, const char *target)
 {
 	const FmMigration *last;
 	List	   *plan;
-	ListCell   *lc;
 
 	Assert(run->started);
 	run->have_last = FmCatalogLastApplied(&run->last);
@@ -147,6 +146,8 @@ FmRunPlan(FmRun *run, const char *target)
 	FmCheckPlan(plan, last);
 	if (run->opts.check_migration != NULL)
 	{
+		ListCell   *lc;
+
 		foreach(lc, plan)
 			run->opts.check_migration(plan, lfirst(lc));
 	}
