@@ -114,6 +114,28 @@ SELECT outcome, error FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
 SELECT count(*) AS leaks FROM fleetmigrate.events WHERE error LIKE '%hunter2%' OR params::text LIKE '%hunter2%';
 SELECT count(*) AS leaks FROM fleetmigrate.run_log WHERE error LIKE '%hunter2%';
 DELETE FROM fleetmigrate.migrations WHERE version = '010';
+-- nor a function that runs with another role's privileges: a SECURITY
+-- DEFINER function of another role that a migration calls (through a
+-- trigger, a default, a view) cannot read it
+CREATE ROLE regress_integrity_other;
+CREATE TABLE integrity_stolen (v text);
+GRANT INSERT ON integrity_stolen TO regress_integrity_other;
+GRANT USAGE ON SCHEMA fleetmigrate TO regress_integrity_other;
+GRANT EXECUTE ON FUNCTION fleetmigrate.param(text) TO regress_integrity_other;
+CREATE FUNCTION integrity_steal() RETURNS void LANGUAGE sql SECURITY DEFINER
+    SET search_path = pg_catalog, public
+    AS $$ INSERT INTO public.integrity_stolen SELECT fleetmigrate.param('token') $$;
+ALTER FUNCTION integrity_steal() OWNER TO regress_integrity_other;
+SELECT fleetmigrate.register('010', 'calls_definer', 'SELECT integrity_steal()',
+                             params => '{secret token}');
+SELECT version, status FROM fleetmigrate.apply_pending(params => '{"token": "hunter2-s3cr3t"}');
+SELECT count(*) AS stolen FROM integrity_stolen;
+DELETE FROM fleetmigrate.migrations WHERE version = '010';
+DROP FUNCTION integrity_steal();
+DROP TABLE integrity_stolen;
+REVOKE ALL ON SCHEMA fleetmigrate FROM regress_integrity_other;
+REVOKE ALL ON FUNCTION fleetmigrate.param(text) FROM regress_integrity_other;
+DROP ROLE regress_integrity_other;
 
 -- a migration cannot drop or recreate the extension that runs it: a clear
 -- error, and the statement is rolled back with the migration

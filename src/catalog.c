@@ -641,15 +641,18 @@ static Oid	migrations_relid = InvalidOid;
 void
 FmCatalogBegin(void)
 {
-	Oid			nsp = get_namespace_oid("fleetmigrate", false);
-	Oid			rel = get_relname_relid("migrations", nsp);
-	HeapTuple	tuple;
+	Oid			nsp = get_namespace_oid("fleetmigrate", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("migrations", nsp) : InvalidOid;
+	HeapTuple	tuple = OidIsValid(rel) ?
+		SearchSysCache1(RELOID, ObjectIdGetDatum(rel)) : NULL;
 
-	if (!OidIsValid(rel))
-		elog(ERROR, "fleetmigrate catalog table is missing");
-	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+	/* renamed or dropped under the extension (a schema owner can) */
 	if (!HeapTupleIsValid(tuple))
-		elog(ERROR, "cache lookup failed for relation %u", rel);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the fleetmigrate catalog table fleetmigrate.migrations does not exist"),
+				 errdetail("The extension's schema or its catalog table was renamed or dropped."),
+				 errhint("Rename it back, or drop the extension and create it again (its history is lost unless you restore it from a dump).")));
 	catalog_owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 	ReleaseSysCache(tuple);
 	migrations_relid = rel;

@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -43,6 +44,7 @@ typedef struct SuppliedParam
 /* The run's supplied values (in TopMemoryContext) and the running migration. */
 static List *supplied = NIL;
 static const FmMigration *running = NULL;
+static Oid	run_user = InvalidOid;	/* the role that started the run */
 
 static const char *json_type_name(const JsonbValue *v);
 static SuppliedParam *find_supplied(const char *name);
@@ -77,6 +79,7 @@ FmParamsSetRun(Jsonb *params, const char *caller)
 	char	   *key = NULL;
 
 	FmParamsReset();
+	run_user = GetUserId();
 	if (!JB_ROOT_IS_OBJECT(params))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -401,6 +404,21 @@ fleetmigrate_param(PG_FUNCTION_ARGS)
 				 errmsg("fleetmigrate.param() can only be called while a migration runs"),
 				 errdetail("Parameter \"%s\" has a value only while the migration that declares it runs in apply_pending() or migrate().",
 						   name)));
+	/*
+	 * Only to the role that started the run: not to a SECURITY DEFINER
+	 * function of another role that the migration's statements happen to
+	 * call (a trigger, a default, a view), which would otherwise read a
+	 * secret with its owner's privileges.
+	 */
+	if (GetUserId() != run_user)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("fleetmigrate.param() answers only to the role that started the run"),
+				 errdetail("It was called as role \"%s\" while %s, started by role \"%s\", ran.",
+						   GetUserNameFromId(GetUserId(), false),
+						   FmMigrationLabel(running->version, running->name),
+						   GetUserNameFromId(run_user, false)),
+				 errhint("Call fleetmigrate.param() in the migration itself, not from a function that runs with another role's privileges, nor after SET ROLE.")));
 	if (!declares(running, name))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
