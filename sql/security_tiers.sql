@@ -176,6 +176,26 @@ BEGIN
 END
 $$;
 RESET ROLE;
+-- one call site, the role changed between calls (SET ROLE in the same
+-- snapshot): the stranger gets no answer the application role's cache holds
+DO $$
+DECLARE
+    r text;
+    answer text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['regress_app', 'regress_stranger', 'regress_app'] LOOP
+        EXECUTE format('SET ROLE %I', r);
+        BEGIN
+            answer := current_user || ': ' ||
+                fleetmigrate.user_can_view_requests('00000000-0000-0000-0000-000000000001');
+        EXCEPTION WHEN insufficient_privilege THEN
+            answer := current_user || ': ' || SQLERRM;
+        END;
+        RAISE WARNING '%', answer;
+        RESET ROLE;
+    END LOOP;
+END
+$$;
 
 -- bad input to configure_user_table(): a temporary table, fleetmigrate's own
 -- tables, a system catalog, one column in two roles

@@ -147,6 +147,24 @@ SET ROLE regress_support;
 SELECT tier, user_count FROM fleetmigrate.user_tier_summary;
 RESET ROLE;
 
+-- a trigger of the users table that skips the update: an error, nothing
+-- recorded (it runs as the caller, who may not change the history either)
+CREATE FUNCTION skip_user_3() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id = '00000000-0000-0000-0000-000000000003' THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER skip_user_3 BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION skip_user_3();
+SET ROLE regress_support;
+SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000003', 'ROBO_DAPP', 'skipped');
+RESET ROLE;
+SELECT count(*) AS skipped_recorded FROM fleetmigrate.user_tier_history WHERE reason = 'skipped';
+DROP TRIGGER skip_user_3 ON users;
+DROP FUNCTION skip_user_3();
+
 -- clean up
 DROP TABLE documents, service_requests, users;
 DROP EXTENSION fleetmigrate;

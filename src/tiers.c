@@ -495,7 +495,8 @@ check_user_table(Oid relid, const char *label, const char *id,
 	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("user table \"%s\" is a temporary table", label),
+				 errmsg("user table \"%s\" is a temporary table",
+						get_rel_name(relid)),
 				 errdetail("A temporary table belongs to one session; the tier functions serve every session."),
 				 errhint("Name a permanent table with fleetmigrate.configure_user_table().")));
 	{
@@ -1060,11 +1061,11 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 	values[2] = BoolGetDatum(old_rank_null || new_rank > old_rank);
 	if (run_statement(TS_UPDATE_USER, values, nulls, false, 0, SPI_OK_UPDATE) != 1)
 		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("could not update the tier of user \"%s\"", user_id),
-				 errdetail("The row of user table \"%s\" was readable but not updatable by role \"%s\".",
+				 errdetail("The UPDATE of user table \"%s\" changed no row: a BEFORE UPDATE trigger skipped it, or a row-level security policy hid it from role \"%s\".",
 						   config.label, caller),
-				 errhint("Check the row-level security policies for UPDATE on the user table.")));
+				 errhint("Check the triggers and the UPDATE policies of the user table.")));
 
 	/* its record (ours) */
 	values[0] = PG_GETARG_DATUM(0);
