@@ -13,7 +13,7 @@
 -- ---- the runner's locks ----------------------------------------------------
 -- The runner's locks are no longer advisory locks, which migration code
 -- could take, keep or release (pg_advisory_unlock_all()): they are object
--- locks on a class id that is no catalog (src/runner.h).  A run of migrate()
+-- locks on a class id that is no catalog (src/runlock.h).  A run of migrate()
 -- is 'running' while its session holds the lock (classid 1179470162, "FMIR";
 -- objid the run id modulo 2^32; objsubid 0).
 CREATE OR REPLACE VIEW fleetmigrate.runs AS
@@ -58,3 +58,36 @@ ALTER TABLE fleetmigrate.run_log
 
 COMMENT ON VIEW fleetmigrate.runs IS
 'One row per CALL fleetmigrate.migrate(), manual or scheduled: when, by whom, how it was started, how many migrations it applied, outcome (running, succeeded, nothing_pending, failed, skipped, stopped, interrupted) and error';
+
+/*
+ * Authentication tiers: whose privileges (issue 17, found 1).  The C
+ * functions now read and write the application's users table as the
+ * calling role, with no role switch, so that its triggers, policies,
+ * constraints and index expressions run with the caller's privileges, never
+ * the extension owner's; only fleetmigrate.tiers, tier_config and
+ * user_tier_history are touched as the owner, in statements of their own.
+ * No object changes: no grant changes either (the roles that call the tier
+ * functions need privileges on the users table, which is the application's
+ * to grant; see the README's "Upgrading from 1.6").  The comments say whose
+ * privileges each function uses.
+ */
+COMMENT ON FUNCTION fleetmigrate.upgrade_user_tier(uuid, text, text, boolean) IS
+'Move a user to another tier and record it in fleetmigrate.user_tier_history; false when the user is already on it. A move to a lower rank needs allow_downgrade. Reads and updates the users table as the caller (SELECT of the id, tier and upgraded-at columns, UPDATE of the tier and timestamp columns)';
+
+COMMENT ON PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, boolean, bigint, bigint, integer) IS
+'Move every user matching condition (an SQL expression over the users table, without parameters) to new_tier, batch_size rows at a time, committing after each batch when called on its own; returns how many changed and how many were skipped as downgrades. Reads and updates the users table as the caller';
+
+COMMENT ON FUNCTION fleetmigrate.user_has_capability(uuid, text) IS
+'true when the user''s tier grants the capability; false for an unknown or NULL user. Usable in row-level security policies; reads the users table as the querying role (SELECT of the id and tier columns)';
+
+COMMENT ON FUNCTION fleetmigrate.user_can_view_requests(uuid) IS
+'true when the user''s tier grants can_view_requests; false for an unknown or NULL user. Usable in row-level security policies; reads the users table as the querying role (SELECT of the id and tier columns)';
+
+COMMENT ON FUNCTION fleetmigrate.user_can_create_requests(uuid) IS
+'true when the user''s tier grants can_create_requests; false for an unknown or NULL user. Usable in row-level security policies; reads the users table as the querying role (SELECT of the id and tier columns)';
+
+COMMENT ON FUNCTION fleetmigrate.tier_users() IS
+'Every user in the configured users table that the caller may see, with their tier and tier timestamps (NULL where not configured); reads the users table as the caller';
+
+COMMENT ON FUNCTION fleetmigrate.configure_user_table(regclass, name, name, name, name) IS
+'Name the table that holds each user''s tier: a permanent application table with a uuid id column, a text tier column, and optional timestamptz columns (NULL: none) for when the user was first upgraded and when the tier last changed, four distinct columns';

@@ -38,7 +38,13 @@ CREATE POLICY caller_can_create ON service_requests FOR INSERT
                 AND requester_id = current_setting('app.user_id')::uuid);
 GRANT SELECT, INSERT ON service_requests TO regress_app;
 
--- the application role needs no grant to use the checks
+-- the checks read the users table as the calling role: without SELECT on
+-- its id and tier columns, a permission error (never a silent "no") ...
+SET ROLE regress_app;
+SELECT fleetmigrate.user_can_view_requests('00000000-0000-0000-0000-000000000002') AS view_2;
+RESET ROLE;
+-- ... with it, the checks work, in queries and in policies
+GRANT SELECT (id, auth_tier) ON users TO regress_app;
 SET ROLE regress_app;
 SELECT fleetmigrate.user_can_view_requests('00000000-0000-0000-0000-000000000002') AS view_2,
        fleetmigrate.user_can_create_requests('00000000-0000-0000-0000-000000000001') AS create_1,
@@ -105,24 +111,59 @@ SELECT * FROM fleetmigrate.tier_users();
 SELECT fleetmigrate.configure_user_table('users');
 RESET ROLE;
 
--- a role granted upgrade_user_tier upgrades through it, and nothing else:
--- it has no privilege on the users table or the history
+-- a role granted upgrade_user_tier upgrades through it with its own
+-- privileges on the users table: without them, a permission error and
+-- nothing changed ...
 GRANT EXECUTE ON FUNCTION fleetmigrate.upgrade_user_tier(uuid, text, text, boolean) TO regress_support;
 SET ROLE regress_support;
 SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000001', 'ROBO_DAPP', 'support ticket 7');
-UPDATE users SET auth_tier = 'ROBO_HUB';
+RESET ROLE;
+-- ... reading without updating is not enough either ...
+GRANT SELECT (id, auth_tier, upgraded_at) ON users TO regress_support;
+SET ROLE regress_support;
+SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000001', 'ROBO_DAPP', 'support ticket 7');
+RESET ROLE;
+-- ... with UPDATE of the tier and timestamp columns it works
+GRANT UPDATE (auth_tier, upgraded_at, tier_changed_at) ON users TO regress_support;
+SET ROLE regress_support;
+SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000001', 'ROBO_DAPP', 'support ticket 7');
+-- the other columns stay out of reach, and the history cannot be forged
+UPDATE users SET id = id;
 INSERT INTO fleetmigrate.user_tier_history (user_id, to_tier, changed_by)
 VALUES ('00000000-0000-0000-0000-000000000001', 'ROBO_HUB', 'forged');
 RESET ROLE;
 SELECT user_id, from_tier, to_tier, reason, changed_by
   FROM fleetmigrate.user_tier_history ORDER BY id;
 
--- the summary for a role granted the view and tier_users()
+-- the summary for a role granted the view and tier_users(): tier_users()
+-- reads the users table as the caller, every tier column included
 GRANT SELECT ON fleetmigrate.user_tier_summary TO regress_support;
 GRANT EXECUTE ON FUNCTION fleetmigrate.tier_users() TO regress_support;
 SET ROLE regress_support;
 SELECT tier, user_count FROM fleetmigrate.user_tier_summary;
 RESET ROLE;
+GRANT SELECT (tier_changed_at) ON users TO regress_support;
+SET ROLE regress_support;
+SELECT tier, user_count FROM fleetmigrate.user_tier_summary;
+RESET ROLE;
+
+-- a trigger of the users table that skips the update: an error, nothing
+-- recorded (it runs as the caller, who may not change the history either)
+CREATE FUNCTION skip_user_3() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id = '00000000-0000-0000-0000-000000000003' THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER skip_user_3 BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION skip_user_3();
+SET ROLE regress_support;
+SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000003', 'ROBO_DAPP', 'skipped');
+RESET ROLE;
+SELECT count(*) AS skipped_recorded FROM fleetmigrate.user_tier_history WHERE reason = 'skipped';
+DROP TRIGGER skip_user_3 ON users;
+DROP FUNCTION skip_user_3();
 
 -- clean up
 DROP TABLE documents, service_requests, users;

@@ -73,8 +73,9 @@ SELECT * FROM fleetmigrate.user_tier_summary;
 SELECT user_id, from_tier, to_tier, reason, changed_by FROM fleetmigrate.user_tier_history ORDER BY id;
 DELETE FROM fleetmigrate.user_tier_history;
 INSERT INTO fleetmigrate.tiers VALUES ('PARTNER', 30, '{can_view_requests}', NULL);
--- the checks see the users table as the owner does, whether they read it
--- directly or not: row-level security the owner is subject to applies ...
+-- the checks see the users table as the caller (here the database owner)
+-- does, whether they read it directly or not: row-level security the
+-- caller is subject to applies ...
 ALTER TABLE public.users ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY hide_2 ON public.users
     USING (id OPERATOR(pg_catalog.<>) '00000000-0000-0000-0000-000000000002');
@@ -86,7 +87,7 @@ ALTER TABLE public.users NO FORCE ROW LEVEL SECURITY;
 SET client_min_messages = debug1;
 SELECT fleetmigrate.user_can_create_requests('00000000-0000-0000-0000-000000000002') AS create_2;
 SET client_min_messages = warning;
--- ... and so do its privileges
+-- ... and so do the caller's privileges
 REVOKE SELECT ON public.users FROM regress_dbowner;
 SELECT fleetmigrate.user_can_create_requests('00000000-0000-0000-0000-000000000002') AS create_2;
 GRANT SELECT (id, auth_tier) ON public.users TO regress_dbowner;

@@ -10,18 +10,29 @@
  * FleetOS seed's public.users (id, auth_tier, upgraded_at, tier_changed_at)).
  * fleetmigrate.tiers says what each tier may do and ranks it.
  *
- * Whose privileges.  Reads and writes of the users table and of the tier
- * tables run as the extension's owner (the role that ran CREATE EXTENSION),
- * in a restricted security context: callers need EXECUTE on the functions
- * and nothing else, and the extension can touch no table its owner could
- * not.  Statements are built once per backend from the configured names
- * with quote_identifier, name every object and operator with its schema,
- * and pass values as $n parameters only.  Outside parallel mode they also
- * run with search_path "pg_catalog, pg_temp", so that nothing the users
- * table fires (triggers, policies) can be redirected by the caller's path.
- * The statements are rebuilt when fleetmigrate.tier_config changes (its
- * trigger sends a relcache invalidation we listen for); changes to the
- * users table itself are the plan cache's business.
+ * Whose privileges.  Everything done to the users table runs as the
+ * calling role, with no role switch: the application's table, its
+ * triggers, policies, constraints, index expressions and the functions and
+ * views they use run exactly as if the caller had run the SQL itself, so
+ * whoever can attach code to that table gains nothing through us.  The
+ * caller therefore needs the privileges that SQL needs: SELECT on the id and
+ * tier columns for the permission checks and tier_users() (and on the
+ * timestamp columns for tier_users()), and for upgrade_user_tier() and
+ * assign_tier() also SELECT on the upgraded-at column and UPDATE on the
+ * tier and timestamp columns; row-level security applies as usual.  Only
+ * the extension's own tables (fleetmigrate.tiers, tier_config,
+ * user_tier_history and its sequence), whose triggers, defaults and
+ * constraints only the extension's owner controls, are read and written as
+ * that owner (FmBeginAsRole: restricted security context, search_path
+ * "pg_catalog, pg_temp" with nothing left unqualified, so the caller's
+ * pg_temp cannot be reached), and never in a statement that also touches
+ * the users table: each statement is either the caller's or the owner's
+ * (statement_as_owner[]).  Statements are built once per backend from the
+ * configured names with quote_identifier, name every object and operator
+ * with its schema, and pass values as $n parameters only.  They are
+ * rebuilt when fleetmigrate.tier_config changes (its trigger sends a
+ * relcache invalidation we listen for); changes to the users table itself
+ * are the plan cache's business, as are role and search_path changes.
  *
  * The permission checks are called once per row in row-level security
  * policies, so they are cheap on a repeated user:
@@ -33,10 +44,14 @@
  *	   say that a good part of the table will be asked for, the whole table
  *	   is read in one scan (load_all_now());
  *	 - lookups read the table directly (index and heap scans under the
- *	   query's snapshot, no SQL) when that gives what the owner's statement
- *	   would: a plain table the owner may read, no row-level security for
- *	   the owner, a btree index on the id column alone; otherwise they run
- *	   the prepared statements through SPI;
+ *	   query's snapshot, no SQL) when that gives what the caller's statement
+ *	   would: a plain table whose id and tier columns the current user may
+ *	   read, no row-level security for the current user, a btree index on
+ *	   the id column alone; otherwise they run the prepared statements
+ *	   through SPI, as the caller (whose missing privilege is then reported
+ *	   as SQL reports it);
+ *	 - the cache belongs to one current user: a call under another role
+ *	   (SET ROLE, a SECURITY DEFINER function, ...) starts afresh;
  *	 - a call whose arguments do not depend on the row (the querying user's
  *	   own id, say) is turned by the planner support function into an
  *	   uncorrelated sub-select, which the planner runs once per query as an
@@ -55,6 +70,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/catalog.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -76,6 +92,7 @@
 #include "nodes/supportnodes.h"
 #include "optimizer/clauses.h"
 #include "optimizer/optimizer.h"
+#include "parser/parse_node.h"
 #include "parser/parser.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/acl.h"
@@ -95,18 +112,35 @@
 #include "catalog.h"
 #include "parse.h"
 
-/* The statements built from the configuration. */
+/*
+ * The statements built from the configuration.  The caller's statements
+ * touch the users table and nothing of ours; the owner's touch our tables
+ * and nothing of the application's (statement_as_owner[]).
+ */
 typedef enum TierStatement
 {
+	/* the caller's */
 	TS_LOOKUP,					/* $1 user id -> tier */
 	TS_LOAD_ALL,				/* every (user id, tier) */
-	TS_LOCK_USER,				/* $1 user id, $2 new tier -> tier, ranks */
-	TS_CHANGE,					/* update one user, write one history row */
-	TS_ASSIGN_BATCH,			/* update a batch of users, with history */
+	TS_LOCK_USER,				/* $1 user id -> tier, row locked */
+	TS_UPDATE_USER,				/* $1 id, $2 tier, $3 first upgrade */
+	TS_ASSIGN_BATCH,			/* update a batch of users -> (id, old) */
 	TS_LIST_USERS,				/* tier_users() */
+	/* the owner's */
 	TS_TIER_RANK,				/* $1 tier -> rank */
+	TS_TIER_RANKS,				/* $1 tier -> rank, tiers above, not below */
+	TS_RECORD,					/* one history row */
+	TS_RECORD_BATCH,			/* history rows of a batch */
 	NUM_TIER_STATEMENTS
 } TierStatement;
+
+/* Which statements run as the extension's owner. */
+static const bool statement_as_owner[NUM_TIER_STATEMENTS] = {
+	[TS_TIER_RANK] = true,
+	[TS_TIER_RANKS] = true,
+	[TS_RECORD] = true,
+	[TS_RECORD_BATCH] = true,
+};
 
 /* The users table as configured, and the statements built for it. */
 typedef struct TierConfig
@@ -165,8 +199,9 @@ typedef enum UserReadMethod
 typedef struct TierCheckCache
 {
 	MemoryContext cxt;
-	/* the snapshot the answers were read in */
+	/* the role the answers were read as, and the snapshot */
 	bool		filled;
+	Oid			userid;
 	uint64		snap_completion;
 	CommandId	snap_curcid;
 	TransactionId snap_xmin;
@@ -431,8 +466,10 @@ check_column(Oid relid, const char *label, const char *column,
 
 /*
  * check_user_table
- *		ERROR unless relid is a table with the named columns of the right
- *		types (upgraded and changed may be NULL: not kept).  "configured":
+ *		ERROR unless relid is a permanent table of the application (not a
+ *		temporary table, none of ours, no system catalog) with the named
+ *		columns, four distinct ones, of the right types (upgraded and
+ *		changed may be NULL: not kept).  "configured":
  *		the names come from fleetmigrate.tier_config (or its defaults), not
  *		from a configure_user_table() call, which the messages tell apart.
  */
@@ -454,6 +491,41 @@ check_user_table(Oid relid, const char *label, const char *id,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", label),
 				 errdetail("The tier functions update users' tiers, so the user table must be a table.")));
+	}
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("user table \"%s\" is a temporary table",
+						get_rel_name(relid)),
+				 errdetail("A temporary table belongs to one session; the tier functions serve every session."),
+				 errhint("Name a permanent table with fleetmigrate.configure_user_table().")));
+	{
+		Oid			nsp = get_rel_namespace(relid);
+		Oid			ours = get_namespace_oid("fleetmigrate", true);
+
+		if (nsp == ours || IsCatalogNamespace(nsp) || IsToastNamespace(nsp) ||
+			strcmp(get_namespace_name(nsp), "information_schema") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"%s\" cannot be the user table", label),
+					 errdetail("Tables of fleetmigrate (such as its tier history) and of the system catalogs cannot hold the users' tiers."),
+					 errhint("Name the application's users table with fleetmigrate.configure_user_table().")));
+	}
+	{
+		const char *names[4] = {id, tier, upgraded, changed};
+		static const char *const roles[4] = {"user id", "tier", "upgraded at",
+		"tier changed at"};
+
+		for (int i = 0; i < 4; i++)
+			for (int j = i + 1; j < 4; j++)
+				if (names[i] != NULL && names[j] != NULL &&
+					strcmp(names[i], names[j]) == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("column \"%s\" cannot be both the %s column and the %s column",
+									names[i], roles[i], roles[j]),
+							 errdetail("Each of the user id, tier, upgraded at and tier changed at columns must be a column of its own."),
+							 errhint("Pass NULL for a timestamp column the table does not keep.")));
 	}
 	check_column(relid, label, id, "user id", UUIDOID, InvalidOid, configured);
 	check_column(relid, label, tier, "tier", TEXTOID, VARCHAROID, configured);
@@ -614,54 +686,65 @@ build_statement(TierStatement id)
 			break;
 		case TS_LOCK_USER:
 			appendStringInfo(&s,
-							 "SELECT u.%s::pg_catalog.text, o.rank, n.rank,"
-							 "       n.tier IS NOT NULL"
-							 "  FROM %s u"
-							 "  LEFT JOIN fleetmigrate.tiers o"
-							 "         ON o.tier OPERATOR(pg_catalog.=) u.%s::pg_catalog.text"
-							 "  LEFT JOIN fleetmigrate.tiers n"
-							 "         ON n.tier OPERATOR(pg_catalog.=) $2"
+							 "SELECT u.%s::pg_catalog.text FROM %s u"
 							 " WHERE u.%s OPERATOR(pg_catalog.=) $1"
 							 "   FOR UPDATE OF u",
-							 tc, t, tc, idc);
+							 tc, t, idc);
 			break;
-		case TS_CHANGE:
-			/* $1 id, $2 new tier, $3 old tier, $4 reason, $5 by, $6 upgrade */
-			appendStringInfo(&s, "WITH c AS (UPDATE %s u SET %s = $2", t, tc);
-			append_timestamp_sets(&s, "$6");
-			appendStringInfo(&s,
-							 " WHERE u.%s OPERATOR(pg_catalog.=) $1 RETURNING 1)"
-							 " INSERT INTO fleetmigrate.user_tier_history"
-							 " (user_id, from_tier, to_tier, reason, changed_by)"
-							 " SELECT $1, $3, $2, $4, $5 FROM c",
-							 idc);
+		case TS_UPDATE_USER:
+			/* $1 id, $2 new tier, $3 an upgrade (set upgraded_at once) */
+			appendStringInfo(&s, "UPDATE %s u SET %s = $2", t, tc);
+			append_timestamp_sets(&s, "$3");
+			appendStringInfo(&s, " WHERE u.%s OPERATOR(pg_catalog.=) $1", idc);
 			break;
 		case TS_ASSIGN_BATCH:
 
 			/*
-			 * $1 ids, $2 new tier, $3 its rank, $4 allow downgrade, $5
-			 * reason, $6 by.  Returns the users changed.
+			 * $1 ids, $2 new tier, $3 the tiers ranked above it (moving
+			 * down from them is a downgrade), $4 the tiers not ranked below
+			 * it (moving from them is no upgrade), $5 allow downgrade.
+			 * Returns the users changed and their old tiers.
 			 */
 			appendStringInfo(&s,
 							 "WITH o AS ("
-							 " SELECT u.%s AS id, u.%s::pg_catalog.text AS old, t.rank"
+							 " SELECT u.%s AS id, u.%s::pg_catalog.text AS old"
 							 "   FROM %s u"
-							 "   LEFT JOIN fleetmigrate.tiers t"
-							 "          ON t.tier OPERATOR(pg_catalog.=) u.%s::pg_catalog.text"
 							 "  WHERE u.%s OPERATOR(pg_catalog.=) ANY ($1)"
 							 "    AND (u.%s IS NULL OR u.%s::pg_catalog.text OPERATOR(pg_catalog.<>) $2)"
-							 "    FOR UPDATE OF u),"
-							 " c AS (UPDATE %s u SET %s = $2",
-							 idc, tc, t, tc, idc, tc, tc, t, tc);
-			append_timestamp_sets(&s, "o.rank IS NULL OR o.rank OPERATOR(pg_catalog.<) $3");
+							 "    FOR UPDATE OF u)"
+							 " UPDATE %s u SET %s = $2",
+							 idc, tc, t, idc, tc, tc, t, tc);
+			append_timestamp_sets(&s, "NOT coalesce(o.old OPERATOR(pg_catalog.=) ANY ($4), false)");
 			appendStringInfo(&s,
 							 " FROM o WHERE u.%s OPERATOR(pg_catalog.=) o.id"
-							 "   AND ($4 OR o.rank IS NULL OR o.rank OPERATOR(pg_catalog.<=) $3)"
-							 " RETURNING o.id, o.old)"
-							 " INSERT INTO fleetmigrate.user_tier_history"
-							 " (user_id, from_tier, to_tier, reason, changed_by)"
-							 " SELECT c.id, c.old, $2, $5, $6 FROM c",
+							 "   AND ($5 OR NOT coalesce(o.old OPERATOR(pg_catalog.=) ANY ($3), false))"
+							 " RETURNING o.id, o.old",
 							 idc);
+			break;
+		case TS_TIER_RANKS:
+			appendStringInfoString(&s,
+								   "SELECT n.rank,"
+								   " (SELECT pg_catalog.array_agg(t.tier) FROM fleetmigrate.tiers t"
+								   "   WHERE t.rank OPERATOR(pg_catalog.>) n.rank),"
+								   " (SELECT pg_catalog.array_agg(t.tier) FROM fleetmigrate.tiers t"
+								   "   WHERE t.rank OPERATOR(pg_catalog.>=) n.rank)"
+								   " FROM fleetmigrate.tiers n WHERE n.tier OPERATOR(pg_catalog.=) $1");
+			break;
+		case TS_RECORD:
+			/* $1 id, $2 old tier, $3 new tier, $4 reason, $5 by */
+			appendStringInfoString(&s,
+								   "INSERT INTO fleetmigrate.user_tier_history"
+								   " (user_id, from_tier, to_tier, reason, changed_by)"
+								   " VALUES ($1, $2, $3, $4, $5)");
+			break;
+		case TS_RECORD_BATCH:
+			/* $1 ids, $2 old tiers, $3 new tier, $4 reason, $5 by */
+			appendStringInfoString(&s,
+								   "INSERT INTO fleetmigrate.user_tier_history"
+								   " (user_id, from_tier, to_tier, reason, changed_by)"
+								   " SELECT h.id, h.old, $3, $4, $5"
+								   "   FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2))"
+								   "        AS h(id, old)");
 			break;
 		case TS_TIER_RANK:
 			appendStringInfoString(&s,
@@ -685,9 +768,9 @@ build_statement(TierStatement id)
 
 /*
  * tier_plan
- *		The prepared plan of one statement, loading the configuration and
- *		preparing as needed.  Caller is connected to SPI and runs as the
- *		owner (FmBeginAsRole).  Can ERROR.
+ *		The prepared plan of one statement, preparing it as needed.  Caller
+ *		is connected to SPI, the configuration is loaded, and an owner's
+ *		statement is prepared as the owner (FmBeginAsRole).  Can ERROR.
  */
 static SPIPlanPtr
 tier_plan(TierStatement id)
@@ -695,20 +778,26 @@ tier_plan(TierStatement id)
 	static const Oid argtypes[NUM_TIER_STATEMENTS][6] = {
 		[TS_LOOKUP] = {UUIDOID},
 		[TS_LOAD_ALL] = {InvalidOid},
-		[TS_LOCK_USER] = {UUIDOID, TEXTOID},
-		[TS_CHANGE] = {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID},
-		[TS_ASSIGN_BATCH] = {UUIDARRAYOID, TEXTOID, INT4OID, BOOLOID, TEXTOID, TEXTOID},
+		[TS_LOCK_USER] = {UUIDOID},
+		[TS_UPDATE_USER] = {UUIDOID, TEXTOID, BOOLOID},
+		[TS_ASSIGN_BATCH] = {UUIDARRAYOID, TEXTOID, TEXTARRAYOID, TEXTARRAYOID, BOOLOID},
 		[TS_LIST_USERS] = {InvalidOid},
 		[TS_TIER_RANK] = {TEXTOID},
+		[TS_TIER_RANKS] = {TEXTOID},
+		[TS_RECORD] = {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID},
+		[TS_RECORD_BATCH] = {UUIDARRAYOID, TEXTARRAYOID, TEXTOID, TEXTOID, TEXTOID},
 	};
 	static const int nargs[NUM_TIER_STATEMENTS] = {
 		[TS_LOOKUP] = 1,
 		[TS_LOAD_ALL] = 0,
-		[TS_LOCK_USER] = 2,
-		[TS_CHANGE] = 6,
-		[TS_ASSIGN_BATCH] = 6,
+		[TS_LOCK_USER] = 1,
+		[TS_UPDATE_USER] = 3,
+		[TS_ASSIGN_BATCH] = 5,
 		[TS_LIST_USERS] = 0,
 		[TS_TIER_RANK] = 1,
+		[TS_TIER_RANKS] = 1,
+		[TS_RECORD] = 5,
+		[TS_RECORD_BATCH] = 5,
 	};
 
 	if (config.plans[id] == NULL)
@@ -729,9 +818,11 @@ tier_plan(TierStatement id)
 
 /*
  * run_statement
- *		Execute one statement as the extension's owner and check the SPI
- *		result.  Caller is connected to SPI; the configuration is loaded.
- *		Returns SPI_processed, rows in SPI_tuptable.  Can ERROR.
+ *		Execute one statement and check the SPI result: an owner's statement
+ *		(statement_as_owner[]) as the extension's owner, any other as the
+ *		calling role, with no role switch.  Caller is connected to SPI; the
+ *		configuration is loaded.  Returns SPI_processed, rows in
+ *		SPI_tuptable.  Can ERROR.
  */
 static uint64
 run_statement(TierStatement id, Datum *values, const char *nulls,
@@ -741,11 +832,13 @@ run_statement(TierStatement id, Datum *values, const char *nulls,
 	FmRoleSwitch sw;
 	int			rc;
 
-	FmBeginAsRole(config.owner, &sw);
+	if (statement_as_owner[id])
+		FmBeginAsRole(config.owner, &sw);
 	statements_running++;
 	rc = SPI_execute_plan(tier_plan(id), values, nulls, read_only, count);
 	statements_running--;
-	FmEndAsRole(&sw);
+	if (statement_as_owner[id])
+		FmEndAsRole(&sw);
 	MemoryContextSwitchTo(oldcxt);
 	if (rc != expected)
 		elog(ERROR, "tier statement failed: %s", SPI_result_code_string(rc));
@@ -878,10 +971,12 @@ fleetmigrate_configure_user_table(PG_FUNCTION_ARGS)
  * upgrade_user_tier(user_id uuid, new_tier text, reason text,
  *		allow_downgrade boolean) RETURNS boolean
  *
- * Locks the user's row (FOR UPDATE: a concurrent upgrade of the same user
- * waits, then sees this one's result), then either returns false (already
- * on the tier), refuses (unknown tier or user, a downgrade not allowed), or
- * updates the row and writes one history row in one statement.
+ * Reads the new tier's rank (as the owner), locks the user's row (FOR
+ * UPDATE, as the caller: a concurrent upgrade of the same user waits, then
+ * sees this one's result) and reads the old tier's rank (as the owner);
+ * then either returns false (already on the tier), refuses (unknown tier or
+ * user, a downgrade not allowed), or updates the row (as the caller) and
+ * writes one history row (as the owner), in the caller's transaction.
  */
 Datum
 fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
@@ -892,16 +987,13 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 	char	   *user_id;
 	char	   *caller;
 	bool		isnull;
-	bool		old_rank_null;
-	int32		old_rank;
+	bool		old_rank_null = true;
+	int32		old_rank = 0;
 	int32		new_rank;
-	bool		known;
-	Datum		values[6];
-	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 	TierErrorContext ctx = {"upgrading a user's tier"};
 	ErrorContextCallback errcallback;
-	HeapTuple	tuple;
-	TupleDesc	desc;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -918,42 +1010,40 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 
 	tier_call_begin(&errcallback, &ctx, 0);
 
-	values[0] = PG_GETARG_DATUM(0);
-	values[1] = PointerGetDatum(new_tier_t);
-	if (run_statement(TS_LOCK_USER, values, nulls, false, 0, SPI_OK_SELECT) == 0)
-	{
-		/* no such user: say so, unless the tier is wrong too */
-		if (run_statement(TS_TIER_RANK, &values[1], NULL, true, 1,
-						  SPI_OK_SELECT) > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_NO_DATA_FOUND),
-					 errmsg("user \"%s\" does not exist", user_id),
-					 errdetail("No row of user table \"%s\" has %s = '%s'.", config.label,
-							   config.id_column, user_id)));
-		known = false;
-	}
-	else
-	{
-		tuple = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		known = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
-	}
-	if (!known)
+	/* the new tier's rank (ours) */
+	values[0] = PointerGetDatum(new_tier_t);
+	if (run_statement(TS_TIER_RANK, values, NULL, true, 1, SPI_OK_SELECT) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown tier \"%s\"", new_tier),
 				 errhint("The tiers are the rows of fleetmigrate.tiers: SELECT tier FROM fleetmigrate.tiers ORDER BY rank;")));
+	new_rank = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
 
-	tuple = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	old_tier = SPI_getvalue(tuple, desc, 1);
-	old_rank = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &old_rank_null));
-	new_rank = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
+	/* the user's row, locked (the caller's) */
+	values[0] = PG_GETARG_DATUM(0);
+	if (run_statement(TS_LOCK_USER, values, NULL, false, 0, SPI_OK_SELECT) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("user \"%s\" does not exist", user_id),
+				 errdetail("No row of user table \"%s\" has %s = '%s'.", config.label,
+						   config.id_column, user_id)));
+	old_tier = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 
 	if (old_tier != NULL && strcmp(old_tier, new_tier) == 0)
 	{
 		tier_call_end(&errcallback);
 		PG_RETURN_BOOL(false);
+	}
+
+	/* the old tier's rank (ours); none for a tier not in the table */
+	if (old_tier != NULL)
+	{
+		values[0] = CStringGetTextDatum(old_tier);
+		if (run_statement(TS_TIER_RANK, values, NULL, true, 1, SPI_OK_SELECT) > 0)
+			old_rank = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 1,
+												   &old_rank_null));
 	}
 	if (!old_rank_null && new_rank < old_rank &&
 		(PG_ARGISNULL(3) || !PG_GETARG_BOOL(3)))
@@ -965,25 +1055,69 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 						   new_tier, new_rank, old_rank, old_tier),
 				 errhint("Pass allow_downgrade => true to move a user down.")));
 
-	values[2] = old_tier ? CStringGetTextDatum(old_tier) : (Datum) 0;
-	nulls[2] = old_tier ? ' ' : 'n';
+	/* the change (the caller's) */
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PointerGetDatum(new_tier_t);
+	values[2] = BoolGetDatum(old_rank_null || new_rank > old_rank);
+	if (run_statement(TS_UPDATE_USER, values, nulls, false, 0, SPI_OK_UPDATE) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not update the tier of user \"%s\"", user_id),
+				 errdetail("The UPDATE of user table \"%s\" changed no row: a BEFORE UPDATE trigger skipped it, or a row-level security policy hid it from role \"%s\".",
+						   config.label, caller),
+				 errhint("Check the triggers and the UPDATE policies of the user table.")));
+
+	/* its record (ours) */
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = old_tier ? CStringGetTextDatum(old_tier) : (Datum) 0;
+	nulls[1] = old_tier ? ' ' : 'n';
+	values[2] = PointerGetDatum(new_tier_t);
 	values[3] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
 	nulls[3] = PG_ARGISNULL(2) ? 'n' : ' ';
 	values[4] = CStringGetTextDatum(caller);
-	values[5] = BoolGetDatum(old_rank_null || new_rank > old_rank);
-	if (run_statement(TS_CHANGE, values, nulls, false, 0, SPI_OK_INSERT) != 1)
-		elog(ERROR, "user row vanished while locked");
+	run_statement(TS_RECORD, values, nulls, false, 0, SPI_OK_INSERT);
 
 	tier_call_end(&errcallback);
 	PG_RETURN_BOOL(true);
 }
 
 /*
+ * refuse_param_ref
+ *		Parser hook for validate_condition(): any $n in the condition.
+ */
+static Node *
+refuse_param_ref(ParseState *pstate, ParamRef *pref)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_PARAMETER),
+			 errmsg("condition of assign_tier() cannot refer to parameter $%d",
+					pref->number),
+			 errdetail("The condition is an SQL expression over the user table; it has no parameters."),
+			 errhint("Write the values into the condition as literals.")));
+	return NULL;				/* keep compiler quiet */
+}
+
+/*
+ * refuse_params_setup
+ *		ParserSetupHook installing refuse_param_ref().
+ */
+static void
+refuse_params_setup(ParseState *pstate, void *arg)
+{
+	pstate->p_paramref_hook = refuse_param_ref;
+}
+
+/*
  * validate_condition
  *		assign_tier()'s condition must be exactly one SQL expression, so that
  *		it can be placed in parentheses in a WHERE clause and mean nothing
- *		else.  Returns the text to embed.  Can ERROR with the parser's
- *		message and position.
+ *		else, and must not refer to parameters ($n), which in the batch query
+ *		would be ours.  The second is checked by the parser itself (whatever
+ *		the spelling: $1, $01, ...), by preparing the condition alone, as
+ *		the caller, in the same surroundings the batch query gives it.
+ *		Returns the text to embed.  Caller is connected to SPI; the
+ *		configuration is loaded.  Can ERROR with the parser's message and
+ *		position.
  */
 static char *
 validate_condition(const char *condition)
@@ -1005,7 +1139,20 @@ validate_condition(const char *condition)
 			select->sortClause == NIL && select->limitOffset == NULL &&
 			select->limitCount == NULL && select->lockingClause == NIL &&
 			select->withClause == NULL && select->op == SETOP_NONE)
-			return psprintf("(\n%s\n)", condition);
+		{
+			char	   *embedded = psprintf("(\n%s\n)", condition);
+			char	   *probe = psprintf("SELECT 1 FROM %s u WHERE %s",
+										 config.table, embedded);
+			SPIPlanPtr	plan = SPI_prepare_params(probe, refuse_params_setup,
+												  NULL, 0);
+
+			if (plan == NULL)
+				elog(ERROR, "SPI_prepare_params failed for the condition: %s",
+					 SPI_result_code_string(SPI_result));
+			SPI_freeplan(plan);
+			pfree(probe);
+			return embedded;
+		}
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_SYNTAX_ERROR),
@@ -1021,10 +1168,11 @@ validate_condition(const char *condition)
  *		skipped bigint, INOUT batches integer)
  *
  * Moves every user matching condition to new_tier, batch_size users at a
- * time in user id order.  Each batch is chosen with the caller's privileges
- * (the condition is the caller's SQL: it runs as the caller, never as the
- * owner), then locked, changed and audited as the owner in one statement;
- * a user the batch would move down is skipped unless allow_downgrade.
+ * time in user id order.  Each batch is chosen, then locked and changed in
+ * one statement, both as the caller (the condition is the caller's SQL);
+ * then the changes are recorded in the history as the owner, in a statement
+ * of their own.  A user the batch would move down is skipped unless
+ * allow_downgrade.
  * Called by CALL outside a transaction block, it commits after each batch,
  * so no more than one batch of users is locked at a time; otherwise (inside
  * BEGIN, a function or apply_pending()) it stays in the caller's
@@ -1038,8 +1186,10 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 	char	   *condition;
 	int32		batch_size;
 	bool		allow_downgrade;
-	int32		new_rank;
+	ArrayType  *above;
+	ArrayType  *not_below;
 	char	   *caller;
+	char	   *condition_sql;
 	StringInfoData select_sql;
 	SPIPlanPtr	select_plan;
 	Oid			select_types[3] = {TEXTOID, UUIDOID, INT4OID};
@@ -1082,22 +1232,30 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 
 	tier_call_begin(&errcallback, &assigning, nonatomic ? SPI_OPT_NONATOMIC : 0);
 
-	/* the tier and its rank */
+	/* the tier, its rank, the tiers above it and those not below (ours) */
 	{
 		Datum		arg = PointerGetDatum(new_tier_t);
+		HeapTuple	tuple;
+		TupleDesc	desc;
 		bool		isnull;
+		Datum		d;
 
-		if (run_statement(TS_TIER_RANK, &arg, NULL, true, 1, SPI_OK_SELECT) == 0)
+		if (run_statement(TS_TIER_RANKS, &arg, NULL, true, 1, SPI_OK_SELECT) == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown tier \"%s\"", text_to_cstring(new_tier_t)),
 					 errhint("The tiers are the rows of fleetmigrate.tiers: SELECT tier FROM fleetmigrate.tiers ORDER BY rank;")));
-		new_rank = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
-											   SPI_tuptable->tupdesc, 1, &isnull));
+		tuple = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		d = SPI_getbinval(tuple, desc, 2, &isnull);
+		above = isnull ? NULL : DatumGetArrayTypePCopy(d);
+		d = SPI_getbinval(tuple, desc, 3, &isnull);
+		not_below = isnull ? NULL : DatumGetArrayTypePCopy(d);
 	}
 
 	/* the caller's batch query: the condition, as the caller */
 	errcallback.arg = unconstify(TierErrorContext *, &choosing);
+	condition_sql = validate_condition(condition);
 	initStringInfo(&select_sql);
 	appendStringInfo(&select_sql,
 					 "SELECT u.%s FROM %s u"
@@ -1107,7 +1265,7 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 					 " ORDER BY u.%s LIMIT $3",
 					 config.id_column, config.table,
 					 config.tier_column, config.tier_column,
-					 config.id_column, validate_condition(condition),
+					 config.id_column, condition_sql,
 					 config.id_column);
 	select_plan = SPI_prepare(select_sql.data, 3, select_types);
 	if (select_plan == NULL)
@@ -1154,22 +1312,60 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 								  TYPALIGN_CHAR);
 		SPI_freetuptable(batch);
 
+		/* the change (the caller's) */
 		errcallback.arg = unconstify(TierErrorContext *, &assigning);
 		values[0] = PointerGetDatum(idarray);
 		values[1] = PointerGetDatum(new_tier_t);
-		values[2] = Int32GetDatum(new_rank);
-		values[3] = BoolGetDatum(allow_downgrade);
-		values[4] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-		nulls[4] = PG_ARGISNULL(2) ? 'n' : ' ';
-		values[5] = CStringGetTextDatum(caller);
 		nulls[1] = ' ';
+		values[2] = above ? PointerGetDatum(above) : (Datum) 0;
+		nulls[2] = above ? ' ' : 'n';
+		values[3] = not_below ? PointerGetDatum(not_below) : (Datum) 0;
+		nulls[3] = not_below ? ' ' : 'n';
+		values[4] = BoolGetDatum(allow_downgrade);
 		moved = run_statement(TS_ASSIGN_BATCH, values, nulls, false, 0,
-							  SPI_OK_INSERT);
+							  SPI_OK_UPDATE_RETURNING);
+
+		/* its record (ours) */
+		if (moved > 0)
+		{
+			Datum	   *old_tiers = palloc(moved * sizeof(Datum));
+			bool	   *old_nulls = palloc(moved * sizeof(bool));
+			int			dims[1] = {(int) moved};
+			int			lbs[1] = {1};
+
+			for (uint64 i = 0; i < moved; i++)
+			{
+				bool		isnull;
+
+				ids[i] = SPI_getbinval(SPI_tuptable->vals[i],
+									   SPI_tuptable->tupdesc, 1, &isnull);
+				old_tiers[i] = SPI_getbinval(SPI_tuptable->vals[i],
+											 SPI_tuptable->tupdesc, 2,
+											 &old_nulls[i]);
+			}
+			values[0] = PointerGetDatum(construct_array(ids, (int) moved,
+														UUIDOID, UUID_LEN,
+														false, TYPALIGN_CHAR));
+			nulls[0] = ' ';
+			values[1] = PointerGetDatum(construct_md_array(old_tiers, old_nulls,
+														   1, dims, lbs,
+														   TEXTOID, -1, false,
+														   TYPALIGN_INT));
+			nulls[1] = ' ';
+			values[2] = PointerGetDatum(new_tier_t);
+			nulls[2] = ' ';
+			values[3] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+			nulls[3] = PG_ARGISNULL(2) ? 'n' : ' ';
+			values[4] = CStringGetTextDatum(caller);
+			nulls[4] = ' ';
+			if (run_statement(TS_RECORD_BATCH, values, nulls, false, 0,
+							  SPI_OK_INSERT) != moved)
+				elog(ERROR, "recorded a different number of tier changes than made");
+		}
 		changed += moved;
 		skipped += n - moved;
 		batches++;
 		pfree(ids);
-		pfree(idarray);
 
 		if (nonatomic)
 			SPI_commit();
@@ -1189,7 +1385,8 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 /*
  * check_cache
  *		The permission check's cache for this call site, reset when the
- *		snapshot moved on.
+ *		snapshot moved on or the current user changed: what a role may read
+ *		of the users table is that role's, never another's.
  */
 static TierCheckCache *
 check_cache(FunctionCallInfo fcinfo)
@@ -1207,7 +1404,7 @@ check_cache(FunctionCallInfo fcinfo)
 		fcinfo->flinfo->fn_extra = cache;
 	}
 	if (cache->filled &&
-		(snap == NULL ||
+		(snap == NULL || cache->userid != GetUserId() ||
 		 snap->snapXactCompletionCount != cache->snap_completion ||
 		 snap->curcid != cache->snap_curcid ||
 		 snap->xmin != cache->snap_xmin))
@@ -1228,6 +1425,7 @@ check_cache(FunctionCallInfo fcinfo)
 	{
 		fill_tiers(cache);
 		cache->users = usertier_create(cache->cxt, 64, NULL);
+		cache->userid = GetUserId();
 		if (snap != NULL)
 		{
 			cache->snap_completion = snap->snapXactCompletionCount;
@@ -1480,11 +1678,15 @@ all_users(TierCheckCache *cache, double rows)
  * choose_read_method
  *		Whether the users table can be read directly, by index probes and
  *		heap scans under the active snapshot, with the result the prepared
- *		statements (run as the extension's owner) would give: a plain table
- *		the owner may read, to which row-level security does not apply for
- *		the owner, with a valid btree index on the id column alone.
- *		Anything else, and a missing snapshot, goes through SPI.  Decided
- *		again for every snapshot, as privileges change between statements.
+ *		statements (run as the caller) would give: a plain table whose id
+ *		and tier columns the current user may SELECT (the table privilege,
+ *		or both column privileges, as ExecCheckRTPerms() asks), to which
+ *		row-level security does not apply for the current user, with a
+ *		valid btree index on the id column alone.  Anything else, and a
+ *		missing snapshot, goes through SPI, which reports a missing
+ *		privilege as SQL does.  Decided again for every snapshot and every
+ *		change of the current user (check_cache()), as privileges change
+ *		between statements.
  *		Caller is connected to SPI (the configuration is loaded).
  */
 static void
@@ -1509,7 +1711,7 @@ static void
 choose_direct(TierCheckCache *cache)
 {
 	Oid			relid = cache->relid;
-	Oid			owner = config.owner;
+	Oid			userid = GetUserId();
 	Oid			uuid_family;
 	Relation	rel;
 	List	   *indexes;
@@ -1521,13 +1723,14 @@ choose_direct(TierCheckCache *cache)
 	cache->tier_attnum = get_attnum(relid, config.tier_name);
 	if (cache->id_attnum <= 0 || cache->tier_attnum <= 0)
 		return;
-	if (pg_class_aclcheck(relid, owner, ACL_SELECT) != ACLCHECK_OK &&
-		(pg_attribute_aclcheck(relid, cache->id_attnum, owner,
+	if (pg_class_aclcheck(relid, userid, ACL_SELECT) != ACLCHECK_OK &&
+		(pg_attribute_aclcheck(relid, cache->id_attnum, userid,
 							   ACL_SELECT) != ACLCHECK_OK ||
-		 pg_attribute_aclcheck(relid, cache->tier_attnum, owner,
+		 pg_attribute_aclcheck(relid, cache->tier_attnum, userid,
 							   ACL_SELECT) != ACLCHECK_OK))
 		return;
-	if (check_enable_rls(relid, owner, true) == RLS_ENABLED)
+	/* RLS_NONE_ENV: none for this role (the cache is this role's) */
+	if (check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
 		return;
 
 	uuid_family = get_opclass_family(GetDefaultOpClass(UUIDOID, BTREE_AM_OID));

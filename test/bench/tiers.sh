@@ -40,7 +40,9 @@
 #     the policy).
 # (c) The same count as role bench_tiers_rows, to which a policy USING
 #     (fleetmigrate.user_can_view_requests(requester_id)) applies, against
-#     the same baseline.
+#     the same baseline.  bench_tiers_self and bench_tiers_rows hold SELECT
+#     (id, auth_tier) on public.users and nothing else there: the checks
+#     read it as the querying role.
 #     (b) and (c): one psql session; a warm-up of every side, then
 #     BENCH_TIERS_QUERY_RUNS rounds, the order of the sides reversed from
 #     one round to the next; each count timed with psql's \timing (client
@@ -299,6 +301,10 @@ $$;
 -- (b) and (c): one policy per role, the same table and statement.
 GRANT SELECT ON public.service_requests
     TO bench_tiers_bypass, bench_tiers_self, bench_tiers_rows, bench_tiers_floor, bench_tiers_once;
+-- The permission checks read public.users as the querying role (1.7): the
+-- roles whose policies call them hold SELECT on its id and tier columns,
+-- nothing more (the unprivileged reader with grants).
+GRANT SELECT (id, auth_tier) ON public.users TO bench_tiers_self, bench_tiers_rows;
 ALTER TABLE public.service_requests ENABLE ROW LEVEL SECURITY;
 CREATE POLICY view_as_current_user ON public.service_requests FOR SELECT TO bench_tiers_self
     USING (fleetmigrate.user_can_view_requests(current_setting('app.user_id')::uuid));
@@ -655,8 +661,8 @@ ${plan[c]}
   row into \`public.bench_tier_history\`, which has the columns, defaults,
   check and \`(user_id, id)\` index of \`fleetmigrate.user_tier_history\`
   (whose triggers fire on UPDATE, DELETE and TRUNCATE only). fleetmigrate's
-  side does the same through SPI as the extension's owner, with search_path
-  pinned. pgbench script of either side (\`-M prepared\`, \`-n\`, one
+  side does the same through SPI: the users table as the caller, the tiers
+  and the history as the extension's owner, with search_path pinned. pgbench script of either side (\`-M prepared\`, \`-n\`, one
   statement per transaction):
   \`SELECT f(md5('user' || :u)::uuid, (ARRAY['MAGIC_LINK', 'AUTHENTICATED',
   'ROBO_HUB', 'ROBO_DAPP'])[:t], 'tiers.sh run N', true)\` (N numbers the
@@ -683,6 +689,8 @@ ${plan[c]}
   at least) and \`bench_tiers_floor\`: \`USING (pg_catalog.uuid_hash(requester_id) IS NOT NULL)\`
   (a built-in C function of the column per row, every row visible: what
   any per-row check of requester_id costs at least).
+  \`bench_tiers_self\` and \`bench_tiers_rows\` hold \`SELECT (id, auth_tier)\` on
+  \`public.users\`, which the checks read as the querying role, and nothing more.
   Baseline: the same statement on the same table as \`bench_tiers_bypass\`
   (BYPASSRLS), i.e. the plan without the policy. All five are NOLOGIN roles
   entered with \`SET ROLE\` from one psql session (the connection a pool
