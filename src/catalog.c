@@ -704,39 +704,6 @@ FmCatalogTooOld(void)
 }
 
 /*
- * FmBeginAsRole
- *		Become "role" in a restricted security context and, outside parallel
- *		mode (where settings cannot change), pin search_path to
- *		"pg_catalog, pg_temp".  Undo with FmEndAsRole(sw); an error in
- *		between is cleaned up by (sub)transaction abort, which restores the
- *		user id and the GUC nest level.
- */
-void
-FmBeginAsRole(Oid role, FmRoleSwitch *sw)
-{
-	GetUserIdAndSecContext(&sw->save_userid, &sw->save_sec_context);
-	SetUserIdAndSecContext(role,
-						   sw->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	sw->nestlevel = 0;
-	if (!IsInParallelMode())
-	{
-		sw->nestlevel = NewGUCNestLevel();
-		(void) set_config_option("search_path", "pg_catalog, pg_temp",
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	}
-}
-
-void
-FmEndAsRole(const FmRoleSwitch *sw)
-{
-	if (sw->nestlevel > 0)
-		AtEOXact_GUC(true, sw->nestlevel);
-	SetUserIdAndSecContext(sw->save_userid, sw->save_sec_context);
-}
-
-/*
  * execute_statement
  *		Run one catalog statement and check that SPI answered "expected".
  *		Returns SPI_processed; the rows are in SPI_tuptable.

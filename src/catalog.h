@@ -88,16 +88,7 @@ typedef struct FmLock
 	Oid			filenode;		/* its relfilenode now */
 } FmLock;
 
-/* What FmBeginAsRole() changed, for FmEndAsRole(). */
-typedef struct FmRoleSwitch
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			nestlevel;		/* GUC nest level; 0: search_path not pinned */
-} FmRoleSwitch;
 
-extern void FmBeginAsRole(Oid role, FmRoleSwitch *sw);
-extern void FmEndAsRole(const FmRoleSwitch *sw);
 extern void FmCatalogBegin(void);
 extern void FmCatalogTooOld(void) pg_attribute_noreturn();
 extern void FmCatalogCheckIntact(const char *version, const char *name);

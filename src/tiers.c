@@ -109,7 +109,7 @@
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 
-#include "catalog.h"
+#include "common.h"
 #include "parse.h"
 
 /*
