@@ -15,6 +15,7 @@ OBJS = \
 	src/runner.o \
 	src/migrate.o \
 	src/worker.o \
+	src/definition.o \
 	src/bundle.o \
 	src/files.o \
 	src/tiers.o
