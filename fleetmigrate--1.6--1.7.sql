@@ -9,3 +9,10 @@
  * against migration code, and stricter input checks.  As in the earlier
  * scripts every reference is schema-qualified, operators included.
  */
+
+/*
+ * Registration rules and the bundle format (src/definition.c,
+ * src/bundle.c): register_dir(NULL) is an error rather than an empty
+ * result.
+ */
+ALTER FUNCTION fleetmigrate.register_dir(text) CALLED ON NULL INPUT;

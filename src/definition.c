@@ -350,8 +350,8 @@ check_references(const FmDefinition *def, List *refs, const char *what)
 /*
  * check_params
  *		Declared parameter names are identifiers ([a-z_][a-z0-9_]*, ASCII,
- *		at most FM_MAX_PARAM_LENGTH bytes), after "secret " for a parameter
- *		whose value is not recorded; none twice.
+ *		at most FM_MAX_PARAM_LENGTH bytes, not "secret"), after "secret "
+ *		for a parameter whose value is not recorded; none twice.
  */
 static void
 check_params(const FmDefinition *def)
@@ -377,6 +377,12 @@ check_params(const FmDefinition *def)
 				  (p > param && *p >= '0' && *p <= '9')))
 				break;
 		}
+		if (strcmp(param, "secret") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid parameter name \"%s\" in %s", param,
+							label(def)),
+					 errdetail("\"secret\" marks a secret parameter, as in \"secret api_token\"; it cannot be a parameter name itself.")));
 		if (*param == '\0' || *p != '\0')
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
