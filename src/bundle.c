@@ -180,8 +180,13 @@ marker_like(const char *line, int len)
 		end--;
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
-	if (end - p < 2 || p[0] != '-' || p[1] != '-')
-		return NULL;
+	/* two or more dashes */
+	for (int dashes = 0; dashes < 2; dashes++)
+	{
+		if (p >= end || *p != '-')
+			return NULL;
+		p++;
+	}
 	while (p < end && *p == '-')
 		p++;
 	while (p < end && (*p == ' ' || *p == '\t'))
