@@ -91,3 +91,10 @@ COMMENT ON FUNCTION fleetmigrate.tier_users() IS
 
 COMMENT ON FUNCTION fleetmigrate.configure_user_table(regclass, name, name, name, name) IS
 'Name the table that holds each user''s tier: a permanent application table with a uuid id column, a text tier column, and optional timestamptz columns (NULL: none) for when the user was first upgraded and when the tier last changed, four distinct columns';
+
+/*
+ * Registration rules and the bundle format (src/definition.c,
+ * src/bundle.c): register_dir(NULL) is an error rather than an empty
+ * result.
+ */
+ALTER FUNCTION fleetmigrate.register_dir(text) CALLED ON NULL INPUT;

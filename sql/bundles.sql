@@ -75,8 +75,49 @@ SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\n-- params: Adm
 SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\n-- params: a\n-- params: b\nSELECT 1;');
 SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nSELECT 1;\n-- down\nSELECT 2;\n-- down\nSELECT 3;');
 SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nBEGIN;\nSELECT 1;\nCOMMIT;');
+-- lines that look like markers but are not spelled as one: refused with
+-- the line and the exact spelling, instead of becoming script text (the
+-- DROP TABLE meant for rollback would run on apply)
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nCREATE TABLE b_near (id int);\n--  down\nDROP TABLE b_near;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nCREATE TABLE b_near (id int);\n-- Down\nDROP TABLE b_near;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nCREATE TABLE b_near (id int);\n--down\nDROP TABLE b_near;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nCREATE TABLE b_near (id int);\n-- down:\nDROP TABLE b_near;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nSELECT 1;\n\t-- VERIFY\nSELECT 2;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nSELECT 1;\n  -- migration: 021 b\nDROP TABLE b_near;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nSELECT 1;\n-- Migration: 021 b\nSELECT 2;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nSELECT 1;\n-- migration 021 b\nSELECT 2;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nSELECT 1;\n--- migration: 021 b\nSELECT 2;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nSELECT 1;\n-- requires: 001\nSELECT 2;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\n\n-- requires: 001\nSELECT 2;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\nSELECT 1;\n-- down\n-- flags: repeatable\nSELECT 2;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\n-- Requires: 001\nSELECT 1;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\n-- tolerate : 42701\nSELECT 1;');
+SELECT * FROM fleetmigrate.register_bundle(E' -- migration: 019 before\nSELECT 0;\n-- migration: 020 a\nSELECT 1;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\r\nSELECT 1;\r\n-- Down\r\nSELECT 2;\r\n');
+-- identities and headers follow register()'s rules
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: -1 negative\nSELECT 1;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\u200bb\nSELECT 1;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\u00a0b\nSELECT 1;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 \u202eb\nSELECT 1;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\n-- tolerate: ZZZZZ\nSELECT 1;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\n-- params: ' || repeat('p', 100000) || E'\nSELECT 1;');
+SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 020 a\n-- params: p, secret p\nSELECT 1;');
 SELECT count(*) AS after FROM fleetmigrate.migrations;
 SELECT to_regclass('b_good') IS NULL AS nothing_ran;
+
+-- comments that merely begin with a marker word are script text
+SELECT * FROM fleetmigrate.register_bundle($b$-- migration: 025 comments
+-- downgrade the column later
+-- migrations table: see 001
+-- verifying is done by 026
+-- Down the road this becomes a view.
+SELECT 1;
+-- down
+-- verify by hand afterwards
+SELECT 2;
+$b$);
+SELECT up, down, verify FROM fleetmigrate.migrations WHERE version = '025';
+DELETE FROM fleetmigrate.migrations WHERE version = '025';
 
 -- a cycle registers (both exist), and validate() reports it (drift.sql)
 SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 030 a\n-- requires: 031\nSELECT 1;\n-- migration: 031 b\n-- requires: 030\nSELECT 1;');
@@ -89,6 +130,9 @@ SELECT fleetmigrate.register('041', 'single', 'SELECT 1', requires => '{NULL}');
 
 -- a script that export could not read back is refused by name
 SELECT fleetmigrate.register('050', 'marker_inside', E'SELECT 1;\n-- down\nSELECT 2;');
+SELECT length(fleetmigrate.export_bundle());
+DELETE FROM fleetmigrate.migrations WHERE version = '050';
+SELECT fleetmigrate.register('050', 'near_marker_inside', E'SELECT 1;\n-- Down\nSELECT 2;');
 SELECT length(fleetmigrate.export_bundle());
 DELETE FROM fleetmigrate.migrations WHERE version = '050';
 

@@ -113,6 +113,59 @@ SELECT fleetmigrate.register('010 x', 'y', 'SELECT 1');
 SELECT fleetmigrate.register('010', '', 'SELECT 1');
 SELECT fleetmigrate.register('010', E'two\nlines', 'SELECT 1');
 SELECT fleetmigrate.register(repeat('1', 101), 'long', 'SELECT 1');
+-- a version is letters and digits with . _ - between them: '-1' would
+-- sort after '999'
+SELECT fleetmigrate.register('-1', 'negative', 'SELECT 1');
+SELECT fleetmigrate.register('1.', 'trailing_dot', 'SELECT 1');
+SELECT fleetmigrate.register('1..2', 'two_dots', 'SELECT 1');
+SELECT fleetmigrate.register('v1+build', 'plus', 'SELECT 1');
+SELECT fleetmigrate.register(E'010\u00e9', 'accent', 'SELECT 1');
+-- names: not blank, no leading, trailing or doubled space, nothing invisible
+SELECT fleetmigrate.register('010', ' ', 'SELECT 1');
+SELECT fleetmigrate.register('010', ' x', 'SELECT 1');
+SELECT fleetmigrate.register('010', 'x ', 'SELECT 1');
+SELECT fleetmigrate.register('010', 'a  b', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'a\tb', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'a\u00a0b', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'a\u200bb', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'a\u200cb', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'a\u200db', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'a\u200eb', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'a\u202eb', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'a\u2066b', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'a\ufeffb', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'a\u3000b', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'a\u00adb', 'SELECT 1');
+SELECT fleetmigrate.register('010', E'\u3164', 'SELECT 1');
+-- references follow the same rules and hold no comma
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', requires => '{-1}');
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', requires => E'{"001 a\u200bb"}');
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', conflicts => '{"001 a, b"}');
+-- parameter names are identifiers of at most 63 bytes, each declared once
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', params => ARRAY[repeat('a', 100000)]);
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', params => ARRAY[repeat('a', 64)]);
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', params => ARRAY[E'a\u200bb']);
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', params => '{x, "secret x"}');
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', params => '{"secret  x"}');
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', params => '{{a,b},{c,d}}');
+-- tolerated errors are SQLSTATEs of a PostgreSQL error class
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', tolerate => '{ZZZZZ}');
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', tolerate => '{01000}');
+SELECT fleetmigrate.register('010', 'x', 'SELECT 1', tolerate => ARRAY[repeat('4', 100000)]);
+
+-- what may be registered: these round-trip through export_bundle()
+SELECT fleetmigrate.register('1.2.10', 'dotted', 'SELECT 1');
+SELECT fleetmigrate.register('2024-01-31_1', 'dashes and underscores', 'SELECT 1');
+SELECT fleetmigrate.register('R9', E'caf\u00e9 \u2014 \u65e5\u672c "quoted", it''s; fine', 'SELECT 1',
+                             params => ARRAY['secret ' || repeat('p', 63)], tolerate => '{42p07}');
+SELECT version, name, params, tolerate FROM fleetmigrate.migrations
+ WHERE version IN ('1.2.10', '2024-01-31_1', 'R9') ORDER BY version;
+SELECT fleetmigrate.export_bundle() AS exported \gset
+DELETE FROM fleetmigrate.migrations WHERE version IN ('1.2.10', '2024-01-31_1', 'R9');
+SELECT version, name, outcome FROM fleetmigrate.register_bundle(:'exported')
+ WHERE version IN ('1.2.10', '2024-01-31_1', 'R9') ORDER BY version;
+SELECT fleetmigrate.export_bundle() = :'exported' AS round_trip;
+DELETE FROM fleetmigrate.migrations WHERE version IN ('1.2.10', '2024-01-31_1', 'R9');
 
 -- nothing of the refused registrations reached the catalog
 SELECT version, name FROM fleetmigrate.status;

@@ -28,12 +28,27 @@
  * registering its output reproduces every script byte for byte.  Before the
  * first migration only blank lines and "--" comments may appear.
  *
+ * A line that looks like a marker but is not one where it stands is an
+ * error, never script text: otherwise a down script, or the next
+ * migration, would silently become part of the up script.  A line looks
+ * like a marker when, ignoring leading blanks, it is two or more dashes,
+ * optional blanks and one of the words of the format (migration, down,
+ * verify, requires, conflicts, params, flags, tolerate) in any case,
+ * followed by nothing but blanks, or by a colon; or "migration" followed
+ * by a word that starts with a digit.  So "--  down", "-- Down", "--down",
+ * " -- migration: 002 x" and a "-- requires:" line below the first script
+ * line are refused, while "-- downgrade later" or "-- migrations table"
+ * are comments like any other.  export_bundle() refuses a script holding
+ * such a line, since its output could not be registered again.
+ *
  * Registering is all or nothing: the SQL function's statement fails as a
  * whole on the first error, which names the bundle line.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
+
+#include <limits.h>
 
 #include "catalog/pg_authid.h"
 #include "executor/spi.h"
@@ -78,6 +93,10 @@ PG_FUNCTION_INFO_V1(fleetmigrate_export_bundle);
 PG_FUNCTION_INFO_V1(fleetmigrate_register_dir);
 
 static LineKind line_kind(const char *line, int len);
+static const char *marker_like(const char *line, int len);
+static void refuse_marker_like(const char *line, int len, int lineno,
+							   const char *marker, const FmDefinition *def,
+							   const char *script);
 static bool has_prefix(const char *line, int len, const char *prefix);
 static const char *header_of(const char *line, int len);
 static char *trimmed(const char *start, const char *end);
@@ -88,6 +107,7 @@ static void check_exportable(const FmDefinition *def, const char *what,
 							 const char *script, bool first_is_body);
 static void append_list(StringInfo out, const char *header, List *items);
 static void register_all(FunctionCallInfo fcinfo, List *definitions);
+static void check_dir_path(const char *path);
 
 /* Does the line (without its line end) begin with "prefix"? */
 static bool
@@ -133,6 +153,95 @@ line_kind(const char *line, int len)
 	if (len == 9 && memcmp(line, "-- verify", 9) == 0)
 		return LINE_VERIFY;
 	return LINE_TEXT;
+}
+
+/*
+ * marker_like
+ *		The marker a line looks like (see the file header), spelled as it
+ *		must be written, or NULL for a line that looks like no marker.
+ */
+static const char *
+marker_like(const char *line, int len)
+{
+	static const char *const words[][2] = {
+		{"migration", MARKER_MIGRATION " VERSION NAME"},
+		{"down", "-- down"},
+		{"verify", "-- verify"},
+		{"requires", HEADER_REQUIRES},
+		{"conflicts", HEADER_CONFLICTS},
+		{"params", HEADER_PARAMS},
+		{"flags", HEADER_FLAGS},
+		{"tolerate", HEADER_TOLERATE}
+	};
+	const char *p = line;
+	const char *end = line + len;
+
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	/* two or more dashes */
+	for (int dashes = 0; dashes < 2; dashes++)
+	{
+		if (p >= end || *p != '-')
+			return NULL;
+		p++;
+	}
+	while (p < end && *p == '-')
+		p++;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	for (int i = 0; i < lengthof(words); i++)
+	{
+		int			wlen = strlen(words[i][0]);
+		const char *q = p + wlen;
+
+		if (end - p < wlen || pg_strncasecmp(p, words[i][0], wlen) != 0)
+			continue;
+		if (q < end && *q != ' ' && *q != '\t' && *q != ':')
+			continue;			/* a longer word: "downgrade", "migrations" */
+		while (q < end && (*q == ' ' || *q == '\t'))
+			q++;
+		if (q == end || *q == ':' ||
+			(i == 0 && *q >= '0' && *q <= '9'))
+			return words[i][1];
+	}
+	return NULL;
+}
+
+/*
+ * refuse_marker_like
+ *		ERROR for a line that looks like "marker" but is not one where it
+ *		stands; "def" and "script" say where the line would have gone
+ *		(NULL before the first migration).
+ */
+static void
+refuse_marker_like(const char *line, int len, int lineno, const char *marker,
+				   const FmDefinition *def, const char *script)
+{
+	char	   *text = pnstrdup(line, len);
+
+	if (len > 0 && text[len - 1] == '\r')
+		text[len - 1] = '\0';
+	if (marker[strlen(marker) - 1] == ':' && has_prefix(line, len, marker))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("header line \"%s\" at bundle line %d is not directly below a migration marker",
+						marker, lineno),
+				 def ? errdetail("Header lines come right after the \"-- migration:\" line, before any blank or script line; read as script text, the line would become part of the %s script of %s.",
+								 script, FmMigrationLabel(def->version, def->name)) :
+				 errdetail("Header lines come right after the \"-- migration:\" line."),
+				 errhint("Move the line up, directly below \"-- migration: ...\", or reword the comment so that it does not begin with \"%s\".",
+						 marker)));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("malformed bundle marker at bundle line %d", lineno),
+			 def ? errdetail("The line is \"%s\". It looks like a marker, but is not spelled as one; read as script text, it would become part of the %s script of %s.",
+							 text, script, FmMigrationLabel(def->version, def->name)) :
+			 errdetail("The line is \"%s\". It looks like a marker, but is not spelled as one.",
+					   text),
+			 errhint("Write the marker exactly as \"%s\", in lower case, from column 1, with one space after the dashes. To keep the line as a comment, reword it.",
+					 marker)));
 }
 
 /* A copy of [start, end) without leading and trailing blanks. */
@@ -299,7 +408,10 @@ FmParseBundle(const char *bundle)
 		{
 			/* before the first migration: blank lines and comments only */
 			char	   *text = trimmed(line, line + len);
+			const char *marker = marker_like(line, len);
 
+			if (marker != NULL)
+				refuse_marker_like(line, len, lineno, marker, NULL, NULL);
 			if (text[0] != '\0' && strncmp(text, "--", 2) != 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -375,6 +487,13 @@ FmParseBundle(const char *bundle)
 		}
 		else
 		{
+			const char *marker = marker_like(line, len);
+
+			if (marker != NULL)
+				refuse_marker_like(line, len, lineno, marker, def,
+								   section.target == &def->up ? "up" :
+								   section.target == &def->down ? "down" :
+								   "verify");
 			in_headers = false;
 			if (section.lines == 0)
 				section.start = line;
@@ -400,7 +519,7 @@ FmParseBundle(const char *bundle)
  * check_exportable
  *		ERROR if a script could not be read back as it is: a line of it
  *		would be taken for a marker (or, at the start of an up script, a
- *		header line).
+ *		header line), or would be refused as looking like one.
  */
 static void
 check_exportable(const FmDefinition *def, const char *what,
@@ -417,14 +536,15 @@ check_exportable(const FmDefinition *def, const char *what,
 			header_of(line, len) != NULL;
 
 		lineno++;
-		if (line_kind(line, len) != LINE_TEXT || header)
+		if (line_kind(line, len) != LINE_TEXT || header ||
+			marker_like(line, len) != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("cannot export %s: line %d of its %s script would read as a bundle marker",
 							FmMigrationLabel(def->version, def->name),
 							lineno, what),
 					 errdetail("The line is \"%s\".", pnstrdup(line, len)),
-					 errhint("Register the migration again with that line changed, for example indented by a space.")));
+					 errhint("Register the migration again with that line reworded so that it does not read as a marker, for example \"-- (down) ...\" instead of \"-- down\".")));
 		if (nl == NULL)
 			break;
 		line = nl + 1;
@@ -563,24 +683,63 @@ fleetmigrate_export_bundle(PG_FUNCTION_ARGS)
 }
 
 /*
+ * check_dir_path
+ *		ERROR for a path the operating system would refuse as too long: at
+ *		least MAXPGPATH bytes, or a component longer than NAME_MAX.
+ */
+static void
+check_dir_path(const char *path)
+{
+	const char *p = path;
+
+	if (strlen(path) >= MAXPGPATH)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration directory path is too long"),
+				 errdetail("A path can have at most %d bytes; this one has %zu.",
+						   MAXPGPATH - 1, strlen(path))));
+	while (*p != '\0')
+	{
+		size_t		len = strcspn(p, "/");
+
+		if (len > NAME_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("migration directory path is too long"),
+					 errdetail("A file or directory name in the path can have at most %d bytes; one has %zu.",
+							   NAME_MAX, len)));
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+}
+
+/*
  * fleetmigrate.register_dir(path text)
  *		RETURNS TABLE(version text, name text, outcome text)
  *
  * The server reads the files, so the caller must be allowed to read server
  * files: a superuser or a member of pg_read_server_files, as for COPY FROM
- * a file.
+ * a file.  A NULL or over-long path is an error (the function is CALLED ON
+ * NULL INPUT from 1.7 on).
  */
 Datum
 fleetmigrate_register_dir(PG_FUNCTION_ARGS)
 {
-	char	   *path = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *path;
 
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("migration directory cannot be null")));
+	path = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to read migration files from the server"),
 				 errdetail("Only superusers and members of pg_read_server_files may use register_dir()."),
 				 errhint("Use register_bundle() with the files' contents instead, for example pasted into the SQL editor, or load them with psql as the README shows.")));
+	check_dir_path(path);
 	register_all(fcinfo, FmReadMigrationDir(path));
 	return (Datum) 0;
 }

@@ -51,10 +51,6 @@
 #include "parse.h"
 #include "runlock.h"
 
-/* Upper bounds that keep identities printable on one line. */
-#define FM_MAX_VERSION_LENGTH	100
-#define FM_MAX_NAME_LENGTH		200
-
 /* The checksums of one migration's scripts; NULL where a script is absent. */
 typedef struct Checksums
 {
@@ -67,15 +63,10 @@ PG_FUNCTION_INFO_V1(fleetmigrate_register);
 
 static char *sha256_hex(const char *data);
 static bool same_checksum(const char *a, const char *b);
-static void check_identity(const char *version, const char *name);
 static char *nullable_text(HeapTuple tuple, TupleDesc desc, int column);
 static Datum text_array(List *items);
 static List *text_array_items(Datum array);
 static bool same_items(List *a, List *b);
-static List *check_references(const FmDefinition *def, List *refs,
-							  const char *what);
-static void check_params(const FmDefinition *def);
-static List *check_tolerate(const FmDefinition *def, const FmScriptInfo *info);
 static void register_error_callback(void *arg);
 static Datum target_key(const char *version, const char *what);
 
@@ -809,57 +800,6 @@ nullable_text(HeapTuple tuple, TupleDesc desc, int column)
 }
 
 /*
- * check_identity
- *		ERROR unless version and name are usable identities: not empty, of
- *		bounded length, printable on one line (the bundle format puts
- *		"version name" on one line), and the version without white space.
- */
-static void
-check_identity(const char *version, const char *name)
-{
-	const char *p;
-
-	if (version[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("migration version cannot be empty")));
-	if (strlen(version) > FM_MAX_VERSION_LENGTH)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("migration version is too long"),
-				 errdetail("A version can have at most %d bytes; this one has %zu.",
-						   FM_MAX_VERSION_LENGTH, strlen(version))));
-	for (p = version; *p; p++)
-	{
-		if ((unsigned char) *p <= ' ' || *p == 0x7f)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid migration version \"%s\"", version),
-					 errdetail("A version cannot contain white space or control characters."),
-					 errhint("Put the description in the name, as in register('007', 'create_feedback_tables', ...).")));
-	}
-
-	if (name[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("migration name cannot be empty")));
-	if (strlen(name) > FM_MAX_NAME_LENGTH)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("migration name is too long"),
-				 errdetail("A name can have at most %d bytes; this one has %zu.",
-						   FM_MAX_NAME_LENGTH, strlen(name))));
-	for (p = name; *p; p++)
-	{
-		if ((unsigned char) *p < ' ' || *p == 0x7f)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid migration name \"%s\"", name),
-					 errdetail("A name cannot contain line breaks, tabs or other control characters.")));
-	}
-}
-
-/*
  * keep_progress
  *		A non-transactional migration that stopped part way has run
  *		statements 1 to *done (and perhaps started statement *started)
@@ -989,194 +929,6 @@ same_items(List *a, List *b)
 	return true;
 }
 
-/*
- * check_references
- *		Requirements and conflicts are "version" or "version name": trimmed,
- *		a valid version, not the migration itself, none twice.  Returns the
- *		trimmed list.
- */
-static List *
-check_references(const FmDefinition *def, List *refs, const char *what)
-{
-	List	   *result = NIL;
-	ListCell   *lc;
-
-	foreach(lc, refs)
-	{
-		char	   *ref = pstrdup((char *) lfirst(lc));
-		char	   *end = ref + strlen(ref);
-		char	   *space;
-		char	   *rversion;
-		char	   *rname = NULL;
-
-		while (*ref == ' ' || *ref == '\t')
-			ref++;
-		while (end > ref && (end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		if (*ref == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("empty %s reference in %s", what,
-							FmMigrationLabel(def->version, def->name)),
-					 errhint("Refer to another migration by its version, as in '001', or by version and name, as in '001 create_users'.")));
-		rversion = pstrdup(ref);
-		space = strpbrk(rversion, " \t");
-		if (space != NULL)
-		{
-			*space = '\0';
-			rname = space + 1;
-			while (*rname == ' ' || *rname == '\t')
-				rname++;
-		}
-		check_identity(rversion, rname ? rname : "x");
-		if (strcmp(rversion, def->version) == 0 &&
-			(rname == NULL || strcmp(rname, def->name) == 0))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s cannot refer to itself in its %s",
-							FmMigrationLabel(def->version, def->name), what)));
-		ref = rname ? psprintf("%s %s", rversion, rname) : rversion;
-		{
-			ListCell   *lc2;
-
-			foreach(lc2, result)
-			{
-				if (strcmp(lfirst(lc2), ref) == 0)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("%s names \"%s\" twice in its %s",
-									FmMigrationLabel(def->version, def->name),
-									ref, what)));
-			}
-		}
-		result = lappend(result, ref);
-	}
-	return result;
-}
-
-/*
- * check_params
- *		Declared parameter names are identifiers ([a-z_][a-z0-9_]*, ASCII),
- *		after "secret " for a parameter whose value is not recorded; none
- *		twice.
- */
-static void
-check_params(const FmDefinition *def)
-{
-	ListCell   *lc;
-
-	foreach(lc, def->params)
-	{
-		bool		secret;
-		const char *param = FmParamName(lfirst(lc), &secret);
-		const char *p;
-		ListCell   *lc2;
-
-		for (p = param; *p; p++)
-		{
-			if (!((*p >= 'a' && *p <= 'z') || *p == '_' ||
-				  (p > param && *p >= '0' && *p <= '9')))
-				break;
-		}
-		if (*param == '\0' || *p != '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid parameter name \"%s\" in %s", param,
-							FmMigrationLabel(def->version, def->name)),
-					 errdetail("A parameter name consists of lower-case ASCII letters, digits and underscores, and does not begin with a digit. \"secret\" and a space before it mark a parameter whose value the history does not record.")));
-		foreach(lc2, def->params)
-		{
-			bool		secret2;
-
-			if (lfirst(lc2) == lfirst(lc))
-				break;
-			if (strcmp(FmParamName(lfirst(lc2), &secret2), param) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s declares parameter \"%s\" twice",
-								FmMigrationLabel(def->version, def->name),
-								param)));
-		}
-	}
-}
-
-/*
- * check_tolerate
- *		Tolerated errors are SQLSTATEs (five digits or upper-case letters,
- *		lower case accepted), none twice, never one that must not be
- *		ignored: insufficient_privilege (42501), or a class where skipping
- *		would hide trouble outside the statement (transaction rollback 40,
- *		insufficient resources 53, operator intervention 57, system error
- *		58, internal error XX).  The up script must run in a transaction
- *		(each statement gets a subtransaction).  Returns the codes in upper
- *		case.
- */
-static List *
-check_tolerate(const FmDefinition *def, const FmScriptInfo *info)
-{
-	static const char *const never_classes[][2] = {
-		{"40", "transaction rollback: deadlocks and serialization failures"},
-		{"53", "insufficient resources"},
-		{"57", "operator intervention: cancellation and shutdown"},
-		{"58", "system error"},
-		{"XX", "internal error"}
-	};
-	List	   *result = NIL;
-	ListCell   *lc;
-	ListCell   *lc2;
-
-	foreach(lc, def->tolerate)
-	{
-		char	   *code = pstrdup(lfirst(lc));
-		bool		valid = strlen(code) == 5;
-
-		for (char *p = code; *p; p++)
-		{
-			*p = pg_toupper((unsigned char) *p);
-			if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z')))
-				valid = false;
-		}
-		if (!valid)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid SQLSTATE \"%s\" in the tolerated errors of %s",
-							(char *) lfirst(lc), FmMigrationLabel(def->version, def->name)),
-					 errhint("Give five-character codes, as in '42701' (duplicate_column) or '42P07' (duplicate_table).")));
-		if (strcmp(code, "42501") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s cannot tolerate insufficient_privilege (42501)",
-							FmMigrationLabel(def->version, def->name)),
-					 errdetail("A statement that the role may not run must fail the migration, never be skipped.")));
-		for (int i = 0; i < lengthof(never_classes); i++)
-		{
-			if (strncmp(code, never_classes[i][0], 2) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s cannot tolerate SQLSTATE %s",
-								FmMigrationLabel(def->version, def->name), code),
-						 errdetail("Errors of class %s (%s) are never skipped.",
-								   never_classes[i][0], never_classes[i][1])));
-		}
-		foreach(lc2, result)
-		{
-			if (strcmp(lfirst(lc2), code) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("%s names SQLSTATE %s twice in its tolerated errors",
-								FmMigrationLabel(def->version, def->name), code)));
-		}
-		result = lappend(result, code);
-	}
-	if (result != NIL && !info->transactional)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s cannot tolerate errors: it cannot run inside a transaction",
-						FmMigrationLabel(def->version, def->name)),
-				 errdetail("A tolerated error is skipped by rolling its statement's subtransaction back, and a statement that cannot run in a transaction has none.")));
-	return result;
-}
-
 /* Error context of FmRegisterDefinition: where the migration came from. */
 static void
 register_error_callback(void *arg)
@@ -1211,7 +963,7 @@ FmRegisterDefinition(const FmDefinition *def)
 {
 	ErrorContextCallback errcallback;
 	FmScriptInfo info;
-	FmScriptInfo unused;
+	FmDefinition *checked;
 	Checksums	sums;
 	List	   *requires;
 	List	   *conflicts;
@@ -1227,29 +979,10 @@ FmRegisterDefinition(const FmDefinition *def)
 	errcallback.previous = error_context_stack;
 	error_context_stack = &errcallback;
 
-	check_identity(version, name);
-	if (def->up == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("up script of %s cannot be null",
-						FmMigrationLabel(version, name)),
-				 errhint("Pass an empty string for a migration that does nothing.")));
-	requires = check_references(def, def->requires, "requires");
-	conflicts = check_references(def, def->conflicts, "conflicts");
-	check_params(def);
-
-	/* Parse every script before touching the catalog. */
-	FmCheckScript(def->up, psprintf("up script of %s",
-									FmMigrationLabel(version, name)), &info);
-	if (def->down != NULL)
-		FmCheckScript(def->down, psprintf("down script of %s",
-										  FmMigrationLabel(version, name)),
-					  &unused);
-	if (def->verify != NULL)
-		FmCheckScript(def->verify, psprintf("verify script of %s",
-											FmMigrationLabel(version, name)),
-					  &unused);
-	tolerate = check_tolerate(def, &info);
+	checked = FmCheckDefinition(def, &info);
+	requires = checked->requires;
+	conflicts = checked->conflicts;
+	tolerate = checked->tolerate;
 
 	sums.up = FmScriptChecksum(def->up);
 	sums.down = FmScriptChecksum(def->down);
@@ -1398,44 +1131,19 @@ FmRegisterDefinition(const FmDefinition *def)
 Datum
 fleetmigrate_register(PG_FUNCTION_ARGS)
 {
-	static const char *const argnames[] = {
-		"version", "name", "up", "down", "verify", "requires", "conflicts",
-		"params", "repeatable", "allow_destructive", "tolerate"
-	};
-	FmDefinition def;
+	FmDefinition *def;
 	const char *outcome;
 
 	/* the SQL definition of an older catalog passes fewer arguments */
-	if (PG_NARGS() != lengthof(argnames))
+	if (PG_NARGS() != FM_REGISTER_NARGS)
 		FmCatalogTooOld();
-	memset(&def, 0, sizeof(def));
-	for (int i = 0; i < PG_NARGS(); i++)
-	{
-		/* down and verify may be NULL; up gets a hint of its own */
-		if (PG_ARGISNULL(i) && i != 2 && i != 3 && i != 4)
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 i < 2 ? errmsg("migration %s cannot be null", argnames[i]) :
-					 errmsg("argument \"%s\" of register() cannot be null",
-							argnames[i])));
-	}
-	def.version = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	def.name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	def.up = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	def.down = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
-	def.verify = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
-	def.requires = text_array_items(PG_GETARG_DATUM(5));
-	def.conflicts = text_array_items(PG_GETARG_DATUM(6));
-	def.params = text_array_items(PG_GETARG_DATUM(7));
-	def.repeatable = PG_GETARG_BOOL(8);
-	def.allow_destructive = PG_GETARG_BOOL(9);
-	def.tolerate = text_array_items(PG_GETARG_DATUM(10));
+	def = FmDefinitionFromArgs(fcinfo);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	FmCatalogBegin();
-	outcome = FmRegisterDefinition(&def);
-	FmCatalogCheckRequirements(list_make1(&def));
+	outcome = FmRegisterDefinition(def);
+	FmCatalogCheckRequirements(list_make1(def));
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text(outcome));
 }

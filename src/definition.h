@@ -9,7 +9,13 @@
 #ifndef FLEETMIGRATE_DEFINITION_H
 #define FLEETMIGRATE_DEFINITION_H
 
+#include "fmgr.h"
 #include "nodes/pg_list.h"
+
+#include "parse.h"
+
+/* Number of arguments of fleetmigrate.register() in the current catalog. */
+#define FM_REGISTER_NARGS	11
 
 typedef struct FmDefinition
 {
@@ -28,6 +34,11 @@ typedef struct FmDefinition
 	char	   *origin;
 	int			lineno;			/* bundle line of its marker; 0: not from a bundle */
 } FmDefinition;
+
+/* definition.c: registration rules */
+extern FmDefinition *FmCheckDefinition(const FmDefinition *def,
+									   FmScriptInfo *info);
+extern FmDefinition *FmDefinitionFromArgs(FunctionCallInfo fcinfo);
 
 /* bundle.c */
 extern List *FmParseBundle(const char *bundle);
