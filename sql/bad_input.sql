@@ -466,7 +466,12 @@ INSERT INTO bad_input VALUES
 (398, 'assign_tier: condition subquery in FROM injection', false, '42601', $c$CALL fleetmigrate.assign_tier('AUTHENTICATED', 'true) OR (true')$c$),
 (399, 'assign_tier: condition 100000 bytes', false, '42601', $c$CALL fleetmigrate.assign_tier('AUTHENTICATED', repeat('(', 100000))$c$),
 (400, 'tier_users: an argument', false, '42883', $c$SELECT * FROM fleetmigrate.tier_users('x')$c$),
-(401, 'builtin_tiers: an argument', false, '42883', $c$SELECT * FROM fleetmigrate.builtin_tiers(1)$c$);
+(401, 'builtin_tiers: an argument', false, '42883', $c$SELECT * FROM fleetmigrate.builtin_tiers(1)$c$),
+(402, 'register: applied versioned made repeatable', false, '55000', $c$SELECT fleetmigrate.register('001', 'first', 'CREATE TABLE bi_one (id int)', 'DROP TABLE bi_one', 'SELECT 1 FROM bi_one LIMIT 0', repeatable => true)$c$),
+(403, 'rollback: wrong confirm in development', false, '22023', $c$SELECT * FROM (SELECT set_config('fleetmigrate.environment', 'development', true) AS env) s, LATERAL fleetmigrate.rollback(confirm => CASE WHEN s.env IS NOT NULL THEN 'prod' END)$c$),
+(404, 'upgrade_user_tier: NULL allow_downgrade', false, '22004', $c$SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000001', 'AUTHENTICATED', NULL, NULL)$c$),
+(405, 'assign_tier: NULL batch_size', false, '22004', $c$CALL fleetmigrate.assign_tier('AUTHENTICATED', 'true', batch_size => NULL)$c$),
+(406, 'assign_tier: NULL allow_downgrade', false, '22004', $c$CALL fleetmigrate.assign_tier('AUTHENTICATED', 'true', allow_downgrade => NULL)$c$);
 SELECT count(*) AS cases FROM bad_input;
 
 -- the sweep

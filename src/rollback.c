@@ -65,6 +65,14 @@ guard(bool force, const char *confirm)
 	const char *env = GetConfigOption("fleetmigrate.environment", false, false);
 	char	   *db = get_database_name(MyDatabaseId);
 
+	/* a confirmation that names another database is a mistake anywhere */
+	if (confirm != NULL && strcmp(confirm, db) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("confirmation \"%s\" does not match the current database \"%s\"",
+						confirm, db),
+				 errdetail("Nothing was rolled back."),
+				 errhint("Check that you are connected to the database you mean to roll back.")));
 	if (fm_environment != FM_ENVIRONMENT_PRODUCTION)
 		return psprintf("environment %s", env);
 	if (!force)
@@ -80,13 +88,6 @@ guard(bool force, const char *confirm)
 				 errmsg("a forced rollback in production must be confirmed with the database name"),
 				 errdetail("Nothing was rolled back."),
 				 errhint("Add confirm => '%s' to say that you mean this database.", db)));
-	if (strcmp(confirm, db) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("confirmation \"%s\" does not match the current database \"%s\"",
-						confirm, db),
-				 errdetail("Nothing was rolled back."),
-				 errhint("Check that you are connected to the database you mean to roll back.")));
 	return psprintf("environment production; forced, confirmed database \"%s\"", db);
 }
 

@@ -1003,6 +1003,10 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("new tier must not be null")));
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"allow_downgrade\" of upgrade_user_tier() cannot be null")));
 	new_tier_t = PG_GETARG_TEXT_PP(1);
 	new_tier = text_to_cstring(new_tier_t);
 	user_id = DatumGetCString(DirectFunctionCall1(uuid_out, PG_GETARG_DATUM(0)));
@@ -1220,8 +1224,13 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 				 errhint("To move every user, pass the condition 'true'.")));
 	new_tier_t = PG_GETARG_TEXT_PP(0);
 	condition = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	batch_size = PG_ARGISNULL(3) ? 1000 : PG_GETARG_INT32(3);
-	allow_downgrade = PG_ARGISNULL(4) ? false : PG_GETARG_BOOL(4);
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" of assign_tier() cannot be null",
+						PG_ARGISNULL(3) ? "batch_size" : "allow_downgrade")));
+	batch_size = PG_GETARG_INT32(3);
+	allow_downgrade = PG_GETARG_BOOL(4);
 	if (batch_size < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
