@@ -64,11 +64,13 @@
 #include "commands/tablecmds.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_coerce.h"
 #include "parser/parse_type.h"
+#include "storage/sinval.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -288,6 +290,40 @@ is_new(const LintState *st, const RangeVar *rv)
 }
 
 /*
+ * namespace_now
+ *		LookupExplicitNamespace(schema, true) for a schema that may be
+ *		dropped while we look: InvalidOid when it does not exist (or is
+ *		gone), and an ERROR only when the user may not use it, as the server
+ *		says for any query.  LookupExplicitNamespace() finds the OID by name,
+ *		then checks USAGE on it, which fails with "schema with OID ... does
+ *		not exist" when the schema was dropped in between and invalidations
+ *		were processed there.  So both of its rows, and the superuser test
+ *		that comes before the second, are read here first, again until no
+ *		invalidation arrived while reading them; the call that follows at
+ *		once then finds them all in the caches.
+ */
+static Oid
+namespace_now(const char *schema)
+{
+	/* our own temporary schema, which no other session can drop */
+	if (strcmp(schema, "pg_temp") == 0)
+		return LookupExplicitNamespace(schema, true);
+	for (;;)
+	{
+		uint64		inval_count = SharedInvalidMessageCounter;
+		Oid			namespace;
+
+		(void) superuser_arg(GetUserId());
+		namespace = get_namespace_oid(schema, true);
+		if (!OidIsValid(namespace) ||
+			!SearchSysCacheExists1(NAMESPACEOID, ObjectIdGetDatum(namespace)))
+			return InvalidOid;
+		if (inval_count == SharedInvalidMessageCounter)
+			return LookupExplicitNamespace(schema, true);
+	}
+}
+
+/*
  * existing_relation
  *		The relation a RangeVar names, if it exists now and the script did
  *		not create it; InvalidOid otherwise.  No lock is taken (see the file
@@ -299,6 +335,13 @@ existing_relation(const LintState *st, RangeVar *rv)
 {
 	if (is_new(st, rv))
 		return InvalidOid;
+	if (rv->schemaname != NULL && rv->catalogname == NULL)
+	{
+		Oid			namespace = namespace_now(rv->schemaname);
+
+		return OidIsValid(namespace) ?
+			get_relname_relid(rv->relname, namespace) : InvalidOid;
+	}
 	return RangeVarGetRelid(rv, NoLock, true);
 }
 
@@ -445,7 +488,7 @@ column_type_now(const TypeName *typeName, int32 *typmod)
 		DeconstructQualifiedName(typeName->names, &schema, &name);
 		if (schema != NULL)
 		{
-			Oid			namespace = LookupExplicitNamespace(schema, true);
+			Oid			namespace = namespace_now(schema);
 
 			if (OidIsValid(namespace))
 				typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
