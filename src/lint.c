@@ -41,9 +41,21 @@
  * the replacements below return "gone" instead.  A relation's name is read
  * again, from its row, each time a finding names it (relation_name()), so a
  * relation dropped after it was found produces no finding, never a NULL
- * name.  What remains: findings about one statement can reflect the catalog
- * at slightly different moments, which is all a lint of objects that are
- * changing at that moment can promise.
+ * name.  Where a server function has to be called that reads a row again
+ * and fails if it is missing (IsBinaryCoercible(), LookupExplicitNamespace()
+ * also inside FuncnameGetCandidates(), LookupTypeNameExtended() for a type
+ * modifier), the row is read here first
+ * and the call follows at once: invalidations are processed only when a
+ * lock is acquired, so the row is still in the syscache when the function
+ * reads it (namespace_now() reads until no invalidation arrived meanwhile).
+ *
+ * What remains: findings about one statement can reflect the catalog at
+ * slightly different moments, which is all a lint of objects that are
+ * changing at that moment can promise.  Unqualified names go through the
+ * search_path as in any query, with the server's own behaviour when a schema
+ * on it is dropped at that instant; and a type modifier is computed by the
+ * type's typmod_in function, which a superuser-defined base type could lose
+ * to a concurrent DROP FUNCTION ... CASCADE.
  *
  *-------------------------------------------------------------------------
  */
@@ -725,7 +737,13 @@ volatile_call_walker(Node *node, void *context)
 	{
 		FuncCall   *fc = (FuncCall *) node;
 		FuncCandidateList c;
+		char	   *schema;
+		char	   *name;
 
+		/* a schema dropped while FuncnameGetCandidates() looks: see there */
+		DeconstructQualifiedName(fc->funcname, &schema, &name);
+		if (schema != NULL && !OidIsValid(namespace_now(schema)))
+			return true;		/* not in the catalog now: assume the worst */
 		c = FuncnameGetCandidates(fc->funcname, -1, NIL, false, false, false, true);
 		if (c == NULL)
 			return true;		/* not in the catalog now: assume the worst */
