@@ -701,7 +701,6 @@ static char **
 list_directory(const char *dir, int *nfiles)
 {
 	DIR		   *dirdesc;
-	struct dirent *de;
 	int			allocated = 64;
 	int			n = 0;
 	char	  **files = palloc(allocated * sizeof(char *));
@@ -717,6 +716,7 @@ list_directory(const char *dir, int *nfiles)
 	}
 	for (;;)
 	{
+		struct dirent *de;
 		char	   *path;
 		struct stat st;
 
