@@ -30,7 +30,7 @@ DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.s
 	fleetmigrate--1.5--1.6.sql fleetmigrate--1.6--1.7.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
-REGRESS = install ordering register bundles drift dependencies out_of_order baseline repeatable apply rollback verify params tolerate rehearse errors dry_run lint destructive privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate integrity bad_input privilege_matrix upgrade
+REGRESS = install ordering register bundles register_dir_errors drift dependencies out_of_order baseline repeatable apply rollback verify params tolerate rehearse errors dry_run lint destructive privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate integrity bad_input privilege_matrix upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=.
 ISOLATION = concurrent_apply tier_upgrade lock_retry plan_snapshot
 ISOLATION_OPTS = --inputdir=test

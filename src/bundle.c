@@ -107,7 +107,6 @@ static void check_exportable(const FmDefinition *def, const char *what,
 							 const char *script, bool first_is_body);
 static void append_list(StringInfo out, const char *header, List *items);
 static void register_all(FunctionCallInfo fcinfo, List *definitions);
-static void check_dir_path(const char *path);
 
 /* Does the line (without its line end) begin with "prefix"? */
 static bool
@@ -683,45 +682,14 @@ fleetmigrate_export_bundle(PG_FUNCTION_ARGS)
 }
 
 /*
- * check_dir_path
- *		ERROR for a path the operating system would refuse as too long: at
- *		least MAXPGPATH bytes, or a component longer than NAME_MAX.
- */
-static void
-check_dir_path(const char *path)
-{
-	const char *p = path;
-
-	if (strlen(path) >= MAXPGPATH)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("migration directory path is too long"),
-				 errdetail("A path can have at most %d bytes; this one has %zu.",
-						   MAXPGPATH - 1, strlen(path))));
-	while (*p != '\0')
-	{
-		size_t		len = strcspn(p, "/");
-
-		if (len > NAME_MAX)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("migration directory path is too long"),
-					 errdetail("A file or directory name in the path can have at most %d bytes; one has %zu.",
-							   NAME_MAX, len)));
-		p += len;
-		if (*p == '/')
-			p++;
-	}
-}
-
-/*
  * fleetmigrate.register_dir(path text)
  *		RETURNS TABLE(version text, name text, outcome text)
  *
  * The server reads the files, so the caller must be allowed to read server
  * files: a superuser or a member of pg_read_server_files, as for COPY FROM
- * a file.  A NULL or over-long path is an error (the function is CALLED ON
- * NULL INPUT from 1.7 on).
+ * a file.  A NULL path is an error (the function is CALLED ON NULL INPUT
+ * from 1.7 on); FmReadMigrationDir() gives every file system failure, an
+ * over-long path included, an SQLSTATE of its own.
  */
 Datum
 fleetmigrate_register_dir(PG_FUNCTION_ARGS)
@@ -739,7 +707,6 @@ fleetmigrate_register_dir(PG_FUNCTION_ARGS)
 				 errmsg("permission denied to read migration files from the server"),
 				 errdetail("Only superusers and members of pg_read_server_files may use register_dir()."),
 				 errhint("Use register_bundle() with the files' contents instead, for example pasted into the SQL editor, or load them with psql as the README shows.")));
-	check_dir_path(path);
 	register_all(fcinfo, FmReadMigrationDir(path));
 	return (Datum) 0;
 }

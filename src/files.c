@@ -42,7 +42,11 @@
  *
  * Files are opened through fd.c, so an error closes them, and read byte for
  * byte: the contents must be valid in the database encoding, which also
- * excludes NUL bytes.  Nothing is registered and no privilege is checked
+ * excludes NUL bytes.  Every failure of the file system is reported with a
+ * SQLSTATE of its own, never as an internal error: errcode_for_file_access()
+ * calls what it does not know (a name too long, a loop of symbolic links)
+ * internal errors, so file_errcode() below names those first.  A path longer
+ * than the server's MAXPGPATH is refused before it is used.  Nothing is registered and no privilege is checked
  * here; the SQL-callable caller does both.  Everything is allocated in
  * CurrentMemoryContext.
  *
@@ -50,6 +54,7 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -102,6 +107,7 @@ typedef struct FileErrorContext
 	const char *path;
 } FileErrorContext;
 
+static int	file_errcode(int err);
 static int	compare_names(const void *a, const void *b);
 static int	compare_ups_by_file(const void *a, const void *b);
 static int	compare_ups_by_identity(const void *a, const void *b);
@@ -122,6 +128,39 @@ static void file_error_callback(void *arg);
 static char *read_file_contents(const char *dir, const char *file);
 static char **list_directory(const char *dir, int *nfiles);
 static char **split_order_file(char *contents, int *nlines);
+
+/*
+ * file_errcode
+ *		The SQLSTATE for a failed file system call that set errno to "err":
+ *		errcode_for_file_access()'s, except for the errors it would call
+ *		internal.  Takes errno as an argument so that the caller can keep it
+ *		for %m.
+ */
+static int
+file_errcode(int err)
+{
+	switch (err)
+	{
+		case EPERM:
+		case EACCES:
+		case EROFS:
+			return ERRCODE_INSUFFICIENT_PRIVILEGE;
+		case ENOENT:
+		case ELOOP:				/* symbolic links that lead nowhere */
+			return ERRCODE_UNDEFINED_FILE;
+		case ENAMETOOLONG:
+			return ERRCODE_NAME_TOO_LONG;
+		case ENOTDIR:
+		case EISDIR:
+			return ERRCODE_WRONG_OBJECT_TYPE;
+		case ENFILE:
+		case EMFILE:
+		case ENOMEM:
+			return ERRCODE_INSUFFICIENT_RESOURCES;
+		default:
+			return ERRCODE_IO_ERROR;
+	}
+}
 
 /*
  * qsort/bsearch comparator for an array of file names: byte-wise, as
@@ -566,15 +605,31 @@ read_file_contents(const char *dir, const char *file)
 	FileErrorContext ctx;
 	ErrorContextCallback errcallback;
 
-	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	/*
+	 * O_NONBLOCK: a file swapped for a FIFO since the directory was listed
+	 * must not make us wait for a writer; it is refused below.
+	 */
+	fd = OpenTransientFile(path, O_RDONLY | O_NONBLOCK | PG_BINARY);
 	if (fd < 0)
+	{
+		int			code = file_errcode(errno);
+
 		ereport(ERROR,
-				(errcode_for_file_access(),
+				(errcode(code),
 				 errmsg("could not open file \"%s\" for reading: %m", path)));
+	}
 	if (fstat(fd, &st) < 0)
+	{
+		int			code = file_errcode(errno);
+
 		ereport(ERROR,
-				(errcode_for_file_access(),
+				(errcode(code),
 				 errmsg("could not stat file \"%s\": %m", path)));
+	}
+	if (!S_ISREG(st.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a regular file", path)));
 	if (st.st_size > (off_t) FM_MAX_FILE_SIZE)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -593,10 +648,13 @@ read_file_contents(const char *dir, const char *file)
 		nread = read(fd, buf + done, size - done);
 		if (nread < 0)
 		{
-			if (errno == EINTR)
+			int			code;
+
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
+			code = file_errcode(errno);
 			ereport(ERROR,
-					(errcode_for_file_access(),
+					(errcode(code),
 					 errmsg("could not read file \"%s\": %m", path)));
 		}
 		if (nread == 0)
@@ -609,9 +667,13 @@ read_file_contents(const char *dir, const char *file)
 	buf[size] = '\0';
 
 	if (CloseTransientFile(fd) != 0)
+	{
+		int			code = file_errcode(errno);
+
 		ereport(ERROR,
-				(errcode_for_file_access(),
+				(errcode(code),
 				 errmsg("could not close file \"%s\": %m", path)));
+	}
 
 	ctx.path = path;
 	errcallback.callback = file_error_callback;
@@ -632,25 +694,49 @@ read_file_contents(const char *dir, const char *file)
  *		The names of the regular files directly in "dir" whose names do not
  *		start with a dot, palloc'd and sorted with compare_names; sets
  *		*nfiles.  Symbolic links count as what they point to; a file that
- *		disappears while we look is skipped.  ERRORs if "dir" cannot be read.
+ *		disappears while we look, or a link that leads nowhere (dangling,
+ *		or a loop), is skipped.  ERRORs if "dir" cannot be read.
  */
 static char **
 list_directory(const char *dir, int *nfiles)
 {
 	DIR		   *dirdesc;
-	struct dirent *de;
 	int			allocated = 64;
 	int			n = 0;
 	char	  **files = palloc(allocated * sizeof(char *));
 
-	/* If AllocateDir fails, ReadDir reports "could not open directory". */
 	dirdesc = AllocateDir(dir);
-	while ((de = ReadDir(dirdesc, dir)) != NULL)
+	if (dirdesc == NULL)
 	{
+		int			code = file_errcode(errno);
+
+		ereport(ERROR,
+				(errcode(code),
+				 errmsg("could not open directory \"%s\": %m", dir)));
+	}
+	for (;;)
+	{
+		struct dirent *de;
 		char	   *path;
 		struct stat st;
 
 		CHECK_FOR_INTERRUPTS();
+
+		/* ReadDir() would call some failures internal errors */
+		errno = 0;
+		de = readdir(dirdesc);
+		if (de == NULL)
+		{
+			if (errno != 0)
+			{
+				int			code = file_errcode(errno);
+
+				ereport(ERROR,
+						(errcode(code),
+						 errmsg("could not read directory \"%s\": %m", dir)));
+			}
+			break;
+		}
 
 		/* ".", ".." and hidden files */
 		if (de->d_name[0] == '.')
@@ -659,13 +745,17 @@ list_directory(const char *dir, int *nfiles)
 		path = psprintf("%s/%s", dir, de->d_name);
 		if (stat(path, &st) < 0)
 		{
-			if (errno == ENOENT)
+			int			code;
+
+			/* gone, or a symbolic link that leads nowhere: not a file */
+			if (errno == ENOENT || errno == ELOOP)
 			{
 				pfree(path);
 				continue;
 			}
+			code = file_errcode(errno);
 			ereport(ERROR,
-					(errcode_for_file_access(),
+					(errcode(code),
 					 errmsg("could not stat file \"%s\": %m", path)));
 		}
 		pfree(path);
@@ -765,6 +855,12 @@ FmReadMigrationDir(const char *path)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("migration directory \"%s\" is not an absolute path",
 						path)));
+	if (strlen(path) >= MAXPGPATH)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("migration directory path is too long"),
+				 errdetail("The path has %zu bytes; the server takes paths of at most %d bytes.",
+						   strlen(path), MAXPGPATH - 1)));
 
 	dir = pstrdup(path);
 	canonicalize_path(dir);

@@ -23,6 +23,40 @@
  * "Existing" means in the catalog now and not created earlier in the same
  * script: an index on a table the script has just created blocks nobody.
  *
+ * Catalog lookups and concurrent DDL.  lint() is granted to PUBLIC and is
+ * meant for live databases, where a migration may drop, alter or rename the
+ * very objects a script names while lint() looks at them.  It takes no lock
+ * on them: AccessShareLock would queue behind a migration's ACCESS EXCLUSIVE
+ * lock (lint() would hang for as long as that migration runs) and, taken
+ * inside an application's transaction, would be held to its end and make the
+ * next migration wait for it; ConditionalLockRelationOid() would not wait,
+ * but when it fails lint() still has to say something about the relation,
+ * and types, functions and schemas have no such lock.  So every lookup is
+ * lock-free and allowed to find nothing: each reads one catalog row through
+ * the syscache (or one scan), and when the object is gone by then, lint()
+ * treats it as it treats an object that does not exist.  The lsyscache and
+ * parser helpers that elog "cache lookup failed" on a missing row are not
+ * used on anything that can vanish (get_atttypetypmodcoll(), func_volatile(),
+ * LookupTypeName(), format_type_with_typemod(), a domain's getBaseType());
+ * the replacements below return "gone" instead.  A relation's name is read
+ * again, from its row, each time a finding names it (relation_name()), so a
+ * relation dropped after it was found produces no finding, never a NULL
+ * name.  Where a server function has to be called that reads a row again
+ * and fails if it is missing (IsBinaryCoercible(), LookupExplicitNamespace()
+ * also inside FuncnameGetCandidates(), LookupTypeNameExtended() for a type
+ * modifier), the row is read here first
+ * and the call follows at once: invalidations are processed only when a
+ * lock is acquired, so the row is still in the syscache when the function
+ * reads it (namespace_now() reads until no invalidation arrived meanwhile).
+ *
+ * What remains: findings about one statement can reflect the catalog at
+ * slightly different moments, which is all a lint of objects that are
+ * changing at that moment can promise.  Unqualified names go through the
+ * search_path as in any query, with the server's own behaviour when a schema
+ * on it is dropped at that instant; and a type modifier is computed by the
+ * type's typmod_in function, which a superuser-defined base type could lose
+ * to a concurrent DROP FUNCTION ... CASCADE.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -33,6 +67,8 @@
 #include "access/table.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -40,11 +76,13 @@
 #include "commands/tablecmds.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_coerce.h"
 #include "parser/parse_type.h"
+#include "storage/sinval.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -184,11 +222,48 @@ rangevar_name(const RangeVar *rv)
 	return quote_qualified_identifier(rv->schemaname, rv->relname);
 }
 
+/*
+ * relation_name
+ *		The schema-qualified, quoted name of relation "relid" as the catalog
+ *		has it now, or NULL if the relation (or its schema) is gone: no lock
+ *		is held on it, so a concurrent DROP can remove it at any time.
+ *		palloc'd in CurrentMemoryContext.
+ */
+static char *
+relation_name(Oid relid)
+{
+	HeapTuple	tuple;
+	Form_pg_class form;
+	char	   *relname;
+	char	   *nspname;
+
+	if (!OidIsValid(relid))
+		return NULL;
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		return NULL;
+	form = (Form_pg_class) GETSTRUCT(tuple);
+	relname = pstrdup(NameStr(form->relname));
+	nspname = get_namespace_name(form->relnamespace);
+	ReleaseSysCache(tuple);
+	if (nspname == NULL)
+		return NULL;
+	return quote_qualified_identifier(nspname, relname);
+}
+
+/*
+ * FmRelationName
+ *		The schema-qualified, quoted name of relation "relid", or, when it
+ *		no longer exists, its OID in digits (as regclass output shows such
+ *		an OID).  Needs no lock on the relation and never fails for a
+ *		relation that is gone.  palloc'd in CurrentMemoryContext.
+ */
 char *
 FmRelationName(Oid relid)
 {
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
+	char	   *name = relation_name(relid);
+
+	return name != NULL ? name : psprintf("%u", relid);
 }
 
 static void
@@ -227,15 +302,58 @@ is_new(const LintState *st, const RangeVar *rv)
 }
 
 /*
+ * namespace_now
+ *		LookupExplicitNamespace(schema, true) for a schema that may be
+ *		dropped while we look: InvalidOid when it does not exist (or is
+ *		gone), and an ERROR only when the user may not use it, as the server
+ *		says for any query.  LookupExplicitNamespace() finds the OID by name,
+ *		then checks USAGE on it, which fails with "schema with OID ... does
+ *		not exist" when the schema was dropped in between and invalidations
+ *		were processed there.  So both of its rows, and the superuser test
+ *		that comes before the second, are read here first, again until no
+ *		invalidation arrived while reading them; the call that follows at
+ *		once then finds them all in the caches.
+ */
+static Oid
+namespace_now(const char *schema)
+{
+	/* our own temporary schema, which no other session can drop */
+	if (strcmp(schema, "pg_temp") == 0)
+		return LookupExplicitNamespace(schema, true);
+	for (;;)
+	{
+		uint64		inval_count = SharedInvalidMessageCounter;
+		Oid			namespace;
+
+		(void) superuser_arg(GetUserId());
+		namespace = get_namespace_oid(schema, true);
+		if (!OidIsValid(namespace) ||
+			!SearchSysCacheExists1(NAMESPACEOID, ObjectIdGetDatum(namespace)))
+			return InvalidOid;
+		if (inval_count == SharedInvalidMessageCounter)
+			return LookupExplicitNamespace(schema, true);
+	}
+}
+
+/*
  * existing_relation
  *		The relation a RangeVar names, if it exists now and the script did
- *		not create it; InvalidOid otherwise.
+ *		not create it; InvalidOid otherwise.  No lock is taken (see the file
+ *		header): the relation can be gone by the time it is used, and every
+ *		use must allow for that (relation_name() returns NULL then).
  */
 static Oid
 existing_relation(const LintState *st, RangeVar *rv)
 {
 	if (is_new(st, rv))
 		return InvalidOid;
+	if (rv->schemaname != NULL && rv->catalogname == NULL)
+	{
+		Oid			namespace = namespace_now(rv->schemaname);
+
+		return OidIsValid(namespace) ?
+			get_relname_relid(rv->relname, namespace) : InvalidOid;
+	}
 	return RangeVarGetRelid(rv, NoLock, true);
 }
 
@@ -247,9 +365,13 @@ static void
 note_lock(LintState *st, Oid relid, LOCKMODE mode)
 {
 	const char *effect;
+	char	   *name;
 
 	if (!OidIsValid(relid) || mode < ShareUpdateExclusiveLock)
 		return;
+	name = relation_name(relid);
+	if (name == NULL)
+		return;					/* dropped since it was found */
 	if (mode == ShareUpdateExclusiveLock)
 		effect = "reads and writes go on";
 	else if (mode <= ExclusiveLock)
@@ -259,8 +381,7 @@ note_lock(LintState *st, Oid relid, LOCKMODE mode)
 	add_finding(st, "blocking.lock", FM_SEVERITY_INFO,
 				"The lock is held briefly. fleetmigrate.lock_timeout limits how long the migration waits for it in front of application queries.",
 				"%s takes %s %s lock on %s: %s",
-				st->tag, article(mode), FmLockModeName(mode),
-				FmRelationName(relid), effect);
+				st->tag, article(mode), FmLockModeName(mode), name, effect);
 }
 
 /*
@@ -295,6 +416,125 @@ numeric_precision_scale(int32 typmod, int *precision, int *scale)
 }
 
 /*
+ * base_type_now
+ *		The base type of "typid" (itself unless it is a domain), following
+ *		the domains down as getBaseType() does, or InvalidOid if it or a
+ *		type on the way is gone.
+ */
+static Oid
+base_type_now(Oid typid)
+{
+	for (;;)
+	{
+		HeapTuple	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+		Form_pg_type form;
+
+		if (!HeapTupleIsValid(tuple))
+			return InvalidOid;
+		form = (Form_pg_type) GETSTRUCT(tuple);
+		if (form->typtype != TYPTYPE_DOMAIN)
+		{
+			ReleaseSysCache(tuple);
+			return typid;
+		}
+		typid = form->typbasetype;
+		ReleaseSysCache(tuple);
+	}
+}
+
+/*
+ * binary_coercible
+ *		IsBinaryCoercible() for a column's type change, false when either
+ *		type is gone.  IsBinaryCoercible() reduces a domain to its base type
+ *		with getBaseType(), which fails on a type that vanished: it is given
+ *		the base type found just before, whose row is then still in the
+ *		syscache (nothing between the two looks takes a lock, so no
+ *		invalidation is processed in between).  A pseudo-type target, which
+ *		no column can have, would send it to further lookups of the source
+ *		type; it is not coercible here.
+ */
+static bool
+binary_coercible(Oid srctype, Oid targettype)
+{
+	char		targettyptype = get_typtype(targettype);
+	Oid			srcbase;
+
+	if (targettyptype == '\0' || targettyptype == TYPTYPE_PSEUDO)
+		return false;
+	srcbase = base_type_now(srctype);
+	if (!OidIsValid(srcbase))
+		return false;
+	return IsBinaryCoercible(srcbase, targettype);
+}
+
+/*
+ * column_type_now
+ *		The type and typmod a column's new type name means now, or
+ *		InvalidOid if there is no such type (or it was dropped while we
+ *		looked).  LookupTypeName() is not used on the name: it elogs "cache
+ *		lookup failed" when the type is dropped between finding its OID and
+ *		reading its row.  The name is resolved here as it resolves it; the
+ *		row is then read once, and a typmod given in the name is computed
+ *		by LookupTypeNameExtended() on the OID alone, right after that read,
+ *		so its own read finds the row still in the syscache.  ERRORs as the
+ *		server does on a typmod the type does not accept.
+ */
+static Oid
+column_type_now(const TypeName *typeName, int32 *typmod)
+{
+	Oid			typoid = InvalidOid;
+	HeapTuple	tuple;
+	TypeName   *byoid;
+	Type		typ;
+
+	*typmod = -1;
+	if (typeName->pct_type)
+		return InvalidOid;		/* %TYPE: not allowed in a column definition */
+	if (typeName->names == NIL)
+		typoid = typeName->typeOid;
+	else
+	{
+		char	   *schema;
+		char	   *name;
+
+		DeconstructQualifiedName(typeName->names, &schema, &name);
+		if (schema != NULL)
+		{
+			Oid			namespace = namespace_now(schema);
+
+			if (OidIsValid(namespace))
+				typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+										 PointerGetDatum(name),
+										 ObjectIdGetDatum(namespace));
+		}
+		else
+			typoid = TypenameGetTypidExtended(name, true);
+		if (OidIsValid(typoid) && typeName->arrayBounds != NIL)
+			typoid = get_array_type(typoid);
+	}
+	if (!OidIsValid(typoid))
+		return InvalidOid;
+
+	tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typoid));
+	if (!HeapTupleIsValid(tuple))
+		return InvalidOid;		/* dropped since its name was found */
+	ReleaseSysCache(tuple);
+	if (typeName->typmods == NIL)
+	{
+		*typmod = typeName->typemod;
+		return typoid;
+	}
+	byoid = makeTypeNameFromOid(typoid, -1);
+	byoid->typmods = typeName->typmods;
+	byoid->location = typeName->location;
+	typ = LookupTypeNameExtended(NULL, byoid, typmod, true, true);
+	if (typ == NULL)
+		return InvalidOid;
+	ReleaseSysCache(typ);
+	return typoid;
+}
+
+/*
  * type_change_in_place
  *		True if the server changes the column's type without rewriting or
  *		scanning the table: the same type with an unlimited or larger
@@ -324,7 +564,7 @@ type_change_in_place(Oid oldtype, int32 oldmod, Oid newtype, int32 newmod)
 			return newmod == oldmod;
 		return newmod >= oldmod;
 	}
-	return newmod < 0 && IsBinaryCoercible(oldtype, newtype);
+	return newmod < 0 && binary_coercible(oldtype, newtype);
 }
 
 /*
@@ -389,47 +629,59 @@ type_change_keeps_values(Oid oldtype, int32 oldmod, Oid newtype, int32 newmod)
 
 /* ALTER TABLE ... ALTER COLUMN ... TYPE */
 static void
-lint_type_change(LintState *st, RangeVar *rv, Oid relid, AlterTableCmd *cmd,
-				 bool *said)
+lint_type_change(LintState *st, Oid relid, AlterTableCmd *cmd, bool *said)
 {
 	ColumnDef  *def = castNode(ColumnDef, cmd->def);
 	bool		using = def->raw_default != NULL;
 	const char *column = quote_identifier(cmd->name);
+	HeapTuple	atttuple;
+	Form_pg_attribute att;
 	AttrNumber	attnum;
-	Type		newtyp;
 	Oid			oldtype;
 	int32		oldmod;
-	Oid			oldcoll;
 	Oid			newtype;
 	int32		newmod;
+	char	   *relname;
 	char	   *from;
 	char	   *to;
 	bool		keeps;
 
 	/*
 	 * A table or column that does not exist now is created by a migration
-	 * that runs before this one: it holds no data yet.
+	 * that runs before this one: it holds no data yet.  The column's number
+	 * and type are read from one row, which is there or not.
 	 */
 	if (!OidIsValid(relid))
 		return;
-	attnum = get_attnum(relid, cmd->name);
+	atttuple = SearchSysCacheAttName(relid, cmd->name);
+	if (!HeapTupleIsValid(atttuple))
+		return;
+	att = (Form_pg_attribute) GETSTRUCT(atttuple);
+	attnum = att->attnum;
+	oldtype = att->atttypid;
+	oldmod = att->atttypmod;
+	ReleaseSysCache(atttuple);
 	if (attnum <= 0)
 		return;
+	from = format_type_extended(oldtype, oldmod,
+								FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_INVALID_AS_NULL);
+	relname = relation_name(relid);
+	if (from == NULL || relname == NULL)
+		return;					/* the table went, and the column with it */
 	*said = true;
-	newtyp = LookupTypeName(NULL, def->typeName, &newmod, true);
-	if (newtyp == NULL)
+	newtype = column_type_now(def->typeName, &newmod);
+	to = OidIsValid(newtype) ?
+		format_type_extended(newtype, newmod,
+							 FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_INVALID_AS_NULL) :
+		NULL;
+	if (to == NULL)
 	{
 		add_finding(st, "destructive.type_change", FM_SEVERITY_WARNING,
 					"Check the change against the type where the migration runs. " CONSENT_HINT,
 					"cannot tell whether changing column %s of %s to type %s, which does not exist now, keeps every value",
-					column, FmRelationName(relid), TypeNameToString(def->typeName));
+					column, relname, TypeNameToString(def->typeName));
 		return;
 	}
-	newtype = typeTypeId(newtyp);
-	ReleaseSysCache(newtyp);
-	get_atttypetypmodcoll(relid, attnum, &oldtype, &oldmod, &oldcoll);
-	from = format_type_with_typemod(oldtype, oldmod);
-	to = format_type_with_typemod(newtype, newmod);
 	keeps = type_change_keeps_values(oldtype, oldmod, newtype, newmod);
 
 	if (keeps && !using && type_change_in_place(oldtype, oldmod, newtype, newmod))
@@ -441,22 +693,41 @@ lint_type_change(LintState *st, RangeVar *rv, Oid relid, AlterTableCmd *cmd,
 		add_finding(st, "destructive.type_change", FM_SEVERITY_ERROR,
 					"Values that do not fit the new type are lost or make the migration fail. Add a column of the new type, copy and check the data, then switch over. " CONSENT_HINT,
 					"changing column %s of %s from %s to %s can lose data",
-					column, FmRelationName(relid), from, to);
+					column, relname, from, to);
 	else if (using)
 		add_finding(st, "destructive.type_change", FM_SEVERITY_WARNING,
 					"Check that the USING expression keeps every value. " CONSENT_HINT,
 					"changing column %s of %s from %s to %s computes every value anew with USING",
-					column, FmRelationName(relid), from, to);
+					column, relname, from, to);
 
 	add_finding(st, "blocking.rewrite", FM_SEVERITY_WARNING,
-					"Reads and writes wait for the whole rewrite. Add a column of the new type, fill it in batches and switch over instead.",
-					"changing column %s of %s from %s to %s rewrites the table under an ACCESS EXCLUSIVE lock",
-					column, FmRelationName(relid), from, to);
+				"Reads and writes wait for the whole rewrite. Add a column of the new type, fill it in batches and switch over instead.",
+				"changing column %s of %s from %s to %s rewrites the table under an ACCESS EXCLUSIVE lock",
+				column, relname, from, to);
 }
 
 /*
  * Defaults of added columns
  */
+/*
+ * function_volatility
+ *		func_volatile() for a function that may have been dropped since it
+ *		was found: one that is gone counts as volatile, as one not in the
+ *		catalog does.
+ */
+static char
+function_volatility(Oid funcid)
+{
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	char		volatility;
+
+	if (!HeapTupleIsValid(tuple))
+		return PROVOLATILE_VOLATILE;
+	volatility = ((Form_pg_proc) GETSTRUCT(tuple))->provolatile;
+	ReleaseSysCache(tuple);
+	return volatility;
+}
+
 static bool
 volatile_call_walker(Node *node, void *context)
 {
@@ -466,13 +737,19 @@ volatile_call_walker(Node *node, void *context)
 	{
 		FuncCall   *fc = (FuncCall *) node;
 		FuncCandidateList c;
+		char	   *schema;
+		char	   *name;
 
+		/* a schema dropped while FuncnameGetCandidates() looks: see there */
+		DeconstructQualifiedName(fc->funcname, &schema, &name);
+		if (schema != NULL && !OidIsValid(namespace_now(schema)))
+			return true;		/* not in the catalog now: assume the worst */
 		c = FuncnameGetCandidates(fc->funcname, -1, NIL, false, false, false, true);
 		if (c == NULL)
 			return true;		/* not in the catalog now: assume the worst */
 		for (; c != NULL; c = c->next)
 		{
-			if (func_volatile(c->oid) == PROVOLATILE_VOLATILE)
+			if (function_volatility(c->oid) == PROVOLATILE_VOLATILE)
 				return true;
 		}
 	}
@@ -536,6 +813,7 @@ lint_add_column(LintState *st, Oid relid, ColumnDef *def, bool *said)
 	ListCell   *lc;
 	bool		rewrite = is_serial_type(def->typeName);
 	bool		validates = false;
+	char	   *relname;
 
 	if (def->raw_default != NULL &&
 		volatile_call_walker(def->raw_default, NULL))
@@ -569,13 +847,18 @@ lint_add_column(LintState *st, Oid relid, ColumnDef *def, bool *said)
 				break;
 		}
 	}
+	if (!rewrite && !validates)
+		return;
+	relname = relation_name(relid);
+	if (relname == NULL)
+		return;					/* dropped since it was found */
 	if (rewrite)
 	{
 		*said = true;
 		add_finding(st, "blocking.rewrite", FM_SEVERITY_WARNING,
 					"Reads and writes wait for the whole rewrite. Add the column without a default (or with a constant one), then fill it in batches.",
 					"adding column %s to %s with a volatile default, an identity or a stored generated value rewrites the table under an ACCESS EXCLUSIVE lock",
-					quote_identifier(def->colname), FmRelationName(relid));
+					quote_identifier(def->colname), relname);
 	}
 	if (validates)
 	{
@@ -583,7 +866,7 @@ lint_add_column(LintState *st, Oid relid, ColumnDef *def, bool *said)
 		add_finding(st, "blocking.add_constraint", FM_SEVERITY_WARNING,
 					"Add the column first, then the constraint as NOT VALID (or a unique index CONCURRENTLY) and validate it in a later migration.",
 					"adding column %s to %s with a constraint checks or indexes every row under an ACCESS EXCLUSIVE lock",
-					quote_identifier(def->colname), FmRelationName(relid));
+					quote_identifier(def->colname), relname);
 	}
 }
 
@@ -710,6 +993,10 @@ static void
 lint_add_constraint(LintState *st, Oid relid, Constraint *con, bool *said)
 {
 	const char *what = NULL;
+	char	   *relname = relation_name(relid);
+
+	if (relname == NULL)
+		return;					/* dropped since it was found */
 
 	switch (con->contype)
 	{
@@ -732,7 +1019,7 @@ lint_add_constraint(LintState *st, Oid relid, Constraint *con, bool *said)
 							"adding a %s constraint to %s builds its index under an ACCESS EXCLUSIVE lock",
 							con->contype == CONSTR_PRIMARY ? "primary key" :
 							con->contype == CONSTR_UNIQUE ? "unique" : "exclusion",
-							FmRelationName(relid));
+							relname);
 			}
 			return;
 		default:
@@ -744,7 +1031,7 @@ lint_add_constraint(LintState *st, Oid relid, Constraint *con, bool *said)
 	add_finding(st, "blocking.add_constraint", FM_SEVERITY_WARNING,
 				"Add the constraint with NOT VALID (a brief lock), then run ALTER TABLE ... VALIDATE CONSTRAINT, which lets reads and writes go on, in a later migration.",
 				"adding %s to %s checks every row while the lock is held",
-				what, FmRelationName(relid));
+				what, relname);
 }
 
 /* ALTER TABLE */
@@ -760,6 +1047,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 	foreach(lc, stmt->cmds)
 	{
 		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+		char	   *relname;
 
 		switch (cmd->subtype)
 		{
@@ -774,7 +1062,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 				}
 				break;
 			case AT_AlterColumnType:
-				lint_type_change(st, rv, relid, cmd, &said);
+				lint_type_change(st, relid, cmd, &said);
 				break;
 			case AT_AddColumn:
 				note_references(st, castNode(ColumnDef, cmd->def)->constraints, relid);
@@ -798,19 +1086,20 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 			case AT_SetNotNull:
 				if (OidIsValid(relid) &&
 					!script_proves_not_null(st, rv, cmd->name) &&
-					!catalog_proves_not_null(relid, cmd->name))
+					!catalog_proves_not_null(relid, cmd->name) &&
+					(relname = relation_name(relid)) != NULL)
 				{
 					said = true;
 					add_finding(st, "blocking.set_not_null", FM_SEVERITY_WARNING,
 								"Add CHECK (column IS NOT NULL) NOT VALID, validate it in a later migration (reads and writes go on), then SET NOT NULL, which uses the validated constraint instead of a scan.",
 								"setting column %s of %s NOT NULL scans every row under an ACCESS EXCLUSIVE lock",
-								quote_identifier(cmd->name), FmRelationName(relid));
+								quote_identifier(cmd->name), relname);
 				}
 				break;
 			case AT_SetTableSpace:
 			case AT_SetLogged:
 			case AT_SetUnLogged:
-				if (OidIsValid(relid))
+				if ((relname = relation_name(relid)) != NULL)
 				{
 					said = true;
 					add_finding(st, "blocking.rewrite", FM_SEVERITY_WARNING,
@@ -818,7 +1107,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 								"%s copies all of %s under an ACCESS EXCLUSIVE lock",
 								cmd->subtype == AT_SetTableSpace ? "SET TABLESPACE" :
 								cmd->subtype == AT_SetLogged ? "SET LOGGED" : "SET UNLOGGED",
-								FmRelationName(relid));
+								relname);
 				}
 				break;
 			default:
@@ -990,11 +1279,11 @@ static void
 warn_relation(LintState *st, const char *rule, RangeVar *rv, const char *hint,
 			  const char *what, const char *how)
 {
-	Oid			relid = existing_relation(st, rv);
+	char	   *name = relation_name(existing_relation(st, rv));
 
-	if (OidIsValid(relid))
+	if (name != NULL)
 		add_finding(st, rule, FM_SEVERITY_WARNING, hint, "%s %s%s", what,
-					FmRelationName(relid), how);
+					name, how);
 }
 
 static void
@@ -1126,12 +1415,12 @@ lint_statement(LintState *st, Node *tree)
 		case T_RenameStmt:
 			{
 				RenameStmt *stmt = (RenameStmt *) tree;
-				Oid			relid;
+				char	   *name;
 
 				if (stmt->relation == NULL)
 					break;
-				relid = existing_relation(st, stmt->relation);
-				if (!OidIsValid(relid))
+				name = relation_name(existing_relation(st, stmt->relation));
+				if (name == NULL)
 					break;
 				if (stmt->renameType == OBJECT_TABLE ||
 					stmt->renameType == OBJECT_VIEW ||
@@ -1140,28 +1429,28 @@ lint_statement(LintState *st, Node *tree)
 					add_finding(st, "compatibility.rename_table", FM_SEVERITY_WARNING,
 								"Running application code that uses the old name fails. Create the new name as a view of the old one (or the other way round) until every client uses it.",
 								"renaming %s to %s breaks queries that use the old name",
-								FmRelationName(relid), quote_identifier(stmt->newname));
+								name, quote_identifier(stmt->newname));
 				else if (stmt->renameType == OBJECT_COLUMN)
 					add_finding(st, "compatibility.rename_column", FM_SEVERITY_WARNING,
 								"Running application code that uses the old name fails. Add the new column, keep both in step until every client uses it, then drop the old one.",
 								"renaming column %s of %s to %s breaks queries that use the old name",
-								quote_identifier(stmt->subname), FmRelationName(relid),
+								quote_identifier(stmt->subname), name,
 								quote_identifier(stmt->newname));
 				break;
 			}
 		case T_AlterObjectSchemaStmt:
 			{
 				AlterObjectSchemaStmt *stmt = (AlterObjectSchemaStmt *) tree;
-				Oid			relid;
+				char	   *name;
 
 				if (stmt->relation == NULL)
 					break;
-				relid = existing_relation(st, stmt->relation);
-				if (OidIsValid(relid))
+				name = relation_name(existing_relation(st, stmt->relation));
+				if (name != NULL)
 					add_finding(st, "compatibility.rename_table", FM_SEVERITY_WARNING,
 								"Running application code that names the old schema fails. Leave a view under the old name until every client uses the new one.",
 								"moving %s to schema %s breaks queries that use the old name",
-								FmRelationName(relid), quote_identifier(stmt->newschema));
+								name, quote_identifier(stmt->newschema));
 				break;
 			}
 		case T_IndexStmt:
@@ -1186,14 +1475,14 @@ lint_statement(LintState *st, Node *tree)
 					break;
 				foreach(lc, stmt->relations)
 				{
-					Oid			relid = existing_relation(st, lfirst_node(RangeVar, lc));
+					char	   *name = relation_name(existing_relation(st, lfirst_node(RangeVar, lc)));
 
-					if (OidIsValid(relid))
+					if (name != NULL)
 						add_finding(st, "blocking.lock_table", FM_SEVERITY_WARNING,
 									"The lock is held until the migration ends. Lock only what needs it, as late as possible, or not at all.",
 									"LOCK TABLE takes %s %s lock on %s until the migration ends",
 									article(stmt->mode), FmLockModeName(stmt->mode),
-									FmRelationName(relid));
+									name);
 				}
 				break;
 			}
