@@ -67,6 +67,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/nbtree.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -94,6 +95,7 @@
 #include "optimizer/optimizer.h"
 #include "parser/parse_node.h"
 #include "parser/parser.h"
+#include "storage/lmgr.h"
 #include "rewrite/rewriteManip.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -314,6 +316,7 @@ static usertier_hash *all_users(TierCheckCache *cache, double rows);
 static void choose_read_method(TierCheckCache *cache);
 static void choose_direct(TierCheckCache *cache);
 static int	probe_direct(TierCheckCache *cache, const pg_uuid_t *key);
+static Relation open_direct(Oid relid, char relkind);
 static int	probe_spi(TierCheckCache *cache, const pg_uuid_t *key);
 static void load_all_spi(TierCheckCache *cache);
 static void load_all_direct(TierCheckCache *cache);
@@ -369,7 +372,9 @@ uuid_equal(const pg_uuid_t *a, const pg_uuid_t *b)
 static void
 config_invalidate(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == config.config_relid)
+	/* the configuration, or the users table it names (dropped, recreated) */
+	if (relid == InvalidOid || relid == config.config_relid ||
+		(OidIsValid(config.relid) && relid == config.relid))
 		config.valid = false;
 }
 
@@ -1726,7 +1731,21 @@ choose_direct(TierCheckCache *cache)
 	List	   *indexes;
 	ListCell   *lc;
 
-	if (!ActiveSnapshotSet() || get_rel_relkind(relid) != RELKIND_RELATION)
+	if (!ActiveSnapshotSet())
+		return;
+
+	/*
+	 * Lock the table as a query reading it would, then check that it is
+	 * still there: it may have been dropped since the configuration was
+	 * loaded.  Then it is read with SQL, which finds what the name means now.
+	 */
+	LockRelationOid(relid, AccessShareLock);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+	{
+		UnlockRelationOid(relid, AccessShareLock);
+		return;
+	}
+	if (get_rel_relkind(relid) != RELKIND_RELATION)
 		return;
 	cache->id_attnum = get_attnum(relid, config.id_name);
 	cache->tier_attnum = get_attnum(relid, config.tier_name);
@@ -1790,6 +1809,29 @@ choose_direct(TierCheckCache *cache)
 }
 
 /*
+ * open_direct
+ *		Open the users table or its id index for a direct read, with
+ *		AccessShareLock.  choose_direct() locked the table, but an index can
+ *		be dropped concurrently under that lock, and a cached plan may run in
+ *		a later transaction: a relation that is gone is a clear error, as it
+ *		would be for a query, not an internal one.
+ */
+static Relation
+open_direct(Oid relid, char relkind)
+{
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+
+	if (rel == NULL || rel->rd_rel->relkind != relkind)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the %s of user table \"%s\" was dropped while the permission check read it",
+						relkind == RELKIND_INDEX ? "id index" : "table itself",
+						config.label),
+				 errhint("Run the query again.")));
+	return rel;
+}
+
+/*
  * probe_direct
  *		The tier index of one user, read through the id index under the
  *		active snapshot; -1 for no such user.
@@ -1798,8 +1840,8 @@ static int
 probe_direct(TierCheckCache *cache, const pg_uuid_t *key)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(cache->probe_cxt);
-	Relation	rel = table_open(cache->relid, AccessShareLock);
-	Relation	index = index_open(cache->index_relid, AccessShareLock);
+	Relation	rel = open_direct(cache->relid, RELKIND_RELATION);
+	Relation	index = open_direct(cache->index_relid, RELKIND_INDEX);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
 	ScanKeyData skey;
@@ -1834,7 +1876,7 @@ static void
 load_all_direct(TierCheckCache *cache)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(cache->probe_cxt);
-	Relation	rel = table_open(cache->relid, AccessShareLock);
+	Relation	rel = open_direct(cache->relid, RELKIND_RELATION);
 	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	AttrNumber	natts = Max(cache->id_attnum, cache->tier_attnum);

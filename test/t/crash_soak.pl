@@ -15,8 +15,8 @@
 # Asserted: no server process crashed (nothing in the log, the postmaster
 # still up with the same pid), no internal error (SQLSTATE XX000) reached any
 # client, lint() never raised any error at all, and every group of clients
-# did real work.  The tier checks' internal error is a TODO: it is in
-# src/tiers.c, outside lint's part of issue 17.
+# did real work, the tier permission checks included (their direct reads
+# lock the users table and check that it is still there).
 use strict;
 use warnings;
 
@@ -238,8 +238,6 @@ is(postmaster_pid(), $postmaster_pid, 'the postmaster is the one that started');
 for my $group (sort keys %run)
 {
 	my @internal = grep { / soak_$group XX000 / } @log;
-	local $TODO = $group eq 'tiers' ?
-	  'issue 17: the tier checks open the users table by an OID that can be gone (src/tiers.c)' : undef;
 	is(scalar(@internal), 0, "$group: no internal error (SQLSTATE XX000)")
 	  or diag join "\n", @internal[ 0 .. ($#internal < 4 ? $#internal : 4) ];
 	unlike($run{$group}{err}, qr/cache lookup failed|could not open relation with OID|XX000/,
@@ -253,8 +251,6 @@ is(scalar(grep { / soak_lint [0-9A-Z]{5} (ERROR|FATAL|PANIC):/ } @log), 0,
 is($run{read}{rc}, 0, 'readers: no client was ended by an error');
 for my $group (sort keys %run)
 {
-	local $TODO = $group eq 'tiers' ?
-	  'issue 17: the tier checks end the client with an internal error (src/tiers.c)' : undef;
 	cmp_ok($run{$group}{done}, '>', 20, "$group: the clients did real work");
 }
 
