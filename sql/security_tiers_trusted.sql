@@ -154,6 +154,25 @@ SELECT version, name, event FROM fleetmigrate.events ORDER BY id;
 SELECT user_id, from_tier, to_tier, reason, changed_by FROM fleetmigrate.user_tier_history ORDER BY id;
 SELECT id, auth_tier FROM public.users ORDER BY id;
 
+-- a policy that drops the extension while a tier function reads the users
+-- table.  Like every policy it runs as the querying role: for the
+-- extension's owner, who may drop the extension, it does: the owner's own
+-- privileges drop it.  What matters is that the tier function that was
+-- running meanwhile raises no internal error (1.6 gave XX000 here).
+\c - regress_deployer
+SET client_min_messages = warning;
+CREATE FUNCTION public.drops_extension() RETURNS boolean LANGUAGE plpgsql
+    AS $$ BEGIN EXECUTE 'DROP EXTENSION fleetmigrate CASCADE'; RETURN true; END $$;
+CREATE POLICY drops_extension ON public.users USING (public.drops_extension());
+ALTER TABLE public.users FORCE ROW LEVEL SECURITY;
+GRANT SELECT, UPDATE ON public.users TO regress_dbowner;
+\c - regress_dbowner
+SET client_min_messages = warning;
+\set VERBOSITY terse
+SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000001', 'AUTHENTICATED') AS owner_upgrade;
+\set VERBOSITY default
+SELECT count(*) AS extension_left FROM pg_extension WHERE extname = 'fleetmigrate';
+
 -- clean up
 \c :regress_db :regress_superuser
 SET client_min_messages = warning;

@@ -341,97 +341,103 @@ describe_locks(List *locks, List *held, FmRelFile *files, int nfiles)
 	return buf.data;
 }
 
+/* The state of a dry run, for dry_run_all(). */
+typedef struct DryRunArgs
+{
+	ApplyRun   *run;
+	List	   *pending;
+	MemoryContext held_cxt;		/* the locks held so far */
+	FmMigration *current;		/* the migration running; NULL: none yet */
+	FmFailedAt	failed_at;
+} DryRunArgs;
+
+/* Run every migration of the dry run, reporting each (apply_dry_run()). */
+static void
+dry_run_all(void *arg)
+{
+	DryRunArgs *args = (DryRunArgs *) arg;
+	ApplyRun   *run = args->run;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	List	   *held = NIL;
+	ListCell   *lc;
+
+	foreach(lc, args->pending)
+	{
+		FmMigration *current = (FmMigration *) lfirst(lc);
+		char	   *scripts[3];
+		double		duration_ms;
+		int			nstatements;
+		int			nfiles;
+		FmRelFile  *files;
+		List	   *locks;
+		List	   *findings;
+		char	   *message;
+		char	   *lint;
+
+		args->current = current;
+		if (!planned_scripts(run, current, scripts))
+			break;
+		MemoryContextSwitchTo(run->migration_cxt);
+		files = FmCatalogTableFiles(&nfiles);
+		/* linted as the database is before it runs */
+		findings = FmLint(scripts[FM_SCRIPT_UP],
+						  psprintf("up script of %s",
+								   FmMigrationLabel(current->version, current->name)));
+		lint = FmLintSummary(findings);
+		if (FmConsentNeeded(current, findings))
+			lint = psprintf("%s; needs allow_destructive", lint);
+		MemoryContextSwitchTo(oldcxt);
+		nstatements = FmRunMigration(current, scripts, run->applied_by,
+									 run->migration_cxt, &duration_ms,
+									 &args->failed_at);
+		MemoryContextSwitchTo(args->held_cxt);
+		locks = FmCatalogMyLocks();
+		message = psprintf("dry run: rolled back; %s; %s", lint,
+						   describe_locks(locks, held, files, nfiles));
+		held = locks;
+		MemoryContextSwitchTo(oldcxt);
+		put_row(run, current->version, current->name, "would_apply",
+				duration_ms, nstatements, message);
+		MemoryContextReset(run->migration_cxt);
+	}
+}
+
 /*
  * apply_dry_run
  *		Run every pending migration inside one internal subtransaction, then
- *		roll it back.  Rows say 'would_apply'; the first error becomes a row
- *		with status 'error' and ends the rehearsal.  Query cancel and
- *		shutdown are re-thrown, not reported.
+ *		roll it back (FmInSubtransaction()).  Rows say 'would_apply'; the
+ *		first error becomes a row with status 'error' and ends the
+ *		rehearsal.  Query cancel and shutdown are re-thrown, not reported.
  */
 static void
 apply_dry_run(ApplyRun *run, List *pending)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	FmMigration *volatile current = NULL;
-	ErrorData  *volatile edata = NULL;
-	FmFailedAt	failed_at = {0, 0};
+	DryRunArgs	args = {run, pending, NULL, NULL, {0, 0}};
+	ErrorData  *edata;
 
-	MemoryContext held_cxt = AllocSetContextCreate(oldcxt, "fleetmigrate dry run",
-												   ALLOCSET_SMALL_SIZES);
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-
-	PG_TRY();
+	args.held_cxt = AllocSetContextCreate(CurrentMemoryContext,
+										  "fleetmigrate dry run",
+										  ALLOCSET_SMALL_SIZES);
+	/* success or not, nothing of the rehearsal stays */
+	edata = FmInSubtransaction(dry_run_all, &args, false, CurrentMemoryContext);
+	if (edata != NULL)
 	{
-		ListCell   *lc;
-		List	   *held = NIL;
+		const FmMigration *current = args.current;
 
-		foreach(lc, pending)
+		/* cancel and shutdown, or a failure before any migration: raise */
+		if (current == NULL ||
+			edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(edata);
+		else
 		{
-			char	   *scripts[3];
-			double		duration_ms;
-			int			nstatements;
-			int			nfiles;
-			FmRelFile  *files;
-			List	   *locks;
-			List	   *findings;
-			char	   *message;
-			char	   *lint;
-
-			current = (FmMigration *) lfirst(lc);
-			if (!planned_scripts(run, current, scripts))
-				break;
-			MemoryContextSwitchTo(run->migration_cxt);
-			files = FmCatalogTableFiles(&nfiles);
-			/* linted as the database is before it runs */
-			findings = FmLint(scripts[FM_SCRIPT_UP],
-							  psprintf("up script of %s",
-									   FmMigrationLabel(current->version, current->name)));
-			lint = FmLintSummary(findings);
-			if (FmConsentNeeded(current, findings))
-				lint = psprintf("%s; needs allow_destructive", lint);
-			MemoryContextSwitchTo(oldcxt);
-			nstatements = FmRunMigration(current, scripts, run->applied_by,
-										 run->migration_cxt, &duration_ms,
-										 &failed_at);
-			MemoryContextSwitchTo(held_cxt);
-			locks = FmCatalogMyLocks();
-			message = psprintf("dry run: rolled back; %s; %s", lint,
-							   describe_locks(locks, held, files, nfiles));
-			held = locks;
-			MemoryContextSwitchTo(oldcxt);
-			put_row(run, current->version, current->name, "would_apply",
-					duration_ms, nstatements, message);
+			FmExplainError(current, args.failed_at.statement, edata);
+			put_row(run, current->version, current->name, "error", -1, -1,
+					FmErrorText(edata, true));
 			MemoryContextReset(run->migration_cxt);
 		}
 	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		FmParamsMaskError(edata);
-	}
-	PG_END_TRY();
-
-	/* success or not, nothing of the rehearsal stays */
-	RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
-
-	if (edata != NULL)
-	{
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN ||
-			current == NULL)
-			ReThrowError(edata);
-		FmExplainError(current, failed_at.statement, edata);
-		put_row(run, current->version, current->name, "error", -1, -1,
-				FmErrorText(edata, true));
-		MemoryContextReset(run->migration_cxt);
-	}
+	MemoryContextDelete(args.held_cxt);
 }
 
 /*

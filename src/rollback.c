@@ -421,6 +421,91 @@ schema_diff(List *a, List *b, int limit)
 	return buf.data;
 }
 
+/* The state of a rehearsal, for rehearse_all(). */
+typedef struct RehearseArgs
+{
+	List	   *set;			/* FmScript *: each migration to rehearse */
+	ReturnSetInfo *rsinfo;
+	MemoryContext cxt;			/* reset after each migration */
+	const char *run_by;
+	FmMigration *current;		/* the migration rehearsed; NULL: none yet */
+	const char *phase;			/* what it was doing, for an error row */
+} RehearseArgs;
+
+/*
+ * rehearse_all
+ *		Apply each migration, run its down script and apply it again,
+ *		comparing the schema each time, and report each (rehearse_rollback()
+ *		runs this in a subtransaction that is always rolled back).
+ */
+static void
+rehearse_all(void *arg)
+{
+	RehearseArgs *args = (RehearseArgs *) arg;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	MemoryContext cxt = args->cxt;
+	ListCell   *lc;
+
+	foreach(lc, args->set)
+	{
+		FmScript   *script = lfirst(lc);
+		FmMigration *current = &script->m;
+		FmExecErrorContext ctx;
+		FmFailedAt	failed_at;
+		double		duration_ms;
+		List	   *before;
+		List	   *after;
+		List	   *undone;
+		List	   *again;
+		char	   *down_diff;
+		char	   *again_diff;
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		int			nestlevel;
+
+		args->current = current;
+		MemoryContextSwitchTo(cxt);
+		before = FmCatalogSchema();
+		args->phase = "applying it";
+		(void) FmRunMigration(current, script->planned, args->run_by, cxt,
+							  &duration_ms, &failed_at);
+		MemoryContextSwitchTo(cxt);
+		after = FmCatalogSchema();
+		ctx.migration = current;
+		ctx.script = script->script;
+		ctx.what = "down";
+		ctx.statement = NULL;
+		nestlevel = NewGUCNestLevel();
+		args->phase = "running its down script";
+		(void) FmRunScript(&ctx, cxt, false, &failed_at);
+		AtEOXact_GUC(false, nestlevel);
+		undone = FmCatalogSchema();
+		args->phase = "applying it again after its down script (does the down script leave something behind?)";
+		(void) FmRunMigration(current, script->planned, args->run_by, cxt,
+							  &duration_ms, &failed_at);
+		MemoryContextSwitchTo(cxt);
+		again = FmCatalogSchema();
+
+		down_diff = schema_diff(before, undone, 20);
+		again_diff = schema_diff(after, again, 20);
+		MemoryContextSwitchTo(oldcxt);
+		values[0] = CStringGetTextDatum(current->version);
+		values[1] = CStringGetTextDatum(current->name);
+		values[2] = CStringGetTextDatum(down_diff || again_diff ? "differs" : "rehearsed");
+		if (down_diff || again_diff)
+			values[3] = CStringGetTextDatum(psprintf("%s%s%s%s",
+													 down_diff ? "after the down script, the schema differs from before the migration:" : "",
+													 down_diff ? down_diff : "",
+													 down_diff && again_diff ? "\n" : "",
+													 again_diff ? psprintf("applied again after the down script, the schema differs from the first time:%s", again_diff) : ""));
+		else
+			values[3] = CStringGetTextDatum("applied, rolled back and applied again: the same schema each time");
+		tuplestore_putvalues(args->rsinfo->setResult, args->rsinfo->setDesc,
+							 values, nulls);
+		MemoryContextReset(cxt);
+	}
+}
+
 /*
  * fleetmigrate.rehearse_rollback(target text, params jsonb)
  *	RETURNS TABLE(version text, name text, status text, message text)
@@ -442,15 +527,12 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *target = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 	MemoryContext oldcxt;
-	ResourceOwner oldowner;
 	MemoryContext cxt;
 	List	   *set = NIL;
 	FmRunOptions run_options = {.caller = "rehearse_rollback()", .wait = true,
 	.check_migration = refuse_unrehearsable};
 	FmRun		run;
-	FmMigration *volatile current = NULL;
-	const char *volatile phase = NULL;
-	ErrorData  *volatile edata = NULL;
+	RehearseArgs args = {0};
 
 	FmRunRefuseNested("rehearse_rollback()");
 	if (PG_ARGISNULL(1))
@@ -462,7 +544,6 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	FmCatalogBegin();
 	oldcxt = CurrentMemoryContext;
-	oldowner = CurrentResourceOwner;
 	cxt = AllocSetContextCreate(oldcxt, "fleetmigrate rehearsal",
 								ALLOCSET_DEFAULT_SIZES);
 
@@ -472,6 +553,7 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 	{
 		List	   *pending;
 		ListCell   *lc;
+		ErrorData  *edata;
 
 		(void) FmRunLock(&run);
 		pending = FmRunPlan(&run, target);
@@ -489,93 +571,33 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 		}
 		refuse_missing_down(set);
 
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(oldcxt);
-		PG_TRY();
-		{
-			foreach(lc, set)
-			{
-				FmScript   *script = lfirst(lc);
-				FmExecErrorContext ctx;
-				FmFailedAt	failed_at;
-				double		duration_ms;
-				List	   *before;
-				List	   *after;
-				List	   *undone;
-				List	   *again;
-				char	   *down_diff;
-				char	   *again_diff;
-				Datum		values[4];
-				bool		nulls[4] = {false, false, false, false};
-				int			nestlevel;
-
-				current = &script->m;
-				MemoryContextSwitchTo(cxt);
-				before = FmCatalogSchema();
-				phase = "applying it";
-				(void) FmRunMigration(current, script->planned, run.run_by, cxt,
-									  &duration_ms, &failed_at);
-				MemoryContextSwitchTo(cxt);
-				after = FmCatalogSchema();
-				ctx.migration = current;
-				ctx.script = script->script;
-				ctx.what = "down";
-				ctx.statement = NULL;
-				nestlevel = NewGUCNestLevel();
-				phase = "running its down script";
-				(void) FmRunScript(&ctx, cxt, false, &failed_at);
-				AtEOXact_GUC(false, nestlevel);
-				undone = FmCatalogSchema();
-				phase = "applying it again after its down script (does the down script leave something behind?)";
-				(void) FmRunMigration(current, script->planned, run.run_by, cxt,
-									  &duration_ms, &failed_at);
-				MemoryContextSwitchTo(cxt);
-				again = FmCatalogSchema();
-
-				down_diff = schema_diff(before, undone, 20);
-				again_diff = schema_diff(after, again, 20);
-				MemoryContextSwitchTo(oldcxt);
-				values[0] = CStringGetTextDatum(current->version);
-				values[1] = CStringGetTextDatum(current->name);
-				values[2] = CStringGetTextDatum(down_diff || again_diff ? "differs" : "rehearsed");
-				if (down_diff || again_diff)
-					values[3] = CStringGetTextDatum(psprintf("%s%s%s%s",
-															 down_diff ? "after the down script, the schema differs from before the migration:" : "",
-															 down_diff ? down_diff : "",
-															 down_diff && again_diff ? "\n" : "",
-															 again_diff ? psprintf("applied again after the down script, the schema differs from the first time:%s", again_diff) : ""));
-				else
-					values[3] = CStringGetTextDatum("applied, rolled back and applied again: the same schema each time");
-				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-				MemoryContextReset(cxt);
-			}
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(oldcxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			FmParamsMaskError(edata);
-		}
-		PG_END_TRY();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-
+		/* nothing of the rehearsal stays, success or not */
+		args.set = set;
+		args.rsinfo = rsinfo;
+		args.cxt = cxt;
+		args.run_by = run.run_by;
+		edata = FmInSubtransaction(rehearse_all, &args, false, oldcxt);
 		if (edata != NULL)
 		{
-			Datum		values[4];
-			bool		nulls[4] = {false, false, false, false};
+			const FmMigration *current = args.current;
 
-			if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN || current == NULL)
+			/* cancel and shutdown, or a failure before any migration: raise */
+			if (current == NULL ||
+				edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 				ReThrowError(edata);
-			values[0] = CStringGetTextDatum(current->version);
-			values[1] = CStringGetTextDatum(current->name);
-			values[2] = CStringGetTextDatum("error");
-			values[3] = CStringGetTextDatum(psprintf("failed while %s: %s", phase,
-													 FmErrorText(edata, true)));
-			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			else
+			{
+				Datum		values[4];
+				bool		nulls[4] = {false, false, false, false};
+
+				values[0] = CStringGetTextDatum(current->version);
+				values[1] = CStringGetTextDatum(current->name);
+				values[2] = CStringGetTextDatum("error");
+				values[3] = CStringGetTextDatum(psprintf("failed while %s: %s", args.phase,
+														 FmErrorText(edata, true)));
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
 		}
 	}
 	PG_FINALLY();
