@@ -154,7 +154,8 @@ static bool
 planned_scripts(ApplyRun *run, const FmMigration *m, char *scripts[3])
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(run->migration_cxt);
-	bool		same = FmCatalogPlannedScripts(m, scripts);
+	/* the rows are locked since the plan was read, in this transaction */
+	bool		same = FmCatalogPlannedScripts(m, false, scripts);
 
 	MemoryContextSwitchTo(oldcxt);
 	if (!same)

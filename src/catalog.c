@@ -86,6 +86,7 @@ typedef enum CatalogStatement
 	STMT_PENDING_FIRST,
 	STMT_SCRIPTS,
 	STMT_PLANNED_SCRIPTS,
+	STMT_PLANNED_SCRIPTS_LOCK,
 	STMT_RECORD_APPLIED,
 	STMT_LOCK_HOLDER,
 	STMT_RECORD_FAILED,
@@ -175,6 +176,25 @@ typedef struct CatalogStatementDef
 	" AND (pg_catalog.strpos(" ref ", ' ') = 0" \
 	"      OR " t ".name = pg_catalog.substr(" ref ", pg_catalog.strpos(" ref ", ' ') + 1))"
 
+/*
+ * A migration of a run's plan as the run checked it (FmCatalogPlannedScripts()):
+ * its scripts, if it is still pending with the checksums, flags, parameters
+ * and tolerated errors the plan has.
+ */
+#define PLANNED_SCRIPTS_SELECT \
+	"SELECT up, down, verify, checksum, verify_checksum" \
+	"  FROM fleetmigrate.migrations" \
+	" WHERE version = $1 AND name = $2" \
+	"   AND state IN ('pending', 'failed', 'rolled_back')" \
+	"   AND checksum IS NOT DISTINCT FROM $3" \
+	"   AND verify_checksum IS NOT DISTINCT FROM $4" \
+	"   AND transactional = $5 AND repeatable = $6" \
+	"   AND allow_destructive = $7" \
+	"   AND params IS NOT DISTINCT FROM $8" \
+	"   AND tolerate IS NOT DISTINCT FROM $9"
+#define PLANNED_SCRIPTS_TYPES {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, \
+		BOOLOID, BOOLOID, TEXTARRAYOID, TEXTARRAYOID}
+
 static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 	[STMT_REGISTER_SELECT] = {
 		"SELECT checksum, down_checksum, verify_checksum, state, up,"
@@ -243,19 +263,12 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		2, {TEXTOID, TEXTOID}
 	},
 	[STMT_PLANNED_SCRIPTS] = {
-		"SELECT up, down, verify, checksum, verify_checksum"
-		"  FROM fleetmigrate.migrations"
-		" WHERE version = $1 AND name = $2"
-		"   AND state IN ('pending', 'failed', 'rolled_back')"
-		"   AND checksum IS NOT DISTINCT FROM $3"
-		"   AND verify_checksum IS NOT DISTINCT FROM $4"
-		"   AND transactional = $5 AND repeatable = $6"
-		"   AND allow_destructive = $7"
-		"   AND params IS NOT DISTINCT FROM $8"
-		"   AND tolerate IS NOT DISTINCT FROM $9"
-		"   FOR UPDATE",
-		9, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, BOOLOID, BOOLOID,
-		TEXTARRAYOID, TEXTARRAYOID}
+		PLANNED_SCRIPTS_SELECT,
+		9, PLANNED_SCRIPTS_TYPES
+	},
+	[STMT_PLANNED_SCRIPTS_LOCK] = {
+		PLANNED_SCRIPTS_SELECT "   FOR UPDATE",
+		9, PLANNED_SCRIPTS_TYPES
 	},
 	[STMT_RECORD_APPLIED] = {
 		"WITH m AS ("
@@ -1312,8 +1325,9 @@ FmCatalogScript(const FmMigration *m, FmScriptKind kind)
 /*
  * FmCatalogPlannedScripts
  *		The up, down and verify scripts of migration "m" of a run's plan
- *		(from FmCatalogPending()), as FmCatalogScripts() gives them, with
- *		its catalog row locked FOR UPDATE.  Returns false, and sets no
+ *		(from FmCatalogPending()), as FmCatalogScripts() gives them, and,
+ *		with "lock", its catalog row locked FOR UPDATE (a run whose
+ *		transaction read the plan holds that lock already).  Returns false, and sets no
  *		script, if the migration is no longer what the run checked: gone,
  *		no longer pending, registered again with another up or verify
  *		script, or with other flags, parameters or tolerated errors.
@@ -1321,7 +1335,7 @@ FmCatalogScript(const FmMigration *m, FmScriptKind kind)
  *		recorded when it was registered (the catalog was edited by hand).
  */
 bool
-FmCatalogPlannedScripts(const FmMigration *m, char *scripts[3])
+FmCatalogPlannedScripts(const FmMigration *m, bool lock, char *scripts[3])
 {
 	Datum		values[9];
 	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
@@ -1341,7 +1355,8 @@ FmCatalogPlannedScripts(const FmMigration *m, char *scripts[3])
 	values[6] = BoolGetDatum(m->allow_destructive);
 	values[7] = text_array(m->params);
 	values[8] = text_array(m->tolerate);
-	if (execute_statement(STMT_PLANNED_SCRIPTS, values, nulls, SPI_OK_SELECT) == 0)
+	if (execute_statement(lock ? STMT_PLANNED_SCRIPTS_LOCK : STMT_PLANNED_SCRIPTS,
+						  values, nulls, SPI_OK_SELECT) == 0)
 		return false;
 
 	tuple = SPI_tuptable->vals[0];

@@ -100,7 +100,8 @@ extern List *FmCatalogPending(const char *target, bool first_only,
 							   const FmMigration *last);
 extern void FmCatalogScripts(const FmMigration *m, char *scripts[3]);
 extern char *FmCatalogScript(const FmMigration *m, FmScriptKind kind);
-extern bool FmCatalogPlannedScripts(const FmMigration *m, char *scripts[3]);
+extern bool FmCatalogPlannedScripts(const FmMigration *m, bool lock,
+									char *scripts[3]);
 extern char *FmScriptChecksum(const char *script);
 extern List *FmCatalogPlanProblems(List *plan);
 extern List *FmCatalogMentioning(const char *word);

@@ -154,7 +154,7 @@ fetch_scripts(void *arg)
 	MigrateArgs *args = (MigrateArgs *) arg;
 	MemoryContext oldcxt = MemoryContextSwitchTo(args->cxt);
 
-	args->changed = !FmCatalogPlannedScripts(args->m, args->scripts);
+	args->changed = !FmCatalogPlannedScripts(args->m, true, args->scripts);
 	MemoryContextSwitchTo(oldcxt);
 }
 

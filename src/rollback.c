@@ -564,7 +564,7 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 
 			script->m = *m;
 			/* the rows are locked since FmRunPlan(): nothing can change */
-			if (!FmCatalogPlannedScripts(m, script->planned))
+			if (!FmCatalogPlannedScripts(m, false, script->planned))
 				elog(ERROR, "planned migration %s %s changed", m->version, m->name);
 			script->script = script->planned[FM_SCRIPT_DOWN];
 			set = lappend(set, script);
