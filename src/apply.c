@@ -426,9 +426,7 @@ apply_dry_run(ApplyRun *run, List *pending)
 		const FmMigration *current = args.current;
 
 		/* cancel and shutdown, or a failure before any migration: raise */
-		if (current == NULL ||
-			edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+		if (current == NULL || FmErrorIsInterrupt(edata))
 			ReThrowError(edata);
 		else
 		{

@@ -83,7 +83,6 @@ typedef enum CatalogStatement
 	STMT_TARGET_KNOWN,
 	STMT_LAST_APPLIED,
 	STMT_PENDING,
-	STMT_PENDING_FIRST,
 	STMT_SCRIPTS,
 	STMT_PLANNED_SCRIPTS,
 	STMT_PLANNED_SCRIPTS_LOCK,
@@ -251,10 +250,6 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 	},
 	[STMT_PENDING] = {
 		PENDING_SELECT " FOR UPDATE",
-		1, {BYTEAOID}
-	},
-	[STMT_PENDING_FIRST] = {
-		PENDING_SELECT " LIMIT 1 FOR UPDATE",
 		1, {BYTEAOID}
 	},
 	[STMT_SCRIPTS] = {
@@ -1238,13 +1233,12 @@ FmCatalogLastApplied(FmMigration *last)
  *		come last, whatever the target.  ERRORs if "target" matches no
  *		registered version.  A versioned migration that sorts before
  *		"last" (from FmCatalogLastApplied(); NULL: nothing applied) is out
- *		of order.  The list is allocated in the current memory context;
- *		scripts are fetched one at a time later.  With "first_only", only
- *		the first one: the unattended runner reads one migration per
- *		transaction.
+ *		of order.  The list, with each migration's checksums, is allocated
+ *		in the current memory context; a run fetches the scripts one at a
+ *		time later (FmCatalogPlannedScripts()).
  */
 List *
-FmCatalogPending(const char *target, bool first_only, const FmMigration *last)
+FmCatalogPending(const char *target, const FmMigration *last)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		key[1] = {(Datum) 0};
@@ -1258,8 +1252,7 @@ FmCatalogPending(const char *target, bool first_only, const FmMigration *last)
 		nulls[0] = ' ';
 	}
 
-	execute_statement(first_only ? STMT_PENDING_FIRST : STMT_PENDING, key, nulls,
-					  SPI_OK_SELECT);
+	execute_statement(STMT_PENDING, key, nulls, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];
@@ -1323,6 +1316,26 @@ FmCatalogScript(const FmMigration *m, FmScriptKind kind)
 }
 
 /*
+ * FmCheckScriptChecksum
+ *		ERROR unless "script", the "what" script (up, verify) of migration
+ *		"version name" as stored in the catalog, has "checksum", the checksum
+ *		register() recorded for it: someone changed the catalog by hand.
+ */
+void
+FmCheckScriptChecksum(const char *version, const char *name, const char *what,
+					  const char *script, const char *checksum)
+{
+	if (same_checksum(FmScriptChecksum(script), checksum))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the %s script of %s does not match its registered checksum",
+					what, FmMigrationLabel(version, name)),
+			 errdetail("The script stored in fleetmigrate.migrations was changed without register(), which records a script's checksum. Nothing of it was run."),
+			 errhint("Register the migration again with register() or register_bundle(), so that the text to run is checked and recorded.")));
+}
+
+/*
  * FmCatalogPlannedScripts
  *		The up, down and verify scripts of migration "m" of a run's plan
  *		(from FmCatalogPending()), as FmCatalogScripts() gives them, and,
@@ -1367,16 +1380,10 @@ FmCatalogPlannedScripts(const FmMigration *m, bool lock, char *scripts[3])
 	verify_checksum = nullable_text(tuple, desc, 5);
 	SPI_freetuptable(SPI_tuptable);
 
-	if (!same_checksum(FmScriptChecksum(scripts[FM_SCRIPT_UP]), checksum) ||
-		!same_checksum(FmScriptChecksum(scripts[FM_SCRIPT_VERIFY]), verify_checksum))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the %s script of %s does not match its registered checksum",
-						same_checksum(FmScriptChecksum(scripts[FM_SCRIPT_UP]), checksum) ?
-						"verify" : "up",
-						FmMigrationLabel(m->version, m->name)),
-				 errdetail("The script stored in fleetmigrate.migrations was changed without register(), which records a script's checksum. Nothing of it was run."),
-				 errhint("Register the migration again with register() or register_bundle(), so that the text to run is checked and recorded.")));
+	FmCheckScriptChecksum(m->version, m->name, "up", scripts[FM_SCRIPT_UP],
+						  checksum);
+	FmCheckScriptChecksum(m->version, m->name, "verify",
+						  scripts[FM_SCRIPT_VERIFY], verify_checksum);
 	return true;
 }
 

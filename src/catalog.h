@@ -96,13 +96,16 @@ extern const char *FmRegisterDefinition(const FmDefinition *def);
 extern List *FmCatalogDefinitions(void);
 extern void FmCatalogCheckRequirements(List *definitions);
 extern bool FmCatalogLastApplied(FmMigration *last);
-extern List *FmCatalogPending(const char *target, bool first_only,
+extern List *FmCatalogPending(const char *target,
 							   const FmMigration *last);
 extern void FmCatalogScripts(const FmMigration *m, char *scripts[3]);
 extern char *FmCatalogScript(const FmMigration *m, FmScriptKind kind);
 extern bool FmCatalogPlannedScripts(const FmMigration *m, bool lock,
 									char *scripts[3]);
 extern char *FmScriptChecksum(const char *script);
+extern void FmCheckScriptChecksum(const char *version, const char *name,
+								  const char *what, const char *script,
+								  const char *checksum);
 extern List *FmCatalogPlanProblems(List *plan);
 extern List *FmCatalogMentioning(const char *word);
 extern List *FmCatalogRollbackSet(const char *target, int steps);

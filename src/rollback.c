@@ -331,9 +331,7 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 					/* FmVerifyMigration() rolled its subtransaction back */
 					MemoryContextSwitchTo(oldcxt);
 					edata = CopyErrorData();
-					FmParamsMaskError(edata);
-					if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-						edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+					if (FmErrorIsInterrupt(edata))
 						PG_RE_THROW();
 					FlushErrorState();
 				}
@@ -582,9 +580,7 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 			const FmMigration *current = args.current;
 
 			/* cancel and shutdown, or a failure before any migration: raise */
-			if (current == NULL ||
-				edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-				edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			if (current == NULL || FmErrorIsInterrupt(edata))
 				ReThrowError(edata);
 			else
 			{

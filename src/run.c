@@ -58,13 +58,6 @@ FmRunRefuseNested(const char *caller)
 				 errmsg("%s cannot be called from inside a migration", caller)));
 }
 
-/* Whether a run is in progress in this backend. */
-bool
-FmRunInProgress(void)
-{
-	return run_in_progress;
-}
-
 /*
  * FmRunStart
  *		Begin run "run" with "opts".  ERRORs, having changed nothing, if a
@@ -136,13 +129,13 @@ FmRunLock(FmRun *run)
 List *
 FmRunPlan(FmRun *run, const char *target)
 {
+	FmMigration last_applied;
 	const FmMigration *last;
 	List	   *plan;
 
 	Assert(run->started);
-	run->have_last = FmCatalogLastApplied(&run->last);
-	last = run->have_last ? &run->last : NULL;
-	plan = FmCatalogPending(target, false, last);
+	last = FmCatalogLastApplied(&last_applied) ? &last_applied : NULL;
+	plan = FmCatalogPending(target, last);
 	FmCheckPlan(plan, last);
 	if (run->opts.check_migration != NULL)
 	{

@@ -36,13 +36,10 @@ typedef struct FmRun
 	char	   *run_by;			/* current_user when the run began */
 	bool		started;		/* between FmRunStart() and FmRunEnd() */
 	bool		session_locked; /* holds the runner lock for the session */
-	bool		have_last;		/* "last" is set */
-	FmMigration last;			/* last applied versioned migration */
 	List	   *plan;			/* FmMigration *: the plan as checked */
 } FmRun;
 
 extern void FmRunRefuseNested(const char *caller);
-extern bool FmRunInProgress(void);
 extern void FmRunStart(FmRun *run, const FmRunOptions *opts);
 extern bool FmRunLock(FmRun *run);
 extern List *FmRunPlan(FmRun *run, const char *target);

@@ -426,6 +426,19 @@ FmRunMigration(const FmMigration *m, char *const scripts[3],
 }
 
 /*
+ * FmErrorIsInterrupt
+ *		Whether "edata" is a query cancel or a shutdown: an error that a dry
+ *		run, a rehearsal or verify() must raise again rather than report as
+ *		a result row.
+ */
+bool
+FmErrorIsInterrupt(const ErrorData *edata)
+{
+	return edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+		edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN;
+}
+
+/*
  * FmErrorText
  *		One text with everything an ErrorData says: for a result row with
  *		"ERROR <sqlstate>: " in front, for the history (which has the

@@ -36,6 +36,7 @@ extern int	FmRunMigration(const FmMigration *m, char *const scripts[3],
 						   const char *applied_by, MemoryContext cxt,
 						   double *duration_ms, FmFailedAt *failed_at);
 extern char *FmErrorText(ErrorData *edata, bool with_sqlstate);
+extern bool FmErrorIsInterrupt(const ErrorData *edata);
 extern ErrorData *FmInSubtransaction(void (*fn) (void *arg), void *arg,
 									 bool keep, MemoryContext errcxt);
 

@@ -404,13 +404,8 @@ run_statements(const FmWorkerArgs *args, const char *checksum,
 						FmMigrationLabel(m.version, m.name)),
 				 errdetail("Its up script changed while the run was starting its background worker. Nothing of the new script was run."),
 				 errhint("Run again: the next run checks the new script first.")));
-	if (strcmp(FmScriptChecksum(progress.up), progress.checksum) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("the up script of %s does not match its registered checksum",
-						FmMigrationLabel(m.version, m.name)),
-				 errdetail("The script stored in fleetmigrate.migrations was changed without register(), which records a script's checksum. Nothing of it was run."),
-				 errhint("Register the migration again with register() or register_bundle(), so that the text to run is checked and recorded.")));
+	FmCheckScriptChecksum(m.version, m.name, "up", progress.up,
+						  progress.checksum);
 	stmts = FmSplitScript(progress.up,
 						  psprintf("up script of %s",
 								   FmMigrationLabel(m.version, m.name)));
