@@ -27,16 +27,23 @@ OBJS = \
 EXTENSION = fleetmigrate
 DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.sql \
 	fleetmigrate--1.2--1.3.sql fleetmigrate--1.3--1.4.sql fleetmigrate--1.4--1.5.sql \
-	fleetmigrate--1.5--1.6.sql fleetmigrate--1.6--1.7.sql
+	fleetmigrate--1.5--1.6.sql fleetmigrate--1.6--1.7.sql \
+	fleetmigrate--1.7--1.8.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
-REGRESS = install ordering register bundles register_dir_errors drift dependencies out_of_order baseline repeatable apply rollback verify params tolerate rehearse errors dry_run lint destructive privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate integrity bad_input privilege_matrix upgrade
+REGRESS = install ordering register bundles register_dir_errors drift dependencies out_of_order baseline repeatable apply rollback verify params tolerate rehearse errors dry_run lint destructive privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate integrity bad_input privilege_matrix upgrade upgrade_checksums
 REGRESS_OPTS = --inputdir=. --outputdir=.
 ISOLATION = concurrent_apply tier_upgrade lock_retry plan_snapshot
 ISOLATION_OPTS = --inputdir=test
 # TAP tests: test/t/*.pl, each with its own PostgreSQL::Test::Cluster node
 TAP_TESTS = 1
 PROVE_TESTS = test/t/*.pl
+
+# sql/bundles.sql and sql/verify.sql have the server read test/fixtures
+# (register_dir()).  test/scripts/check.sh points FM_FIXTURES at a copy the
+# server can read; a plain "make installcheck" uses the checkout's own.
+FM_FIXTURES ?= $(CURDIR)/test/fixtures
+export FM_FIXTURES
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -137,9 +137,10 @@ SELECT length(fleetmigrate.export_bundle());
 DELETE FROM fleetmigrate.migrations WHERE version = '050';
 
 -- register_dir(): superusers and pg_read_server_files only
-\getenv abs_srcdir PG_ABS_SRCDIR
-SELECT * FROM fleetmigrate.register_dir(:'abs_srcdir' || '/test/fixtures/fleetos');
-SELECT * FROM fleetmigrate.register_dir(:'abs_srcdir' || '/test/fixtures/fleetos');
+-- FM_FIXTURES: a copy of test/fixtures that the server can read (check.sh)
+\getenv fixtures FM_FIXTURES
+SELECT * FROM fleetmigrate.register_dir(:'fixtures' || '/fleetos');
+SELECT * FROM fleetmigrate.register_dir(:'fixtures' || '/fleetos');
 SELECT version, name, down IS NOT NULL AS has_down, verify IS NOT NULL AS has_verify
   FROM fleetmigrate.migrations WHERE version < '010' AND name <> 'create_users'
    AND name <> 'create_feedback' AND name <> 'crlf' AND name <> 'repeatable_view'
@@ -151,7 +152,7 @@ CREATE ROLE regress_bundle_app;
 GRANT USAGE ON SCHEMA fleetmigrate TO regress_bundle_app;
 GRANT EXECUTE ON FUNCTION fleetmigrate.register_dir(text) TO regress_bundle_app;
 SET ROLE regress_bundle_app;
-SELECT * FROM fleetmigrate.register_dir(:'abs_srcdir' || '/test/fixtures/fleetos');
+SELECT * FROM fleetmigrate.register_dir(:'fixtures' || '/fleetos');
 RESET ROLE;
 
 -- clean up

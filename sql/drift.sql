@@ -12,6 +12,22 @@ SELECT fleetmigrate.checksum('CREATE TABLE t (id int);') =
        fleetmigrate.checksum('CREATE TABLE t (id int);') AS quoted_case_same,
        fleetmigrate.checksum($$SELECT 'a  b'$$) = fleetmigrate.checksum($$SELECT 'a b'$$) AS string_same,
        fleetmigrate.checksum('SELECT 1') = fleetmigrate.checksum('SELECT 1;;') AS semicolon_same;
+-- quotes count where they change the meaning: a keyword other than an
+-- unreserved one ("user" is a column, user is current_user; "char" and char
+-- are different types), also one that is a keyword only in later versions
+-- (system_user, json); an unreserved keyword quoted means the same ("path")
+SELECT fleetmigrate.checksum('SELECT "user" FROM t') =
+       fleetmigrate.checksum('SELECT user FROM t') AS user_same,
+       fleetmigrate.checksum('CREATE TABLE t (c "char")') =
+       fleetmigrate.checksum('CREATE TABLE t (c char)') AS char_same,
+       fleetmigrate.checksum('SELECT "system_user", "json" FROM t') =
+       fleetmigrate.checksum('SELECT system_user, json FROM t') AS later_keywords_same,
+       fleetmigrate.checksum('SELECT "path", "format", "_x$1" FROM t') =
+       fleetmigrate.checksum('SELECT path, FORMAT, _X$1 FROM t') AS unreserved_same;
+-- the rendering is the same on every supported version (test/t/checksums.sh
+-- checks whole corpora): a fixed value
+SELECT fleetmigrate.checksum($$CREATE TABLE "Users" (id int8 PRIMARY KEY, name text DEFAULT E'it\'s', b bit(3) DEFAULT B'101', x bytea DEFAULT '\x1f'::bytea, j jsonb CHECK (j ? 'k' AND j->>'k' <> ''), n numeric DEFAULT 1.5e3, c "char");
+CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS $f$ SELECT $1 + 1 $f$;$$) AS fixed_checksum;
 
 -- nothing registered: nothing to report
 SELECT * FROM fleetmigrate.validate();

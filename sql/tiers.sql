@@ -184,13 +184,25 @@ DELETE FROM fleetmigrate.tier_config;
 DROP TABLE users_unindexed;
 UPDATE fleetmigrate.tiers SET capabilities = '{can_view_requests}' WHERE tier = 'MAGIC_LINK';
 
+-- EXPLAIN (COSTS OFF) in the notation of PostgreSQL 17 and later, which
+-- names an initplan's result "(InitPlan 1).col1" where 15 wrote "$0"
+CREATE OR REPLACE FUNCTION explain_plan(query text) RETURNS SETOF text
+LANGUAGE plpgsql AS $f$
+DECLARE
+    line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+        line := regexp_replace(line, 'InitPlan (\d+) \(returns \$\d+\)', 'InitPlan \1');
+        RETURN NEXT regexp_replace(line, '\$0\M', '(InitPlan 1).col1', 'g');
+    END LOOP;
+END
+$f$;
+
 -- a call that does not depend on the row runs once per query (initplan);
 -- one that does runs per row with its cache
-EXPLAIN (COSTS OFF)
-SELECT count(*) FROM requests
- WHERE fleetmigrate.user_can_view_requests(current_setting('app.user_id')::uuid);
-EXPLAIN (COSTS OFF)
-SELECT count(*) FROM requests WHERE fleetmigrate.user_can_view_requests(requester_id);
+SELECT explain_plan($q$SELECT count(*) FROM requests
+ WHERE fleetmigrate.user_can_view_requests(current_setting('app.user_id')::uuid)$q$);
+SELECT explain_plan($q$SELECT count(*) FROM requests WHERE fleetmigrate.user_can_view_requests(requester_id)$q$);
 SET app.user_id = '00000000-0000-0000-0000-000000000001';
 SELECT count(*) FROM requests
  WHERE fleetmigrate.user_can_view_requests(current_setting('app.user_id')::uuid);

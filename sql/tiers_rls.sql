@@ -67,13 +67,26 @@ RESET ROLE;
 -- one-time filter), also for a role without any privilege on the support
 -- function
 CREATE TABLE documents (id integer PRIMARY KEY, body text);
+-- EXPLAIN (COSTS OFF) in the notation of PostgreSQL 17 and later, which
+-- names an initplan's result "(InitPlan 1).col1" where 15 wrote "$0"
+CREATE OR REPLACE FUNCTION explain_plan(query text) RETURNS SETOF text
+LANGUAGE plpgsql AS $f$
+DECLARE
+    line text;
+BEGIN
+    FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+        line := regexp_replace(line, 'InitPlan (\d+) \(returns \$\d+\)', 'InitPlan \1');
+        RETURN NEXT regexp_replace(line, '\$0\M', '(InitPlan 1).col1', 'g');
+    END LOOP;
+END
+$f$;
 INSERT INTO documents SELECT g, 'doc ' || g FROM generate_series(1, 100) g;
 ALTER TABLE documents ENABLE ROW LEVEL SECURITY;
 CREATE POLICY viewer ON documents FOR SELECT
     USING (fleetmigrate.user_can_view_requests(nullif(current_setting('app.user_id', true), '')::uuid));
 GRANT SELECT ON documents TO regress_app;
 SET ROLE regress_app;
-EXPLAIN (COSTS OFF) SELECT count(*) FROM documents;
+SELECT explain_plan($q$SELECT count(*) FROM documents$q$);
 SET app.user_id = '00000000-0000-0000-0000-000000000002';
 SELECT count(*) FROM documents;
 SET app.user_id = '00000000-0000-0000-0000-000000000099';
@@ -88,12 +101,17 @@ SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
 SET ROLE regress_app;
-EXPLAIN (COSTS OFF) SELECT count(*) FROM service_requests;
+SELECT explain_plan($q$SELECT count(*) FROM service_requests$q$);
 SELECT count(*) FROM service_requests;
-SET force_parallel_mode = on;
+-- force_parallel_mode is debug_parallel_query from PostgreSQL 16 on
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END,
+                  'on', false) AS parallel_query_forced;
 SELECT fleetmigrate.user_can_view_requests(id) AS unknown_user
   FROM (VALUES ('00000000-0000-0000-0000-000000000077'::uuid)) v(id);
-RESET force_parallel_mode;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END,
+                  'off', false) AS parallel_query_forced;
 RESET ROLE;
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;

@@ -110,6 +110,8 @@ CREATE ROLE regress_squatter;
 CREATE SCHEMA fleetmigrate AUTHORIZATION regress_squatter;
 \c - regress_dbowner
 SET client_min_messages = warning;
+-- (no CONTEXT lines: PostgreSQL 18 adds the install script's statement)
+\set SHOW_CONTEXT never
 CREATE EXTENSION fleetmigrate;
 \c - :regress_superuser
 DROP SCHEMA fleetmigrate;
@@ -119,6 +121,7 @@ CREATE TABLE fleetmigrate.migrations (version text);
 \c - regress_dbowner
 SET client_min_messages = warning;
 CREATE EXTENSION fleetmigrate;
+\set SHOW_CONTEXT errors
 
 -- 1.0 installed by the owner, updated by a superuser: the owner gets the
 -- tier functions (the C code acts as the extension's owner)

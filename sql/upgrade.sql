@@ -1,4 +1,4 @@
--- upgrade: ALTER EXTENSION ... UPDATE walks 1.0 -> 1.1 -> ... -> 1.5, keeps
+-- upgrade: ALTER EXTENSION ... UPDATE walks 1.0 -> 1.1 -> ... -> 1.8, keeps
 -- the migration catalog and history, and ends with the same objects as a
 -- fresh install
 CREATE EXTENSION fleetmigrate VERSION '1.0';
@@ -44,7 +44,12 @@ SELECT pg_describe_object(classid, objid, objsubid) AS object,
             THEN has_table_privilege('public', objid, 'SELECT') END AS public_access
   FROM pg_depend
  WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
-   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'fleetmigrate');
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'fleetmigrate')
+   -- a relation's row type and its array type follow the relation;
+   -- PostgreSQL 17 and later list them as members too
+   AND NOT (classid = 'pg_type'::regclass AND EXISTS (
+            SELECT 1 FROM pg_type t LEFT JOIN pg_type el ON el.oid = t.typelem
+             WHERE t.oid = objid AND (t.typrelid <> 0 OR el.typrelid <> 0)));
 CREATE TEMP TABLE after_update AS SELECT * FROM members;
 CREATE TEMP TABLE after_update_config AS
 SELECT unnest(extconfig)::regclass::text AS dumped, unnest(extcondition) AS condition

@@ -67,8 +67,9 @@ DELETE FROM fleetmigrate.migrations WHERE version = '005';
 -- back in development and applied again, it still verifies
 DROP TABLE vf_users;
 DELETE FROM fleetmigrate.migrations;
-\getenv abs_srcdir PG_ABS_SRCDIR
-SELECT count(*) FROM fleetmigrate.register_dir(:'abs_srcdir' || '/test/fixtures/fleetos');
+-- FM_FIXTURES: a copy of test/fixtures that the server can read (check.sh)
+\getenv fixtures FM_FIXTURES
+SELECT count(*) FROM fleetmigrate.register_dir(:'fixtures' || '/fleetos');
 SELECT version, name, status FROM fleetmigrate.apply_pending();
 SELECT * FROM fleetmigrate.verify();
 SET fleetmigrate.environment = development;

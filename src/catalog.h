@@ -14,6 +14,7 @@
 #include "utils/tuplestore.h"
 
 #include "common.h"
+#include "compat.h"
 #include "definition.h"
 
 /* A pending migration as the runner needs it. */
@@ -90,7 +91,7 @@ typedef struct FmLock
 
 
 extern void FmCatalogBegin(void);
-extern void FmCatalogTooOld(void) pg_attribute_noreturn();
+pg_noreturn extern void FmCatalogTooOld(void);
 extern void FmCatalogCheckIntact(const char *version, const char *name);
 extern const char *FmRegisterDefinition(const FmDefinition *def);
 extern List *FmCatalogDefinitions(void);

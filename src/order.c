@@ -30,6 +30,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "compat.h"
 #include "order.h"
 
 #define FM_KEY_NUMBER	0x01

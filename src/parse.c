@@ -33,11 +33,12 @@
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "nodes/parsenodes.h"
-#include "parser/gramparse.h"
 #include "parser/parser.h"
 #include "parser/scanner.h"
 #include "tcop/utility.h"
+#include "utils/memutils.h"
 
+#include "compat.h"
 #include "parse.h"
 
 /* Longest statement preview shown in error context lines, in bytes. */
@@ -477,19 +478,187 @@ FmCheckScript(const char *source, const char *label, FmScriptInfo *info)
 }
 
 /*
+ * The scanner's codes for the tokens that are not keywords or single
+ * characters.  The grammar numbers them, and the numbers differ between
+ * major versions; since PostgreSQL 16 the header that names them (gram.h)
+ * is not installed either.  So we ask the scanner itself, once per
+ * backend: each sample below scans to exactly one token of its kind.
+ */
+typedef enum FmTokenKind
+{
+	FM_TOK_IDENT,				/* foo, "Foo" */
+	FM_TOK_UIDENT,				/* U&"foo" */
+	FM_TOK_ICONST,				/* 1 */
+	FM_TOK_FCONST,				/* 1.5 */
+	FM_TOK_SCONST,				/* 'foo', E'foo', $$foo$$ */
+	FM_TOK_USCONST,				/* U&'foo' */
+	FM_TOK_BCONST,				/* B'101' */
+	FM_TOK_XCONST,				/* X'1F' */
+	FM_TOK_OP,					/* @@, ->> */
+	FM_TOK_PARAM,				/* $1 */
+	FM_TOK_TYPECAST,			/* :: */
+	FM_TOK_DOT_DOT,				/* .. */
+	FM_TOK_COLON_EQUALS,		/* := */
+	FM_TOK_EQUALS_GREATER,		/* => */
+	FM_TOK_LESS_EQUALS,			/* <= */
+	FM_TOK_GREATER_EQUALS,		/* >= */
+	FM_TOK_NOT_EQUALS,			/* <> and != */
+	FM_TOK_KINDS
+} FmTokenKind;
+
+static const char *const token_samples[FM_TOK_KINDS] = {
+	"x", "U&\"x\"", "1", "1.5", "'x'", "U&'x'", "B'1'", "X'1'", "@@", "$1",
+	"::", "..", ":=", "=>", "<=", ">=", "<>"
+};
+
+/* The fixed text of the kinds whose code says it all. */
+static const char *const token_fixed_text[FM_TOK_KINDS] = {
+	NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+	"::", "..", ":=", "=>", "<=", ">=", "<>"
+};
+
+/*
+ * token_kinds[code] is the FmTokenKind of a scanner token code of 256 or
+ * more, FM_TOK_KINDS for a keyword, or -1 for a code the scanner does not
+ * return; learned once per backend.
+ */
+static int8 *token_kinds = NULL;
+static int	token_kinds_size = 0;
+
+/*
+ * learn_token_codes
+ *		Fill token_kinds[] from the scanner and its keyword list, the first
+ *		time only.
+ */
+static void
+learn_token_codes(void)
+{
+	int			codes[FM_TOK_KINDS];
+	int			size = 256;
+	int8	   *kinds;
+
+	if (token_kinds != NULL)
+		return;
+	for (int kind = 0; kind < FM_TOK_KINDS; kind++)
+	{
+		core_yy_extra_type yyextra;
+		core_yyscan_t scanner;
+		core_YYSTYPE lval;
+		YYLTYPE		loc;
+
+		scanner = scanner_init(token_samples[kind], &yyextra, &ScanKeywords,
+							   ScanKeywordTokens);
+		/* U&'x' scans only with standard strings, whatever the session says */
+		yyextra.standard_conforming_strings = true;
+		codes[kind] = core_yylex(&lval, &loc, scanner);
+		if (codes[kind] < 256 || core_yylex(&lval, &loc, scanner) != 0)
+			elog(ERROR, "unexpected scanner token for \"%s\"",
+				 token_samples[kind]);
+		scanner_finish(scanner);
+		size = Max(size, codes[kind] + 1);
+	}
+	for (int i = 0; i < ScanKeywords.num_keywords; i++)
+		size = Max(size, ScanKeywordTokens[i] + 1);
+
+	kinds = MemoryContextAlloc(TopMemoryContext, size);
+	memset(kinds, -1, size);
+	for (int i = 0; i < ScanKeywords.num_keywords; i++)
+		kinds[ScanKeywordTokens[i]] = FM_TOK_KINDS;
+	for (int kind = 0; kind < FM_TOK_KINDS; kind++)
+	{
+		if (kinds[codes[kind]] != -1)
+			elog(ERROR, "scanner token for \"%s\" is not distinct",
+				 token_samples[kind]);
+		kinds[codes[kind]] = kind;
+	}
+	token_kinds_size = size;
+	token_kinds = kinds;
+}
+
+/* The kind of a token code of 256 or more, FM_TOK_KINDS for a keyword. */
+static FmTokenKind
+token_kind(int token)
+{
+	if (token >= token_kinds_size || token_kinds[token] < 0)
+		elog(ERROR, "unrecognized scanner token %d", token);
+	return (FmTokenKind) token_kinds[token];
+}
+
+/*
+ * plain_identifier
+ *		Whether a quoted identifier means the same written without quotes on
+ *		every supported version: lower case ASCII letters, digits, "_" and
+ *		"$", not starting with a digit or "$", and no keyword that is not
+ *		unreserved ("user", "char", "select") in any supported version.
+ */
+static bool
+plain_identifier(const char *ident)
+{
+	static const char *const version_keywords[] = {FM_VERSION_DEPENDENT_KEYWORDS};
+	int			kwnum;
+
+	if (!((ident[0] >= 'a' && ident[0] <= 'z') || ident[0] == '_'))
+		return false;
+	for (const char *p = ident + 1; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			  *p == '_' || *p == '$'))
+			return false;
+	kwnum = ScanKeywordLookup(ident, &ScanKeywords);
+	if (kwnum >= 0 && ScanKeywordCategories[kwnum] != UNRESERVED_KEYWORD)
+		return false;
+	for (int i = 0; i < lengthof(version_keywords); i++)
+		if (strcmp(ident, version_keywords[i]) == 0)
+			return false;
+	return true;
+}
+
+/* Append "value" between "quote" characters, doubling any inside. */
+static void
+append_quoted(StringInfo out, const char *prefix, char quote,
+			  const char *value)
+{
+	appendStringInfoString(out, prefix);
+	appendStringInfoChar(out, quote);
+	for (const char *p = value; *p; p++)
+	{
+		if (*p == quote)
+			appendStringInfoChar(out, quote);
+		appendStringInfoChar(out, *p);
+	}
+	appendStringInfoChar(out, quote);
+}
+
+/*
  * FmNormalizeScript
- *		Append to "out" a rendering of "source" that is the same for two
- *		scripts exactly when the server's scanner reads the same tokens from
- *		them: white space and comments between tokens do not count, nor the
- *		case of keywords and unquoted identifiers, nor how a constant is
- *		quoted, nor semicolons (two scripts that both parse cannot differ
- *		in semicolons alone and mean different things).  Everything inside
- *		a string or a dollar-quoted body (function bodies included) counts,
- *		as does the case of quoted identifiers.  Each token is written as its token code, the length of
- *		its value and the value, so no two token sequences render alike.
+ *		Append to "out" a text rendering of the tokens the server's scanner
+ *		reads from "source", one space between tokens:
+ *		 - a keyword or an unquoted identifier as the scanner folds it, in
+ *		   lower case (select, users): the two are not told apart, since a
+ *		   word that is an identifier in one major version may be an
+ *		   unreserved keyword in the next (path, format) and means the same;
+ *		   a quoted identifier that means the same unquoted ("users") too;
+ *		 - any other quoted identifier in double quotes ("Users", "user",
+ *		   "char"), U&"..." as written, so it is never taken for the keyword
+ *		   it spells;
+ *		 - a string constant as a standard SQL literal of its value
+ *		   ('it''s', whether written 'it''s', E'it\'s' or $$it's$$), bit
+ *		   and hex strings as B'...' and X'...';
+ *		 - numbers, parameters ($1), operators and punctuation as written,
+ *		   with != as <>.
+ *		Semicolons are left out: two scripts that both parse cannot differ
+ *		in semicolons alone and mean different things.  White space and
+ *		comments between tokens do not count, nor the case of keywords and
+ *		unquoted identifiers, nor quotes around a plain identifier, nor how a
+ *		constant is quoted.  Everything inside
+ *		a string or a dollar-quoted body (function bodies included) counts.
+ *		Every token that can hold a space or a quote is quoted with its quote
+ *		doubled, so two scripts render alike only when they differ in
+ *		nothing but the above.
  *
- * The scanner uses the session's standard_conforming_strings, as the
- * parser does when the script runs.  The script must scan without error
+ * The rendering uses no token codes, which differ between major versions,
+ * so a script has the same checksum on every supported version.  The
+ * scanner uses the session's standard_conforming_strings, as the parser
+ * does when the script runs.  The script must scan without error
  * (register() has parsed it already).
  */
 void
@@ -497,56 +666,72 @@ FmNormalizeScript(const char *source, StringInfo out)
 {
 	core_yy_extra_type yyextra;
 	core_yyscan_t scanner;
+	bool		first = true;
 
+	learn_token_codes();
 	scanner = scanner_init(source, &yyextra, &ScanKeywords, ScanKeywordTokens);
 	for (;;)
 	{
 		core_YYSTYPE lval;
 		YYLTYPE		loc;
 		int			token = core_yylex(&lval, &loc, scanner);
-		const char *value = NULL;
-		char		number[32];
+		FmTokenKind kind;
 
 		if (token == 0)
 			break;
 		/* statement separators: "SELECT 1" and "SELECT 1;;" are alike */
 		if (token == ';')
 			continue;
-		switch (token)
+		if (!first)
+			appendStringInfoChar(out, ' ');
+		first = false;
+		if (token < 256)
 		{
-			case IDENT:
-			case UIDENT:
-			case FCONST:
-			case SCONST:
-			case USCONST:
-			case BCONST:
-			case XCONST:
-			case Op:
-				value = lval.str;
+			appendStringInfoChar(out, (char) token);
+			continue;
+		}
+		kind = token_kind(token);
+		switch (kind)
+		{
+			case FM_TOK_IDENT:
+				if (source[loc] == '"' && !plain_identifier(lval.str))
+					append_quoted(out, "", '"', lval.str);
+				else
+					appendStringInfoString(out, lval.str);
 				break;
-			case ICONST:
-			case PARAM:
-				snprintf(number, sizeof(number), "%d", lval.ival);
-				value = number;
+			case FM_TOK_UIDENT:
+				append_quoted(out, "U&", '"', lval.str);
 				break;
-			case TYPECAST:
-			case DOT_DOT:
-			case COLON_EQUALS:
-			case EQUALS_GREATER:
-			case LESS_EQUALS:
-			case GREATER_EQUALS:
-			case NOT_EQUALS:
-				/* the token code says it all, as for single characters */
+			case FM_TOK_SCONST:
+				append_quoted(out, "", '\'', lval.str);
+				break;
+			case FM_TOK_USCONST:
+				append_quoted(out, "U&", '\'', lval.str);
+				break;
+			case FM_TOK_BCONST:
+			case FM_TOK_XCONST:
+				/* the scanner's value is the letter, then the digits */
+				appendStringInfoChar(out, kind == FM_TOK_BCONST ? 'B' : 'X');
+				append_quoted(out, "", '\'', lval.str + 1);
+				break;
+			case FM_TOK_ICONST:
+				appendStringInfo(out, "%d", lval.ival);
+				break;
+			case FM_TOK_PARAM:
+				appendStringInfo(out, "$%d", lval.ival);
+				break;
+			case FM_TOK_FCONST:
+			case FM_TOK_OP:
+				appendStringInfoString(out, lval.str);
+				break;
+			case FM_TOK_KINDS:
+				/* a keyword */
+				appendStringInfoString(out, lval.keyword);
 				break;
 			default:
-				if (token >= 256)
-					value = lval.keyword;
+				appendStringInfoString(out, token_fixed_text[kind]);
 				break;
 		}
-		if (value == NULL)
-			value = "";
-		appendStringInfo(out, "%d:%zu:", token, strlen(value));
-		appendStringInfoString(out, value);
 	}
 	scanner_finish(scanner);
 }

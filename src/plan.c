@@ -54,7 +54,7 @@ static const char *run_caller = NULL;
 
 static char *problem_text(const FmPlanProblem *p);
 static char *problem_hint(const FmPlanProblem *p);
-static void report_plan_problems(List *problems) pg_attribute_noreturn();
+pg_noreturn static void report_plan_problems(List *problems);
 static void check_out_of_order(List *plan, const FmMigration *last);
 static bool creates_relation(Node *parsetree, const char *schema,
 							 const char *relname);

@@ -50,6 +50,7 @@
 static const char *guard(bool force, const char *confirm);
 static void refuse_unrehearsable(List *plan, const FmMigration *m);
 static void refuse_missing_down(List *set);
+static ErrorData *verify_one(FmScript *script, MemoryContext cxt);
 static void undo(FmScript *script, const char *by, const char *reason,
 				 MemoryContext cxt, double *duration_ms, int *statements);
 
@@ -268,6 +269,36 @@ fleetmigrate_rollback(PG_FUNCTION_ARGS)
 }
 
 /*
+ * verify_one
+ *		Run one verify script (FmVerifyMigration) and return its error, or
+ *		NULL when it passed; a cancel or shutdown is thrown on.  The error is
+ *		copied into the caller's memory context.
+ */
+static ErrorData *
+verify_one(FmScript *script, MemoryContext cxt)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ErrorData  *edata = NULL;
+
+	PG_TRY();
+	{
+		(void) FmVerifyMigration(&script->m, script->script, cxt);
+	}
+	PG_CATCH();
+	{
+		/* FmVerifyMigration() rolled its subtransaction back */
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (FmErrorIsInterrupt(edata))
+			PG_RE_THROW();
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	return edata;
+}
+
+/*
  * fleetmigrate.verify(version text)
  *	RETURNS TABLE(version text, name text, ok boolean, message text)
  *
@@ -281,7 +312,6 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *version = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
-	MemoryContext oldcxt;
 	MemoryContext cxt;
 	List	   *scripts;
 	FmRunOptions run_options = {.caller = "verify()"};
@@ -292,7 +322,6 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	FmCatalogBegin();
-	oldcxt = CurrentMemoryContext;
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "fleetmigrate verify",
 								ALLOCSET_DEFAULT_SIZES);
 	scripts = FmCatalogVerifiable(version);
@@ -322,21 +351,7 @@ fleetmigrate_verify(PG_FUNCTION_ARGS)
 			}
 			else
 			{
-				PG_TRY();
-				{
-					(void) FmVerifyMigration(&script->m, script->script, cxt);
-				}
-				PG_CATCH();
-				{
-					/* FmVerifyMigration() rolled its subtransaction back */
-					MemoryContextSwitchTo(oldcxt);
-					edata = CopyErrorData();
-					if (FmErrorIsInterrupt(edata))
-						PG_RE_THROW();
-					FlushErrorState();
-				}
-				PG_END_TRY();
-				MemoryContextSwitchTo(oldcxt);
+				edata = verify_one(script, cxt);
 				values[2] = BoolGetDatum(edata == NULL);
 				if (edata != NULL)
 				{

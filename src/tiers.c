@@ -112,6 +112,7 @@
 #include "utils/uuid.h"
 
 #include "common.h"
+#include "compat.h"
 #include "parse.h"
 
 /*
@@ -1849,7 +1850,7 @@ probe_direct(TierCheckCache *cache, const pg_uuid_t *key)
 
 	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_UUID_EQ,
 				UUIDPGetDatum(unconstify(pg_uuid_t *, key)));
-	scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+	scan = FmIndexBeginScan(rel, index, GetActiveSnapshot(), 1, 0);
 	index_rescan(scan, &skey, 1, NULL, 0);
 	if (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{

@@ -78,6 +78,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "compat.h"
 #include "parse.h"
 #include "plan.h"
 #include "runlock.h"
@@ -269,7 +270,7 @@ run_top_level(const char *sql, MemoryContext cxt)
 	PortalDefineQuery(portal, NULL, sql, tag, plans, NULL);
 	PortalStart(portal, NULL, 0, InvalidSnapshot);
 	receiver = CreateDestReceiver(DestNone);
-	(void) PortalRun(portal, FETCH_ALL, true, true, receiver, receiver, &qc);
+	(void) FmPortalRun(portal, FETCH_ALL, true, receiver, receiver, &qc);
 	receiver->rDestroy(receiver);
 	PortalDrop(portal, false);
 	MemoryContextSwitchTo(oldcxt);
