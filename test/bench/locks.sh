@@ -141,7 +141,7 @@ rate_args=() rate_text="no rate limit"
 ((threads <= clients)) || fm_die "BENCH_LOCKS_THREADS ($threads) exceeds BENCH_LOCKS_CLIENTS ($clients)"
 
 pgbench=$FM_PG_BINDIR/pgbench
-[[ -x "$pgbench" ]] || fm_die "$pgbench not found (Debian 12 ships it in the package postgresql-15)"
+[[ -x "$pgbench" ]] || fm_die "$pgbench not found (Debian ships it in the package postgresql-$FM_PG_VERSION)"
 
 # NOTICEs stay in the server, except in the migration's own session (below)
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"

@@ -126,7 +126,7 @@ done
 
 pgbench=$FM_PG_BINDIR/pgbench
 [[ -x "$pgbench" ]] ||
-    fm_die "$pgbench not found (Debian 12 ships it in the package postgresql-15)"
+    fm_die "$pgbench not found (Debian ships it in the package postgresql-$FM_PG_VERSION)"
 
 db=fm_tiers_bench_$$
 roles=(bench_tiers_bypass bench_tiers_self bench_tiers_rows bench_tiers_floor bench_tiers_once)

@@ -6,21 +6,32 @@
 #
 # 1. make installcheck: the pg_regress suite (REGRESS) and the isolation suite
 #    (ISOLATION), run as two make calls so that a failure in one does not hide
-#    the other.  Each "... ok" line counts as passed, each "... FAILED" or
-#    "... failed" as failed; a make that fails without reporting a failed test
-#    counts as one failure.
+#    the other.  Each "... ok" line (or "ok N - name", as pg_regress 16 and
+#    later print it) counts as passed, each "... FAILED" or "... failed" (or
+#    "not ok N - name") as failed; a make that fails without reporting a
+#    failed test counts as one failure.
 # 2. the TAP tests test/t/*.pl (PGXS TAP_TESTS), each file one test;
 # 3. test/t/*.sh in byte-wise order, each with bash: exit 0 passed, 77
-#    skipped, anything else failed.
+#    skipped, anything else failed;
+# 4. the version matrix (test/scripts/matrix.sh): pg_regress, the isolation
+#    specs and the checksum test against the PostgreSQL of Debian 13 (17) and
+#    Debian testing (18), each in a throwaway root made with debootstrap.
+#
+# What the server reads (test/fixtures, ../shared/corpora) is copied into the
+# cluster's folder first: the checkout may sit in a home the server's OS user
+# cannot enter.
 #
 # The last line of output is the summary "N passed, N failed[, N skipped]";
 # the exit status is non-zero when anything failed.  Logs go to
 # $FM_LOG_DIR (default log/check/ in the repository).  The cluster is stopped
 # at the end unless FM_KEEP_CLUSTER=1.
 #
-# Environment: FM_PORT, FM_CLUSTER_DIR, FM_SHARED (see common.sh),
-# FM_KEEP_CLUSTER, FM_LOG_DIR, FM_TEST_TIMEOUT (seconds per test/t script,
-# default 1200), FM_INSTALLCHECK_TIMEOUT (seconds per make call, default 1800).
+# Environment: FM_PORT, FM_CLUSTER_DIR, FM_SHARED, FM_PG_VERSION (see
+# common.sh), FM_KEEP_CLUSTER, FM_LOG_DIR, FM_TEST_TIMEOUT (seconds per test/t
+# script, default 1200), FM_INSTALLCHECK_TIMEOUT (seconds per make call,
+# default 1800), FM_SUITES (which of "regress isolation tap shell matrix" to
+# run, default all), FM_SHELL_TESTS (which test/t/*.sh, by file name, default
+# all), FM_MATRIX (the Debian suites of the matrix, default "trixie forky").
 
 set -uo pipefail
 
@@ -34,6 +45,7 @@ skipped=0
 cluster_started=0
 logdir=${FM_LOG_DIR:-$FM_ROOT/log/check}
 test_timeout=${FM_TEST_TIMEOUT:-1200}
+suites=" ${FM_SUITES:-regress isolation tap shell matrix} "
 installcheck_timeout=${FM_INSTALLCHECK_TIMEOUT:-1800}
 
 finish() {
@@ -69,11 +81,30 @@ setup_failed() {
 rm -rf "$logdir"
 mkdir -p "$logdir" || fm_die "cannot create $logdir"
 
+# cppcheck and clang-tidy when static analysis is among the tests
+if [[ $suites == *" shell "* ]] &&
+    [[ -z "${FM_SHELL_TESTS:-}" || " $FM_SHELL_TESTS " == *" static_analysis.sh "* ]]; then
+    export FM_WITH_ANALYSIS=1
+fi
+# debootstrap for the version matrix
+if [[ $suites == *" matrix "* ]]; then
+    FM_PACKAGES+=(debootstrap)
+fi
 fm_install_packages || setup_failed "installing packages"
 fm_build_install || setup_failed "make / make install"
 cluster_started=1
 fm_start_cluster || setup_failed "starting the cluster"
-echo "== cluster up: PGHOST=$PGHOST PGPORT=$PGPORT"
+echo "== cluster up: PGHOST=$PGHOST PGPORT=$PGPORT (PostgreSQL $FM_PG_VERSION)"
+
+# Copies of what the server reads, where it can read them.
+FM_FIXTURES=$FM_CLUSTER_DIR/fixtures
+export FM_FIXTURES
+fm_copy_for_server "$FM_ROOT/test/fixtures" "$FM_FIXTURES" || setup_failed "copying test/fixtures"
+server_shared=$FM_SHARED
+if [[ -d "$FM_SHARED/corpora" ]]; then
+    server_shared=$FM_CLUSTER_DIR/shared
+    fm_copy_for_server "$FM_SHARED/corpora" "$server_shared/corpora" || setup_failed "copying the corpora"
+fi
 
 # One make installcheck call.  LABEL names its log; DIFFS is where its
 # pg_regress writes regression.diffs; the rest are make arguments.  Only a
@@ -87,8 +118,10 @@ run_installcheck() {
         make -C "$FM_ROOT" --no-print-directory PG_CONFIG="$FM_PG_CONFIG" installcheck "$@" \
         </dev/null 2>&1 | tee "$log"
     rc=${PIPESTATUS[0]}
-    ok=$(grep -cE '\.\.\. +ok\b' "$log")
-    bad=$(grep -cE '\.\.\. +(FAILED|failed)\b' "$log")
+    # pg_regress 15 prints "test name ... ok"; 16 and later print TAP
+    # ("ok 1 - name", "not ok 2 - name")
+    ok=$(grep -cE '\.\.\. +ok\b|^ok [0-9]+ +[-+] ' "$log")
+    bad=$(grep -cE '\.\.\. +(FAILED|failed)\b|^not ok [0-9]+ +[-+] ' "$log")
     if ((rc != 0 && bad == 0)); then
         if ((rc == 124)); then
             printf 'make installcheck (%s) timed out after %s s\n' "$label" "$installcheck_timeout"
@@ -108,8 +141,10 @@ run_installcheck() {
     rm -f "$log.start"
 }
 
-run_installcheck regress "$FM_ROOT/regression.diffs" ISOLATION= TAP_TESTS=
-run_installcheck isolation "$FM_ROOT/output_iso/regression.diffs" REGRESS= TAP_TESTS=
+[[ $suites == *" regress "* ]] &&
+    run_installcheck regress "$FM_ROOT/regression.diffs" ISOLATION= TAP_TESTS=
+[[ $suites == *" isolation "* ]] &&
+    run_installcheck isolation "$FM_ROOT/output_iso/regression.diffs" REGRESS= TAP_TESTS=
 
 # The TAP tests (test/t/*.pl): make installcheck with only TAP_TESTS, each
 # test with its own PostgreSQL::Test::Cluster node.  initdb refuses root, so
@@ -131,7 +166,7 @@ run_tap() {
         as_user=(runuser -u "$user" --)
     fi
     timeout -k 30 "$installcheck_timeout" \
-        "${as_user[@]}" env FM_SHARED="$FM_SHARED" \
+        "${as_user[@]}" env FM_SHARED="$server_shared" \
         make -C "$src" --no-print-directory PG_CONFIG="$FM_PG_CONFIG" installcheck \
         REGRESS= ISOLATION= </dev/null >"$log" 2>&1
     rc=$?
@@ -154,13 +189,17 @@ run_tap() {
         printf -- '--- end of %s ---\n' "$log"
     fi
 }
-run_tap
+[[ $suites == *" tap "* ]] && run_tap
 
 # The shell tests.
 shopt -s nullglob
 mapfile -t tests < <(printf '%s\n' "$FM_ROOT"/test/t/*.sh | LC_ALL=C sort)
+[[ $suites == *" shell "* ]] || tests=()
 for t in "${tests[@]}"; do
     [[ -n "$t" ]] || continue
+    if [[ -n "${FM_SHELL_TESTS:-}" && " $FM_SHELL_TESTS " != *" $(basename "$t") "* ]]; then
+        continue
+    fi
     name=t/$(basename "$t")
     log=$logdir/$(basename "$t" .sh).log
     t0=$(date +%s)
@@ -189,5 +228,39 @@ for t in "${tests[@]}"; do
             ;;
     esac
 done
+
+# The version matrix: each Debian suite's own PostgreSQL, in a throwaway root.
+# matrix.sh prints "test ... ok" lines and a summary line of its own.
+run_matrix() {
+    local suite=$1 log=$logdir/matrix-$1.log rc summary n_pass n_fail n_skip
+    printf '== version matrix: Debian %s (log: %s)\n' "$suite" "$log"
+    FM_LOG_DIR=$logdir/matrix-$suite timeout -k 30 "$installcheck_timeout" \
+        bash "$FM_ROOT/test/scripts/matrix.sh" "$suite" </dev/null >"$log" 2>&1
+    rc=$?
+    grep -E '^test ' "$log"
+    summary=$(tail -n 1 "$log")
+    if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
+        n_pass=${BASH_REMATCH[1]} n_fail=${BASH_REMATCH[2]} n_skip=${BASH_REMATCH[4]:-0}
+    else
+        n_pass=0 n_fail=0 n_skip=0
+    fi
+    if ((rc != 0 && n_fail == 0)); then
+        printf 'test matrix/%s ... FAILED (exit %d before its tests reported)\n' "$suite" "$rc"
+        n_fail=1
+    fi
+    passed=$((passed + n_pass))
+    failed=$((failed + n_fail))
+    skipped=$((skipped + n_skip))
+    if ((n_fail > 0)); then
+        printf -- '--- %s ---\n' "$log"
+        tail -n 200 "$log"
+        printf -- '--- end of %s ---\n' "$log"
+    fi
+}
+if [[ $suites == *" matrix "* ]]; then
+    for suite in ${FM_MATRIX:-trixie forky}; do
+        run_matrix "$suite"
+    done
+fi
 
 finish

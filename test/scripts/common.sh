@@ -10,7 +10,7 @@
 # Functions:
 #   fm_install_packages  apt-get install the build and test dependencies
 #                        (skipped entirely when dpkg says they are all there)
-#   fm_build_install     make, then make install, against PostgreSQL 15
+#   fm_build_install     make, then make install, with FM_PG_CONFIG
 #   fm_start_cluster     (re)create and start a throwaway cluster
 #   fm_stop_cluster      stop it (the data stay until the next start)
 #   fm_server_log_tail   print the end of the server log
@@ -28,7 +28,32 @@ if [[ -n "${FM_COMMON_SOURCED:-}" ]]; then
 fi
 FM_COMMON_SOURCED=1
 
-FM_PG_VERSION=15
+# The PostgreSQL major version: the distribution's own (Debian 12 ships 15,
+# Debian 13 ships 17, Debian testing 18), or FM_PG_VERSION, or the version of
+# FM_PG_BINDIR when that is given.
+fm_distribution_pg_version() {
+    local codename=
+    if [[ -r /etc/os-release ]]; then
+        codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    fi
+    case $codename in
+        bookworm) echo 15; return 0 ;;
+        trixie) echo 17; return 0 ;;
+        forky) echo 18; return 0 ;;
+    esac
+    # another Debian release: the version its "postgresql" package depends on
+    apt-cache depends postgresql 2>/dev/null |
+        sed -n 's/^ *Depends: postgresql-\([0-9][0-9]*\)$/\1/p' | head -n 1
+}
+
+if [[ -z "${FM_PG_VERSION:-}" && -n "${FM_PG_BINDIR:-}" && -x "$FM_PG_BINDIR/pg_config" ]]; then
+    FM_PG_VERSION=$("$FM_PG_BINDIR/pg_config" --version | sed -n 's/^PostgreSQL \([0-9][0-9]*\).*/\1/p')
+fi
+FM_PG_VERSION=${FM_PG_VERSION:-$(fm_distribution_pg_version)}
+if [[ -z "$FM_PG_VERSION" ]]; then
+    printf 'error: cannot tell which PostgreSQL version this distribution ships; set FM_PG_VERSION (15, 17 or 18)\n' >&2
+    return 1 2>/dev/null || exit 1
+fi
 FM_PG_BINDIR=${FM_PG_BINDIR:-/usr/lib/postgresql/$FM_PG_VERSION/bin}
 FM_PG_CONFIG=$FM_PG_BINDIR/pg_config
 
@@ -59,16 +84,19 @@ PGPORT=$FM_PORT
 PGUSER=postgres
 PGDATABASE=postgres
 export PATH PGHOST PGPORT PGUSER PGDATABASE
-export FM_ROOT FM_SHARED FM_CLUSTER_DIR FM_PORT FM_DATA_DIR FM_SERVER_LOG FM_PG_CONFIG
+export FM_ROOT FM_SHARED FM_CLUSTER_DIR FM_PORT FM_DATA_DIR FM_SERVER_LOG FM_PG_CONFIG FM_PG_VERSION FM_PG_BINDIR
 
-# Packages a fresh Debian 12 needs.  pg_trgm, btree_gin, citext and uuid-ossp
-# ship inside postgresql-15 on Debian 12; postgresql-contrib is the metapackage
-# that says so.
+# Packages a fresh Debian 12 or 13 needs.  The contrib modules the tests use
+# (pg_trgm, btree_gin, citext, uuid-ossp) ship inside postgresql-NN.
 FM_PACKAGES=(
     gcc make libc6-dev
-    postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-cron
+    "postgresql-$FM_PG_VERSION" "postgresql-server-dev-$FM_PG_VERSION"
+    "postgresql-$FM_PG_VERSION-cron"
     perl libipc-run-perl ca-certificates util-linux procps
 )
+# Installed too when FM_WITH_ANALYSIS=1 (check.sh sets it when it runs
+# test/t/static_analysis.sh).
+FM_ANALYSIS_PACKAGES=(cppcheck clang-tidy)
 
 fm_log() {
     printf '== %s\n' "$*" >&2
@@ -105,8 +133,9 @@ fm_check_root_access() {
 }
 
 fm_missing_packages() {
-    local pkg status
-    for pkg in "${FM_PACKAGES[@]}"; do
+    local pkg status pkgs=("${FM_PACKAGES[@]}")
+    [[ "${FM_WITH_ANALYSIS:-0}" == 1 ]] && pkgs+=("${FM_ANALYSIS_PACKAGES[@]}")
+    for pkg in "${pkgs[@]}"; do
         status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)
         [[ "$status" == ii* ]] || printf '%s\n' "$pkg"
     done
@@ -123,10 +152,10 @@ fm_install_packages() {
     fm_log "packages: installing" $missing
     fm_check_root_access || return 1
 
-    # Installing postgresql-15 would create and start a cluster "15/main" on
+    # Installing postgresql-NN would create and start a cluster "NN/main" on
     # port 5432.  We never use it, so ask postgresql-common not to create it
     # (only when the server package is not installed yet).
-    if ! dpkg-query -W -f='${db:Status-Abbrev}' postgresql-15 2>/dev/null | grep -q '^ii'; then
+    if ! dpkg-query -W -f='${db:Status-Abbrev}' "postgresql-$FM_PG_VERSION" 2>/dev/null | grep -q '^ii'; then
         fm_as_root mkdir -p /etc/postgresql-common/createcluster.d || return 1
         printf '# written by fleetmigrate test/scripts/common.sh\ncreate_main_cluster = false\n' |
             fm_as_root tee /etc/postgresql-common/createcluster.d/fleetmigrate.conf >/dev/null || return 1
@@ -315,6 +344,18 @@ EOF
             "$PGHOST" "$PGPORT" >&2
         return 1
     fi
+}
+
+# fm_copy_for_server SRC DEST: a copy of the folder SRC at DEST that the
+# server's OS user can read.  The checkout (and ../shared beside it) may sit
+# in a home the server cannot enter, so nothing the server reads is read in
+# place.  DEST is replaced.
+fm_copy_for_server() {
+    local src=$1 dest=$2
+    rm -rf "$dest" && mkdir -p "$dest" && cp -R "$src/." "$dest" && chmod -R a+rX "$dest" || {
+        printf 'error: cannot copy %s to %s for the server\n' "$src" "$dest" >&2
+        return 1
+    }
 }
 
 # How a human stops the cluster (printed by demo.sh).

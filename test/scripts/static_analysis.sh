@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# static_analysis.sh -- cppcheck and clang-tidy over src/, against the
-# PostgreSQL 15 server headers.  Prints findings and exits non-zero if any.
+# static_analysis.sh -- cppcheck and clang-tidy over src/, against the server
+# headers of FM_PG_CONFIG (test/scripts/common.sh: the distribution's
+# PostgreSQL unless told otherwise).  Prints findings and exits non-zero if any.
 #
 # Suppressed, after reading each one:
-#  - findings inside the server's own headers (/usr/include/postgresql);
+#  - findings inside the server's own headers (pg_config --includedir-server);
 #  - cppcheck redundantAssignment on ExecErrorContext.statement in runner.c:
 #    the error context callback reads it, which cppcheck cannot see;
 #  - clang-tidy bugprone-implicit-widening-of-multiplication-result: raised by
@@ -13,8 +14,10 @@
 #    style rules that fight the server's own conventions (PG_FUNCTION_ARGS,
 #    Datum conversions).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-inc=$(/usr/lib/postgresql/15/bin/pg_config --includedir-server)
+# shellcheck source=test/scripts/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+root=$FM_ROOT
+inc=$("$FM_PG_CONFIG" --includedir-server)
 cd "$root"
 status=0
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # static_analysis: cppcheck and clang-tidy find nothing new in src/
-# (skipped when the tools are not installed; see test/scripts/static_analysis.sh)
+# (see test/scripts/static_analysis.sh).  check.sh installs both tools, so
+# a missing one is a failure, not a skip.
 set -euo pipefail
-if ! command -v cppcheck >/dev/null || ! command -v clang-tidy >/dev/null; then
-    echo "cppcheck or clang-tidy not installed: skipped"
-    exit 77
-fi
+for tool in cppcheck clang-tidy; do
+    if ! command -v "$tool" >/dev/null; then
+        echo "FAIL $tool is not installed (test/scripts/check.sh installs it with FM_WITH_ANALYSIS=1)"
+        exit 1
+    fi
+done
 exec bash "$(dirname "$0")/../scripts/static_analysis.sh"
