@@ -97,6 +97,20 @@ make_root() {
     touch "$root/.fleetmigrate-matrix-root"
 }
 
+# The only reason to skip lies outside the machine: Debian's mirror cannot
+# be reached (to make the root, or to install packages into it).
+mirror_reachable() {
+    local host=${mirror#*://} port=80
+    [[ $mirror == https://* ]] && port=443
+    host=${host%%/*}
+    timeout 20 bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null
+}
+if ! mirror_reachable; then
+    printf 'test %s/set-up ... skipped: Debian'"'"'s mirror %s is not reachable from this machine\n' "$suite" "$mirror"
+    printf '0 passed, 0 failed, 1 skipped\n'
+    exit 0
+fi
+
 if [[ "${FM_MATRIX_FRESH:-0}" == 1 || ! -e "$root/.fleetmigrate-matrix-root" ]]; then
     if ! command -v debootstrap >/dev/null; then
         fm_log "matrix: installing debootstrap"
