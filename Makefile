@@ -28,7 +28,7 @@ EXTENSION = fleetmigrate
 DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.sql \
 	fleetmigrate--1.2--1.3.sql fleetmigrate--1.3--1.4.sql fleetmigrate--1.4--1.5.sql \
 	fleetmigrate--1.5--1.6.sql fleetmigrate--1.6--1.7.sql \
-	fleetmigrate--1.7--1.8.sql
+	fleetmigrate--1.7--1.8.sql fleetmigrate--1.8--1.9.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
 REGRESS = install ordering register bundles register_dir_errors drift dependencies out_of_order baseline repeatable apply rollback verify params tolerate rehearse errors dry_run lint destructive privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate integrity bad_input privilege_matrix upgrade upgrade_checksums

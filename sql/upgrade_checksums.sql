@@ -1,4 +1,4 @@
--- upgrade_checksums: ALTER EXTENSION ... UPDATE from 1.7 recomputes the
+-- upgrade_checksums: ALTER EXTENSION ... UPDATE from 1.7 (through 1.8) recomputes the
 -- stored checksums once, by the rule that is the same on every supported
 -- PostgreSQL version, and the history keeps matching the catalog
 CREATE EXTENSION fleetmigrate VERSION '1.7';
@@ -24,7 +24,7 @@ UPDATE fleetmigrate.events
                        WHEN version = '002' THEN 'old-ran-before'
                        ELSE 'old-up-' || version END;
 
-ALTER EXTENSION fleetmigrate UPDATE TO '1.8';
+ALTER EXTENSION fleetmigrate UPDATE;
 
 -- every stored script's checksum is the new rule's
 SELECT version,

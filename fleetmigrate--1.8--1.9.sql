@@ -1,0 +1,11 @@
+/* fleetmigrate--1.8--1.9.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION fleetmigrate UPDATE TO '1.9'" to load this file. \quit
+
+/*
+ * Trust on real workflows (issue 19): consent scoped to data, adopting an
+ * existing database, history that tells the truth.  As in the earlier
+ * scripts every reference is schema-qualified, operators included.  Each
+ * area has a section of its own below.
+ */
