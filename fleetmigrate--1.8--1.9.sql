@@ -9,3 +9,12 @@
  * scripts every reference is schema-qualified, operators included.  Each
  * area has a section of its own below.
  */
+
+-- ---- history: the new kinds of event ---------------------------------------
+-- unbaselined: a baseline undone (unbaseline()); imported: an entry adopted
+-- from another tool's history (import_history()); unregistered: a migration
+-- that never ran removed from the catalog (unregister()).
+ALTER TABLE fleetmigrate.events DROP CONSTRAINT events_event_check;
+ALTER TABLE fleetmigrate.events ADD CONSTRAINT events_event_check
+    CHECK (event OPERATOR(pg_catalog.=) ANY (ARRAY['applied', 'failed', 'rolled_back',
+           'baseline', 'repaired', 'unbaselined', 'imported', 'unregistered']::pg_catalog.text[]));
