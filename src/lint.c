@@ -411,7 +411,7 @@ numeric_precision_scale(int32 typmod, int *precision, int *scale)
 {
 	int32		tmp = typmod - VARHDRSZ;
 
-	*precision = (tmp >> 16) & 0xffff;
+	*precision = (int) (((uint32) tmp >> 16) & 0xffff);
 	*scale = (int) ((int16) (tmp & 0xffff));
 }
 

@@ -263,17 +263,17 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 
 		if (edata != NULL)
 		{
-			char	   *text;
+			char	   *message;
 
 			MemoryContextSwitchTo(procxt);
 			FmExplainError(m, args.failed_at.statement, edata);
-			text = FmErrorText(edata, false);
+			message = FmErrorText(edata, false);
 			duration_ms = (double) (GetCurrentTimestamp() - started) / 1000.0;
 			FmCatalogRecordFailed(m, started, duration_ms, run->run_by,
-								  edata->sqlerrcode, text,
+								  edata->sqlerrcode, message,
 								  args.failed_at.statement, args.failed_at.line);
 			FmCatalogRunFinish(run_id, "failed", applied, m,
-							   edata->sqlerrcode, text);
+							   edata->sqlerrcode, message);
 			SPI_commit();
 			ReThrowError(edata);
 		}

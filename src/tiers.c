@@ -1206,7 +1206,7 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 	int64		changed = 0;
 	int64		skipped = 0;
 	int32		batches = 0;
-	pg_uuid_t	last;
+	pg_uuid_t	last = {{0}};
 	bool		have_last = false;
 	TupleDesc	tupdesc;
 	Datum		result[3];
