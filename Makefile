@@ -13,7 +13,9 @@ OBJS = \
 	src/lint.o \
 	src/locks.o \
 	src/runlock.o \
+	src/objects.o \
 	src/catalog.o \
+	src/adopt.o \
 	src/runner.o \
 	src/run.o \
 	src/apply.o \
