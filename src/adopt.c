@@ -64,7 +64,7 @@ static const ToolDef tools[] = {
 	{"supabase", "supabase_migrations", "schema_migrations",
 		"SELECT version::pg_catalog.text, name::pg_catalog.text, NULL::pg_catalog.text,"
 		"       statements::pg_catalog.text[]"
-		"  FROM supabase_migrations.schema_migrations ORDER BY 1 COLLATE \"C\""},
+		"  FROM supabase_migrations.schema_migrations ORDER BY version COLLATE \"C\""},
 	{"flyway", NULL, "flyway_schema_history",
 		"SELECT version::pg_catalog.text, description::pg_catalog.text,"
 		"       CASE WHEN NOT success THEN 'failed in Flyway (success = false)'"
@@ -78,7 +78,7 @@ static const ToolDef tools[] = {
 	{"dbmate", NULL, "schema_migrations",
 		"SELECT version::pg_catalog.text, NULL::pg_catalog.text, NULL::pg_catalog.text,"
 		"       NULL::pg_catalog.text[]"
-		"  FROM schema_migrations ORDER BY 1 COLLATE \"C\""},
+		"  FROM schema_migrations ORDER BY version::pg_catalog.text COLLATE \"C\""},
 	{"golang-migrate", NULL, "schema_migrations",
 		"SELECT version::pg_catalog.text, NULL::pg_catalog.text,"
 		"       CASE WHEN dirty THEN 'dirty in golang-migrate: its last run failed part way' END,"
@@ -211,9 +211,9 @@ baseline_set(List *set, const char *by, const char *reason,
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 nproblems == 1 ?
-				 errmsg("cannot baseline %s: the database does not have what it creates",
+				 errmsg("cannot baseline %s: the database does not match it",
 						FmMigrationLabel(first->m.version, first->m.name)) :
-				 errmsg("cannot baseline %d migrations: the database does not have what they create",
+				 errmsg("cannot baseline %d migrations: the database does not match them",
 						nproblems),
 				 errdetail("%sNothing was baselined.", problems.data),
 				 errhint("A baseline says that a migration already ran. Apply the migrations that did not run instead (fleetmigrate.apply_pending()), or baseline only the ones whose objects exist, as in fleetmigrate.baseline(ARRAY['001', '002 add_index'], reason => '...').")));
@@ -568,6 +568,24 @@ text_items(Datum datum)
 	return result;
 }
 
+/* Whether every query of a WITH clause (NULL: none) is a SELECT. */
+static bool
+ctes_only_select(WithClause *with)
+{
+	ListCell   *lc;
+
+	if (with == NULL)
+		return true;
+	foreach(lc, with->ctes)
+	{
+		CommonTableExpr *cte = lfirst_node(CommonTableExpr, lc);
+
+		if (!IsA(cte->ctequery, SelectStmt))
+			return false;
+	}
+	return true;
+}
+
 /*
  * read_source
  *		The entries of "tool"'s history, read as the calling user.  "query":
@@ -625,17 +643,18 @@ read_source(const ToolDef *tool, const char *query)
 
 		if (list_length(statements) != 1 ||
 			!IsA(((FmStatement *) linitial(statements))->parsetree, SelectStmt) ||
-			(select = (SelectStmt *) ((FmStatement *) linitial(statements))->parsetree)->intoClause != NULL)
+			(select = (SelectStmt *) ((FmStatement *) linitial(statements))->parsetree)->intoClause != NULL ||
+			!ctes_only_select(select->withClause))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the query of import_history('query') must be one SELECT"),
+					 errmsg("the query of import_history('query') must be one SELECT that changes nothing"),
 					 errhint("Write a query that returns columns \"version\" and \"name\", as in import_history('query', query => 'SELECT version, name FROM legacy.schema_log').")));
 	}
 	rc = SPI_execute(query, true, 0);
 	if (rc != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the query of import_history('query') must be one SELECT")));
+				 errmsg("the query of import_history('query') must be one SELECT that changes nothing")));
 	vcol = SPI_fnumber(SPI_tuptable->tupdesc, "version");
 	ncol = SPI_fnumber(SPI_tuptable->tupdesc, "name");
 	if (vcol <= 0 && ncol <= 0)
@@ -699,7 +718,7 @@ emit(Import *imp, const char *version, const char *name, const char *outcome,
 	if (strcmp(outcome, "not_registered") == 0 || strcmp(outcome, "unverified") == 0)
 	{
 		if (imp->nrefused++ < 20)
-			appendStringInfo(&imp->refused, "%s %s: %s (%s).\n",
+			appendStringInfo(&imp->refused, "%s %s: %s: %s\n",
 							 version ? version : "-", name ? name : "-",
 							 outcome, detail);
 	}
@@ -801,7 +820,7 @@ import_entry(Import *imp, SourceEntry *e, bool supabase, bool golang)
 			if (last && e->skip != NULL)
 				emit(imp, m->m.version, m->m.name, "skipped", e->skip);
 			else
-				import_one(imp, m, last ? NULL : psprintf("before version %s, golang-migrate's last: ", e->version));
+				import_one(imp, m, last ? NULL : psprintf("up to golang-migrate's version %s: ", e->version));
 		}
 		if (!seen)
 			emit(imp, e->version, NULL, e->skip ? "skipped" : "not_registered",
@@ -815,11 +834,24 @@ import_entry(Import *imp, SourceEntry *e, bool supabase, bool golang)
 		if (list_length(found) > 1 && e->name != NULL)
 		{
 			List	   *named = NIL;
+			StringInfoData names;
 
+			initStringInfo(&names);
 			foreach(lc, found)
 			{
-				if (strcmp(name_key(((FmAdoptable *) lfirst(lc))->m.name), name_key(e->name)) == 0)
-					named = lappend(named, lfirst(lc));
+				FmAdoptable *m = lfirst(lc);
+
+				appendStringInfo(&names, "%s%s %s", names.len > 0 ? ", " : "",
+								 m->m.version, m->m.name);
+				if (strcmp(name_key(m->m.name), name_key(e->name)) == 0)
+					named = lappend(named, m);
+			}
+			if (named == NIL)
+			{
+				emit(imp, e->version, e->name, "not_registered",
+					 psprintf("Version %s names %d registered migrations (%s), none of them \"%s\".",
+							  e->version, list_length(found), names.data, e->name));
+				return;
 			}
 			found = named;
 		}

@@ -666,13 +666,13 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 	},
 	[STMT_DEPENDENTS] = {
-		"SELECT DISTINCT d.sort_key, d.version, d.name"
-		"  FROM fleetmigrate.migrations d, pg_catalog.unnest(d.requires) AS r(ref)"
+		"SELECT d.version, d.name FROM fleetmigrate.migrations d"
 		" WHERE " IN_EFFECT("d")
-		"   AND pg_catalog.split_part(r.ref, ' ', 1) = $1"
-		"   AND (pg_catalog.strpos(r.ref, ' ') = 0"
-		"        OR pg_catalog.substr(r.ref, pg_catalog.strpos(r.ref, ' ') + 1) = $2)"
 		"   AND NOT (d.version = $1 AND d.name = $2)"
+		"   AND EXISTS (SELECT FROM pg_catalog.unnest(d.requires) AS r(ref)"
+		"                WHERE pg_catalog.split_part(r.ref, ' ', 1) = $1"
+		"                  AND (pg_catalog.strpos(r.ref, ' ') = 0"
+		"                       OR pg_catalog.substr(r.ref, pg_catalog.strpos(r.ref, ' ') + 1) = $2))"
 		" ORDER BY d.sort_key, d.version COLLATE \"C\", d.name COLLATE \"C\"",
 		2, {TEXTOID, TEXTOID}
 	},
@@ -2298,8 +2298,8 @@ FmCatalogDependents(const char *version, const char *name)
 	for (uint64 i = 0; i < SPI_processed; i++)
 		result = lappend(result,
 						 psprintf("%s %s",
-								  nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2),
-								  nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3)));
+								  nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
+								  nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
 	SPI_freetuptable(SPI_tuptable);
 	return result;
 }
