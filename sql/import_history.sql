@@ -65,6 +65,10 @@ $q$);
 -- an imported migration can be undone like a baseline
 SELECT fleetmigrate.unbaseline('007', 'create_user_feedback', reason => 'imported by mistake');
 SELECT version, name, state FROM fleetmigrate.status WHERE version = '007';
+-- validate() knows imported migrations: one deleted from the catalog by
+-- hand is reported, an unbaselined one is not
+DELETE FROM fleetmigrate.migrations WHERE version IN ('001', '007');
+SELECT version, name, problem FROM fleetmigrate.validate();
 ROLLBACK;
 
 -- strict => true: all or nothing
