@@ -14,6 +14,8 @@ CREATE VIEW public.user_emails AS SELECT id, email FROM public.users;
 CREATE FUNCTION legacy.touch(a int, b int) RETURNS int LANGUAGE sql AS 'SELECT a + b';
 CREATE PROCEDURE legacy.tidy() LANGUAGE sql AS 'SELECT 1';
 CREATE MATERIALIZED VIEW legacy.user_count AS SELECT count(*) AS n FROM public.users;
+CREATE VIEW legacy.kept_view AS SELECT 1 AS one;
+CREATE TABLE public.moved (x int);
 
 SELECT * FROM fleetmigrate.register_bundle($b$
 -- migration: 001 users
@@ -35,6 +37,11 @@ DROP TABLE scratch;
 CREATE TABLE old_name (x int);
 ALTER TABLE old_name RENAME TO new_name;
 DROP TABLE new_name;
+-- ALTER TABLE renames a view too; a table moved to another schema is there
+CREATE VIEW temp_view AS SELECT 1 AS one;
+ALTER TABLE temp_view RENAME TO kept_view;
+CREATE TABLE moved (x int);
+ALTER TABLE moved SET SCHEMA public;
 -- verify
 SELECT legacy.touch(1, 2);
 -- migration: 002 add_tier
@@ -159,5 +166,5 @@ DROP ROLE regress_adopt_nobody;
 DROP EXTENSION fleetmigrate;
 DROP SCHEMA IF EXISTS fleetmigrate;
 DROP SCHEMA legacy CASCADE;
-DROP TABLE users, bug_reports, user_feedback, sessions, repair_me CASCADE;
+DROP TABLE users, bug_reports, user_feedback, sessions, repair_me, moved CASCADE;
 DROP FUNCTION feedback_score(int), feedback_score(int, int);

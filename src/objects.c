@@ -499,8 +499,8 @@ read_statement(Reader *r, Node *tree, int number, const char *default_schema)
 					if (rk >= 0)
 					{
 						split_names((List *) obj, &schema, &name);
-						/* DROP TABLE also drops what CREATE TABLE AS made */
-						forget(r, NULL, (ObjKind) rk, schema, name, -1);
+						/* relations share one namespace per schema */
+						forget(r, is_relation_kind, (ObjKind) rk, schema, name, -1);
 					}
 					else if (stmt->removeType == OBJECT_TYPE ||
 							 stmt->removeType == OBJECT_DOMAIN)
@@ -542,8 +542,10 @@ read_statement(Reader *r, Node *tree, int number, const char *default_schema)
 				RenameStmt *stmt = (RenameStmt *) tree;
 				int			rk = relation_kind(stmt->renameType);
 
+				/* ALTER TABLE ... RENAME works on views and indexes too */
 				if (rk >= 0)
-					rename_objects(r, NULL, (ObjKind) rk, stmt->relation->schemaname,
+					rename_objects(r, is_relation_kind, (ObjKind) rk,
+								   stmt->relation->schemaname,
 								   stmt->relation->relname, stmt->newname, NULL);
 				else if (stmt->renameType == OBJECT_COLUMN)
 				{
@@ -598,7 +600,8 @@ read_statement(Reader *r, Node *tree, int number, const char *default_schema)
 				int			rk = relation_kind(stmt->objectType);
 
 				if (rk >= 0)
-					rename_objects(r, NULL, (ObjKind) rk, stmt->relation->schemaname,
+					rename_objects(r, is_relation_kind, (ObjKind) rk,
+								   stmt->relation->schemaname,
 								   stmt->relation->relname, NULL, stmt->newschema);
 				else if (stmt->objectType == OBJECT_TYPE ||
 						 stmt->objectType == OBJECT_DOMAIN)
