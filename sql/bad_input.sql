@@ -471,7 +471,32 @@ INSERT INTO bad_input VALUES
 (403, 'rollback: wrong confirm in development', false, '22023', $c$SELECT * FROM (SELECT set_config('fleetmigrate.environment', 'development', true) AS env) s, LATERAL fleetmigrate.rollback(confirm => CASE WHEN s.env IS NOT NULL THEN 'prod' END)$c$),
 (404, 'upgrade_user_tier: NULL allow_downgrade', false, '22004', $c$SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000001', 'AUTHENTICATED', NULL, NULL)$c$),
 (405, 'assign_tier: NULL batch_size', false, '22004', $c$CALL fleetmigrate.assign_tier('AUTHENTICATED', 'true', batch_size => NULL)$c$),
-(406, 'assign_tier: NULL allow_downgrade', false, '22004', $c$CALL fleetmigrate.assign_tier('AUTHENTICATED', 'true', allow_downgrade => NULL)$c$);
+(406, 'assign_tier: NULL allow_downgrade', false, '22004', $c$CALL fleetmigrate.assign_tier('AUTHENTICATED', 'true', allow_downgrade => NULL)$c$),
+-- adopting a database (issue 19): baseline of a list, unbaseline, import_history (901-924: this area's own range, so that merging the other areas adds rows without renumbering)
+(901, 'baseline list: empty', false, '22023', $c$SELECT * FROM fleetmigrate.baseline(ARRAY[]::text[])$c$),
+(902, 'baseline list: NULL', false, '22004', $c$SELECT * FROM fleetmigrate.baseline(NULL::text[])$c$),
+(903, 'baseline list: NULL entry', false, '22004', $c$SELECT * FROM fleetmigrate.baseline(ARRAY[NULL]::text[])$c$),
+(904, 'baseline list: unknown', false, '42704', $c$SELECT * FROM fleetmigrate.baseline(ARRAY['404'])$c$),
+(905, 'baseline list: already applied', false, '55000', $c$SELECT * FROM fleetmigrate.baseline(ARRAY['001'])$c$),
+(906, 'baseline list: duplicate', false, '22023', $c$SELECT * FROM fleetmigrate.baseline(ARRAY['002', '002 second'])$c$),
+(907, 'baseline list: two dimensions', false, '2202E', $c$SELECT * FROM fleetmigrate.baseline(ARRAY[['002']])$c$),
+(908, 'baseline list: objects missing', false, '42704', $c$SELECT * FROM fleetmigrate.baseline(ARRAY['002'])$c$),
+(909, 'baseline list: 100000-byte entry', false, '42704', $c$SELECT * FROM fleetmigrate.baseline(ARRAY[repeat('1', 100000)])$c$),
+(910, 'unbaseline: applied, not baselined', false, '55000', $c$SELECT fleetmigrate.unbaseline('001', 'first', 'why')$c$),
+(911, 'unbaseline: pending', false, '55000', $c$SELECT fleetmigrate.unbaseline('002', 'second', 'why')$c$),
+(912, 'unbaseline: unknown', false, '42704', $c$SELECT fleetmigrate.unbaseline('404', 'nope', 'why')$c$),
+(913, 'unbaseline: NULL reason', false, '22023', $c$SELECT fleetmigrate.unbaseline('001', 'first', NULL)$c$),
+(914, 'unbaseline: NULL name', false, '22004', $c$SELECT fleetmigrate.unbaseline('001', NULL, 'why')$c$),
+(915, 'import_history: unknown tool', false, '22023', $c$SELECT * FROM fleetmigrate.import_history('liquibase')$c$),
+(916, 'import_history: NULL tool', false, '22004', $c$SELECT * FROM fleetmigrate.import_history(NULL)$c$),
+(917, 'import_history: no such table', false, '42P01', $c$SELECT * FROM fleetmigrate.import_history('flyway')$c$),
+(918, 'import_history: query without query', false, '22004', $c$SELECT * FROM fleetmigrate.import_history('query')$c$),
+(919, 'import_history: query that writes', false, '22023', $c$SELECT * FROM fleetmigrate.import_history('query', query => 'DELETE FROM users RETURNING id AS version')$c$),
+(920, 'import_history: query without columns', false, '42703', $c$SELECT * FROM fleetmigrate.import_history('query', query => 'SELECT 1 AS x')$c$),
+(921, 'import_history: query not SQL', false, '42601', $c$SELECT * FROM fleetmigrate.import_history('query', query => 'hello')$c$),
+(922, 'import_history: query for another tool', false, '22023', $c$SELECT * FROM fleetmigrate.import_history('sqitch', query => 'SELECT 1 AS name')$c$),
+(923, 'import_history: NULL strict', false, '22004', $c$SELECT * FROM fleetmigrate.import_history('sqitch', strict => NULL)$c$),
+(924, 'import_history: strict with an unknown entry', false, '55000', $c$SELECT * FROM fleetmigrate.import_history('query', query => 'SELECT ''404'' AS version', strict => true)$c$);
 SELECT count(*) AS cases FROM bad_input;
 
 -- the sweep

@@ -6,6 +6,8 @@ SET client_min_messages = warning;
 -- the schema exists already (created by hand, from the SQL editor)
 CREATE TABLE base_users (id int PRIMARY KEY);
 CREATE TABLE base_requests (id int PRIMARY KEY, user_id int REFERENCES base_users);
+CREATE INDEX base_requests_user_idx ON base_requests (user_id);
+COMMENT ON INDEX base_requests_user_idx IS 'made by hand';
 
 SELECT * FROM fleetmigrate.register_bundle($b$
 -- migration: 001 users
@@ -31,7 +33,7 @@ SELECT version, name, state, applied_by = current_user AS by_me,
 SELECT h.version, h.name, h.event, h.performed_by = current_user AS by_me, h.reason,
        h.checksum = fleetmigrate.checksum(m.up) AS checksum_of_registered
   FROM fleetmigrate.history h JOIN fleetmigrate.migrations m USING (version, name);
-SELECT to_regclass('base_requests_user_idx') IS NULL AS nothing_ran;
+SELECT obj_description('base_requests_user_idx'::regclass) AS still_the_hand_made_index;
 
 -- only what was not baselined runs; it is not out of order
 SELECT version, name, status FROM fleetmigrate.apply_pending();
@@ -50,9 +52,12 @@ SELECT * FROM fleetmigrate.baseline('');
 SELECT * FROM fleetmigrate.baseline('0 1');
 
 -- a later migration may be applied already: baselining earlier ones that
--- are pending is allowed (a late merge adopted by hand)
-SELECT fleetmigrate.register('000', 'extensions', 'CREATE EXTENSION IF NOT EXISTS citext');
-SELECT * FROM fleetmigrate.baseline('000', reason => 'citext was installed by the provider');
+-- are pending is allowed (a late merge adopted by hand); its objects must
+-- exist (adopt.sql has more of that check)
+SELECT fleetmigrate.register('000', 'schemas', 'CREATE SCHEMA IF NOT EXISTS base_app');
+SELECT * FROM fleetmigrate.baseline('000', reason => 'the schema was made by the provider');
+CREATE SCHEMA base_app;
+SELECT * FROM fleetmigrate.baseline('000', reason => 'the schema was made by the provider');
 SELECT version, state FROM fleetmigrate.status WHERE version = '000';
 
 -- not from inside a migration
@@ -68,5 +73,6 @@ RESET ROLE;
 DROP ROLE regress_baseline_nobody;
 
 DROP TABLE base_requests, base_users;
+DROP SCHEMA base_app;
 DROP EXTENSION fleetmigrate;
 DROP SCHEMA IF EXISTS fleetmigrate;

@@ -46,6 +46,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "objects.h"
 #include "compat.h"
 #include "definition.h"
 #include "order.h"
@@ -70,6 +71,14 @@ static List *text_array_items(Datum array);
 static bool same_items(List *a, List *b);
 static void register_error_callback(void *arg);
 static Datum target_key(const char *version, const char *what);
+
+/* The migrations a baseline or an import may take (FmCatalogAdoptable()). */
+#define ADOPT_SELECT \
+	"SELECT version, name, state, up, verify, sort_key, repeatable," \
+	"       " IN_EFFECT("migrations") \
+	"  FROM fleetmigrate.migrations"
+#define ADOPT_ORDER \
+	" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\" FOR UPDATE"
 
 /*
  * The catalog statements.  Each is prepared once per backend and kept
@@ -101,9 +110,16 @@ typedef enum CatalogStatement
 	STMT_REPAIR,
 	STMT_STATE,
 	STMT_PLAN_PROBLEMS,
-	STMT_BASELINE_APPLIED,
-	STMT_BASELINE,
 	STMT_MENTIONING,
+	/* adopting a database (baseline(), unbaseline(), import_history()) */
+	STMT_ADOPT_REF,
+	STMT_ADOPT_UPTO,
+	STMT_ADOPT_VERSION,
+	STMT_ADOPT_NAME,
+	STMT_ADOPT_MARK,
+	STMT_UNBASELINE,
+	STMT_DEPENDENTS,
+	STMT_REPAIR_UP,
 	STMT_ROLLBACK_LAST,
 	STMT_ROLLBACK_AFTER,
 	STMT_RECORD_ROLLED_BACK,
@@ -390,9 +406,10 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"                          CASE e.event WHEN 'baseline' THEN 'baselined' ELSE e.event END)"
 		"   FROM (SELECT DISTINCT ON (version, name) version, name, event, performed_by"
 		"           FROM fleetmigrate.events"
-		"          WHERE event IN ('applied', 'rolled_back', 'baseline', 'repaired')"
+		"          WHERE event IN ('applied', 'rolled_back', 'baseline', 'repaired',"
+		"                          'imported', 'unbaselined')"
 		"          ORDER BY version, name, id DESC) e"
-		"  WHERE e.event <> 'rolled_back'"
+		"  WHERE e.event NOT IN ('rolled_back', 'unbaselined')"
 		"    AND NOT EXISTS (SELECT 1 FROM fleetmigrate.migrations x"
 		"                     WHERE x.version = e.version AND x.name = e.name)"
 		" UNION ALL"
@@ -472,34 +489,6 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"        AND (" IN_EFFECT("t") " OR tp.pos IS NOT NULL))"
 		" ORDER BY refs.pos, refs.kind, t.sort_key, t.version COLLATE \"C\", t.name COLLATE \"C\"",
 		2, {TEXTARRAYOID, TEXTARRAYOID}
-	},
-	[STMT_BASELINE_APPLIED] = {
-		"SELECT version, name, state FROM fleetmigrate.migrations"
-		" WHERE sort_key <= $1 AND " IN_EFFECT("migrations")
-		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\""
-		" FOR UPDATE",
-		1, {BYTEAOID}
-	},
-	[STMT_BASELINE] = {
-		"WITH m AS ("
-		" UPDATE fleetmigrate.migrations"
-		"    SET state = 'baseline', applied_checksum = checksum,"
-		"        applied_at = pg_catalog.now(), applied_by = $2,"
-		"        duration_ms = NULL, out_of_order = false,"
-		"        statements_done = 0, statement_started = NULL"
-		"  WHERE sort_key <= $1"
-		" RETURNING version, name, sort_key, checksum, statements),"
-		" e AS ("
-		" INSERT INTO fleetmigrate.events"
-		" (version, name, event, checksum, started_at, performed_by,"
-		"  statements, reason)"
-		" SELECT version, name, 'baseline', checksum, pg_catalog.now(), $2,"
-		"        statements, $3"
-		"   FROM m"
-		"  ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\")"
-		"SELECT version, name FROM m"
-		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\"",
-		3, {BYTEAOID, TEXTOID, TEXTOID}
 	},
 	[STMT_ROLLBACK_LAST] = {
 		ROLLBACK_SELECT("") " LIMIT $1 FOR UPDATE",
@@ -622,6 +611,78 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		" WHERE pg_catalog.strpos(pg_catalog.lower(up), pg_catalog.lower($1)) > 0"
 		" ORDER BY sort_key, version COLLATE \"C\", name COLLATE \"C\"",
 		1, {TEXTOID}
+	},
+	/* adopting a database: the migrations a baseline or an import takes */
+	[STMT_ADOPT_REF] = {
+		ADOPT_SELECT " WHERE " REFERENCE_MATCHES("migrations", "$1") ADOPT_ORDER,
+		1, {TEXTOID}
+	},
+	[STMT_ADOPT_UPTO] = {
+		ADOPT_SELECT " WHERE sort_key <= $1" ADOPT_ORDER,
+		1, {BYTEAOID}
+	},
+	[STMT_ADOPT_VERSION] = {
+		ADOPT_SELECT " WHERE pg_catalog.ltrim(version, '0') = pg_catalog.ltrim($1, '0')"
+		ADOPT_ORDER,
+		1, {TEXTOID}
+	},
+	[STMT_ADOPT_NAME] = {
+		ADOPT_SELECT " WHERE pg_catalog.lower(pg_catalog.translate(name, '- ', '__'))"
+		"             = pg_catalog.lower(pg_catalog.translate($1, '- ', '__'))"
+		ADOPT_ORDER,
+		1, {TEXTOID}
+	},
+	[STMT_ADOPT_MARK] = {
+		"WITH m AS ("
+		" UPDATE fleetmigrate.migrations"
+		"    SET state = 'baseline', applied_checksum = checksum,"
+		"        applied_at = pg_catalog.now(), applied_by = $3,"
+		"        duration_ms = NULL, out_of_order = false,"
+		"        statements_done = 0, statement_started = NULL"
+		"  WHERE version = $1 AND name = $2 AND NOT " IN_EFFECT("migrations")
+		" RETURNING version, name, checksum, statements)"
+		" INSERT INTO fleetmigrate.events"
+		" (version, name, event, checksum, started_at, performed_by,"
+		"  statements, reason)"
+		" SELECT version, name, $5, checksum, pg_catalog.now(), $3,"
+		"        statements, $4"
+		"   FROM m",
+		5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	},
+	[STMT_UNBASELINE] = {
+		"WITH m AS ("
+		" UPDATE fleetmigrate.migrations"
+		"    SET state = 'pending', applied_checksum = NULL,"
+		"        applied_at = NULL, applied_by = NULL, duration_ms = NULL,"
+		"        out_of_order = false, statements_done = 0,"
+		"        statement_started = NULL"
+		"  WHERE version = $1 AND name = $2 AND state = 'baseline'"
+		" RETURNING version, name, checksum, statements)"
+		" INSERT INTO fleetmigrate.events"
+		" (version, name, event, checksum, started_at, performed_by,"
+		"  statements, reason)"
+		" SELECT version, name, 'unbaselined', checksum, pg_catalog.now(), $3,"
+		"        statements, $4"
+		"   FROM m",
+		4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	},
+	[STMT_DEPENDENTS] = {
+		"SELECT d.version, d.name FROM fleetmigrate.migrations d"
+		" WHERE " IN_EFFECT("d")
+		"   AND NOT (d.version = $1 AND d.name = $2)"
+		"   AND EXISTS (SELECT FROM pg_catalog.unnest(d.requires) AS r(ref)"
+		"                WHERE pg_catalog.split_part(r.ref, ' ', 1) = $1"
+		"                  AND (pg_catalog.strpos(r.ref, ' ') = 0"
+		"                       OR pg_catalog.substr(r.ref, pg_catalog.strpos(r.ref, ' ') + 1) = $2))"
+		" ORDER BY d.sort_key, d.version COLLATE \"C\", d.name COLLATE \"C\"",
+		2, {TEXTOID, TEXTOID}
+	},
+	[STMT_REPAIR_UP] = {
+		"SELECT up FROM fleetmigrate.migrations"
+		" WHERE version = $1 AND name = $2"
+		"   AND state IN ('applied', 'baseline')"
+		"   AND applied_checksum IS DISTINCT FROM checksum",
+		2, {TEXTOID, TEXTOID}
 	},
 };
 
@@ -1766,6 +1827,25 @@ fleetmigrate_repair(PG_FUNCTION_ARGS)
 	values[1] = CStringGetTextDatum(name);
 	values[2] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
 	values[3] = CStringGetTextDatum(reason);
+	/* the database must have what the text to accept creates */
+	if (execute_statement(STMT_REPAIR_UP, values, NULL, SPI_OK_SELECT) == 1)
+	{
+		char	   *up = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		FmObjectCheck check;
+
+		FmCheckObjects(up, psprintf("up script of migration \"%s %s\"", version, name),
+					   &check);
+		if (check.missing != NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("cannot repair %s: %d object%s its registered up script creates do%s not exist",
+							FmMigrationLabel(version, name), list_length(check.missing),
+							list_length(check.missing) == 1 ? "" : "s",
+							list_length(check.missing) == 1 ? "es" : ""),
+					 errdetail("Missing: %s. repair() accepts the registered text as what ran, and the database does not match it. Nothing was changed.",
+							   FmObjectCheckText(&check, 20)),
+					 errhint("Register the text that actually ran again, or put the change in a new migration and apply it.")));
+	}
 	if (execute_statement(STMT_REPAIR, values, NULL, SPI_OK_INSERT) == 0)
 	{
 		char	   *state = NULL;
@@ -1879,67 +1959,6 @@ FmCatalogMentioning(const char *word)
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return result;
-}
-
-/*
- * FmCatalogBaseline
- *		baseline(): mark every migration up to "version" as applied without
- *		running it (state 'baseline', a 'baseline' event each, with "by" and
- *		"reason", NULL: none), and put a (version, name) row for each into
- *		"tupstore".  ERRORs, with nothing changed, if "version" is not
- *		registered or any of those migrations is in effect already.  The
- *		caller holds the runner lock.
- */
-void
-FmCatalogBaseline(const char *version, const char *by, const char *reason,
-				  Tuplestorestate *tupstore, TupleDesc tupdesc)
-{
-	Datum		values[3];
-	char		nulls[3] = {' ', ' ', ' '};
-
-	values[0] = PointerGetDatum(FmVersionKey(version, strlen(version)));
-	if (execute_statement(STMT_TARGET_KNOWN, values, NULL, SPI_OK_SELECT) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("version \"%s\" is not registered", version),
-				 errdetail("baseline() marks the registered migrations up to a registered version as applied."),
-				 errhint("Register your migrations first, then see SELECT version, name FROM fleetmigrate.status for their versions.")));
-	if (execute_statement(STMT_BASELINE_APPLIED, values, NULL, SPI_OK_SELECT) > 0)
-	{
-		StringInfoData list;
-		uint64		n = SPI_processed;
-
-		initStringInfo(&list);
-		for (uint64 i = 0; i < n && i < 10; i++)
-			appendStringInfo(&list, "%s%s %s (%s)", i > 0 ? ", " : "",
-							 nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
-							 nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2),
-							 nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3));
-		if (n > 10)
-			appendStringInfo(&list, " and %llu more", (unsigned long long) (n - 10));
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot baseline up to version \"%s\": %llu of those migrations %s already in effect",
-						version, (unsigned long long) n, n == 1 ? "is" : "are"),
-				 errdetail("Already in effect: %s. Nothing was changed.", list.data),
-				 errhint("baseline() marks only migrations that have never run. Baseline up to an earlier version, or apply the pending ones with fleetmigrate.apply_pending().")));
-	}
-
-	values[1] = CStringGetTextDatum(by);
-	values[2] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
-	nulls[2] = reason ? ' ' : 'n';
-	execute_statement(STMT_BASELINE, values, nulls, SPI_OK_SELECT);
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		Datum		row[2];
-		bool		rownulls[2];
-
-		for (int col = 0; col < 2; col++)
-			row[col] = SPI_getbinval(SPI_tuptable->vals[i],
-									 SPI_tuptable->tupdesc, col + 1,
-									 &rownulls[col]);
-		tuplestore_putvalues(tupstore, tupdesc, row, rownulls);
-	}
 }
 
 /*
@@ -2143,6 +2162,145 @@ FmCatalogSchema(void)
 	for (uint64 i = 0; i < SPI_processed; i++)
 		result = lappend(result, nullable_text(SPI_tuptable->vals[i],
 											   SPI_tuptable->tupdesc, 1));
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * FmCatalogAdoptable
+ *		The registered migrations a baseline or an import may take, in apply
+ *		order, locked (FOR UPDATE) until the end of the transaction:
+ *		FM_ADOPT_REF those a reference "version" or "version name" matches,
+ *		FM_ADOPT_UPTO those up to version "arg", FM_ADOPT_VERSION those of
+ *		version "arg" (leading zeros aside), FM_ADOPT_NAME those named "arg"
+ *		(case, "-" and " " against "_" aside).  Each with its state, up and
+ *		verify scripts.  Allocated in the current memory context.
+ */
+List *
+FmCatalogAdoptable(FmAdoptWhich which, const char *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	static const CatalogStatement ids[] = {
+		[FM_ADOPT_REF] = STMT_ADOPT_REF,
+		[FM_ADOPT_UPTO] = STMT_ADOPT_UPTO,
+		[FM_ADOPT_VERSION] = STMT_ADOPT_VERSION,
+		[FM_ADOPT_NAME] = STMT_ADOPT_NAME,
+	};
+	Datum		values[1];
+	List	   *result = NIL;
+
+	if (which == FM_ADOPT_UPTO)
+		values[0] = PointerGetDatum(FmVersionKey(arg, strlen(arg)));
+	else
+		values[0] = CStringGetTextDatum(arg);
+	execute_statement(ids[which], values, NULL, SPI_OK_SELECT);
+	MemoryContextSwitchTo(cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		FmAdoptable *a = palloc0(sizeof(FmAdoptable));
+		bool		isnull;
+
+		a->m.version = nullable_text(tuple, desc, 1);
+		a->m.name = nullable_text(tuple, desc, 2);
+		a->state = nullable_text(tuple, desc, 3);
+		a->up = nullable_text(tuple, desc, 4);
+		a->verify = nullable_text(tuple, desc, 5);
+		a->m.sort_key = DatumGetByteaPCopy(SPI_getbinval(tuple, desc, 6, &isnull));
+		a->m.repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 7, &isnull));
+		a->in_effect = DatumGetBool(SPI_getbinval(tuple, desc, 8, &isnull));
+		a->m.transactional = true;
+		result = lappend(result, a);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * FmCatalogMarkAdopted
+ *		Mark migration "m" as in effect without running it (state
+ *		'baseline'), with an "event" event ('baseline' or 'imported') by
+ *		"by" for "reason" (NULL: none).  Returns false, changing nothing, if
+ *		it is in effect already.
+ */
+bool
+FmCatalogMarkAdopted(const FmMigration *m, const char *by, const char *reason,
+					 const char *event)
+{
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	values[2] = CStringGetTextDatum(by);
+	values[3] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+	nulls[3] = reason ? ' ' : 'n';
+	values[4] = CStringGetTextDatum(event);
+	return execute_statement(STMT_ADOPT_MARK, values, nulls, SPI_OK_INSERT) == 1;
+}
+
+/*
+ * FmCatalogUnbaseline
+ *		Undo the baseline of "version name": pending again, its applied
+ *		checksum, time and user cleared, an 'unbaselined' event by "by" for
+ *		"reason".  Returns false, changing nothing, if it is not baselined.
+ */
+bool
+FmCatalogUnbaseline(const char *version, const char *name, const char *by,
+					const char *reason)
+{
+	Datum		values[4];
+
+	values[0] = CStringGetTextDatum(version);
+	values[1] = CStringGetTextDatum(name);
+	values[2] = CStringGetTextDatum(by);
+	values[3] = CStringGetTextDatum(reason);
+	return execute_statement(STMT_UNBASELINE, values, NULL, SPI_OK_INSERT) == 1;
+}
+
+/*
+ * FmCatalogState
+ *		The state of "version name"; NULL if it is not registered.
+ */
+char *
+FmCatalogState(const char *version, const char *name)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		values[2];
+	char	   *state = NULL;
+
+	values[0] = CStringGetTextDatum(version);
+	values[1] = CStringGetTextDatum(name);
+	if (execute_statement(STMT_STATE, values, NULL, SPI_OK_SELECT) == 1)
+	{
+		MemoryContextSwitchTo(cxt);
+		state = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
+	return state;
+}
+
+/*
+ * FmCatalogDependents
+ *		The migrations in effect that require "version name" (by version, or
+ *		by version and name), as "version name" strings in apply order.
+ */
+List *
+FmCatalogDependents(const char *version, const char *name)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		values[2];
+	List	   *result = NIL;
+
+	values[0] = CStringGetTextDatum(version);
+	values[1] = CStringGetTextDatum(name);
+	execute_statement(STMT_DEPENDENTS, values, NULL, SPI_OK_SELECT);
+	MemoryContextSwitchTo(cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		result = lappend(result,
+						 psprintf("%s %s",
+								  nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1),
+								  nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
 	SPI_freetuptable(SPI_tuptable);
 	return result;
 }

@@ -89,6 +89,24 @@ typedef struct FmLock
 	Oid			filenode;		/* its relfilenode now */
 } FmLock;
 
+/* A migration a baseline or an import may take (FmCatalogAdoptable()). */
+typedef struct FmAdoptable
+{
+	FmMigration m;				/* version, name, sort_key, repeatable */
+	char	   *state;
+	char	   *up;
+	char	   *verify;			/* NULL: none */
+	bool		in_effect;		/* applied or baselined (IN_EFFECT) */
+} FmAdoptable;
+
+/* Which migrations FmCatalogAdoptable() finds. */
+typedef enum FmAdoptWhich
+{
+	FM_ADOPT_REF,				/* a reference: "version" or "version name" */
+	FM_ADOPT_UPTO,				/* every one up to a version */
+	FM_ADOPT_VERSION,			/* those of a version, leading zeros aside */
+	FM_ADOPT_NAME				/* those of a name, "-" and " " as "_" */
+} FmAdoptWhich;
 
 extern void FmCatalogBegin(void);
 pg_noreturn extern void FmCatalogTooOld(void);
@@ -110,9 +128,6 @@ extern void FmCheckScriptChecksum(const char *version, const char *name,
 extern List *FmCatalogPlanProblems(List *plan);
 extern List *FmCatalogMentioning(const char *word);
 extern List *FmCatalogRollbackSet(const char *target, int steps);
-extern void FmCatalogBaseline(const char *version, const char *by,
-							  const char *reason, Tuplestorestate *tupstore,
-							  TupleDesc tupdesc);
 extern void FmCatalogRecordRolledBack(const FmMigration *m, TimestampTz started,
 									  double duration_ms, const char *by,
 									  int statements, const char *reason);
@@ -140,5 +155,12 @@ extern int	FmCatalogLockHolder(void);
 extern int	FmCompareVersionKeys(const bytea *a, const bytea *b);
 extern int	FmCompareMigrations(const bytea *k1, const char *v1, const char *n1,
 								const bytea *k2, const char *v2, const char *n2);
+extern List *FmCatalogAdoptable(FmAdoptWhich which, const char *arg);
+extern bool FmCatalogMarkAdopted(const FmMigration *m, const char *by,
+								 const char *reason, const char *event);
+extern bool FmCatalogUnbaseline(const char *version, const char *name,
+								const char *by, const char *reason);
+extern char *FmCatalogState(const char *version, const char *name);
+extern List *FmCatalogDependents(const char *version, const char *name);
 
 #endif							/* FLEETMIGRATE_CATALOG_H */

@@ -12,6 +12,7 @@
  *	 parse.c	splitting scripts into statements with the server's parser
  *	 runlock.c	the runner's locks, out of reach of migration code
  *	 files.c	reading a directory of migration files
+ *	 objects.c	what an up script creates, and whether it exists
  *	 lint.c		lint(): statements classified with the server's parser
  *	 catalog.c	every read and write of the catalog tables; register(),
  *				validate(), repair()
@@ -24,7 +25,8 @@
  *	 run.c		one run's lifecycle, for every entry point below
  *	 apply.c	apply_pending(): in the caller's transaction, or a dry run
  *	 migrate.c	migrate(): the unattended runner, one commit per migration
- *	 rollback.c	rollback(), verify(), rehearse_rollback(), baseline()
+ *	 rollback.c	rollback(), verify(), rehearse_rollback()
+ *	 adopt.c	adopting a database: baseline(), unbaseline(), import_history()
  *	 tiers.c	authentication tiers: upgrades, permission checks
  *
  * The module needs no shared memory and no preloading.

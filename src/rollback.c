@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * rollback.c
- *	  Changing and checking history: rollback(), verify(),
- *	  rehearse_rollback() and baseline().  Each is a run (run.c).
+ *	  Changing and checking history: rollback(), verify() and
+ *	  rehearse_rollback().  Each is a run (run.c).  baseline() is in
+ *	  adopt.c.
  *
  * rollback() runs down scripts, newest first, inside the caller's
  * transaction: all of them or, on error, none.  Before anything runs it
@@ -610,55 +611,6 @@ fleetmigrate_rehearse_rollback(PG_FUNCTION_ARGS)
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			}
 		}
-	}
-	PG_FINALLY();
-	{
-		FmRunEnd(&run);
-	}
-	PG_END_TRY();
-	SPI_finish();
-	return (Datum) 0;
-}
-
-/*
- * fleetmigrate.baseline(version text, reason text DEFAULT NULL)
- *		RETURNS TABLE(version text, name text)
- *
- * Mark every migration up to "version" as applied without running it
- * (FmCatalogBaseline()), for a database whose schema predates
- * fleetmigrate.  A run (run.c): it takes the runner lock, like
- * apply_pending().
- */
-PG_FUNCTION_INFO_V1(fleetmigrate_baseline);
-
-Datum
-fleetmigrate_baseline(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	FmRunOptions run_options = {.caller = "baseline()", .wait = true};
-	FmRun		run;
-	char	   *version;
-	char	   *reason;
-
-	FmRunRefuseNested("baseline()");
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("argument \"version\" of baseline() cannot be null"),
-				 errhint("Pass the version of the last migration your database already has, as in fleetmigrate.baseline('012').")));
-	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	reason = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	FmCatalogBegin();
-	FmRunStart(&run, &run_options);
-	PG_TRY();
-	{
-		(void) FmRunLock(&run);
-		FmCatalogBaseline(version, run.run_by, reason, rsinfo->setResult,
-						  rsinfo->setDesc);
 	}
 	PG_FINALLY();
 	{

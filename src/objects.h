@@ -1,0 +1,26 @@
+/*-------------------------------------------------------------------------
+ *
+ * objects.h
+ *	  What a migration's up script creates, and whether it exists
+ *	  (objects.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef FLEETMIGRATE_OBJECTS_H
+#define FLEETMIGRATE_OBJECTS_H
+
+#include "nodes/pg_list.h"
+
+/* The result of FmCheckObjects(). */
+typedef struct FmObjectCheck
+{
+	int			checked;		/* objects the script creates and keeps */
+	List	   *missing;		/* char *: "table public.bug_reports", ... */
+	List	   *unverified;		/* char *: "statement 3 (DO block)", ... */
+} FmObjectCheck;
+
+extern void FmCheckObjects(const char *script, const char *label,
+						   FmObjectCheck *check);
+extern char *FmObjectCheckText(const FmObjectCheck *check, int limit);
+
+#endif							/* FLEETMIGRATE_OBJECTS_H */
