@@ -471,7 +471,21 @@ INSERT INTO bad_input VALUES
 (403, 'rollback: wrong confirm in development', false, '22023', $c$SELECT * FROM (SELECT set_config('fleetmigrate.environment', 'development', true) AS env) s, LATERAL fleetmigrate.rollback(confirm => CASE WHEN s.env IS NOT NULL THEN 'prod' END)$c$),
 (404, 'upgrade_user_tier: NULL allow_downgrade', false, '22004', $c$SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000001', 'AUTHENTICATED', NULL, NULL)$c$),
 (405, 'assign_tier: NULL batch_size', false, '22004', $c$CALL fleetmigrate.assign_tier('AUTHENTICATED', 'true', batch_size => NULL)$c$),
-(406, 'assign_tier: NULL allow_downgrade', false, '22004', $c$CALL fleetmigrate.assign_tier('AUTHENTICATED', 'true', allow_downgrade => NULL)$c$);
+(406, 'assign_tier: NULL allow_downgrade', false, '22004', $c$CALL fleetmigrate.assign_tier('AUTHENTICATED', 'true', allow_downgrade => NULL)$c$),
+-- history that tells the truth (issue 19): unregister() and the bundle's
+-- "-- ran" and "-- end" lines
+(921, 'unregister: NULL version', false, '22004', $c$SELECT fleetmigrate.unregister(NULL, 'second')$c$),
+(922, 'unregister: NULL name', false, '22004', $c$SELECT fleetmigrate.unregister('002', NULL)$c$),
+(923, 'unregister: not registered', false, '42704', $c$SELECT fleetmigrate.unregister('002', 'third')$c$),
+(924, 'unregister: empty version and name', false, '42704', $c$SELECT fleetmigrate.unregister('', '')$c$),
+(925, 'unregister: applied', false, '55000', $c$SELECT fleetmigrate.unregister('001', 'first')$c$),
+(926, 'unregister: zero-padded other spelling', false, '42704', $c$SELECT fleetmigrate.unregister('2', 'second')$c$),
+(927, 'register_bundle: text after -- end', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- end\nSELECT 2;')$c$),
+(928, 'register_bundle: second -- ran', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- ran\nSELECT 1;\n-- ran\nSELECT 2;')$c$),
+(929, 'register_bundle: -- Ran', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- Ran\nSELECT 2;')$c$),
+(930, 'register_bundle: --end', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n--end')$c$),
+(931, 'register_bundle: -- ran: with a colon', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- ran:\nSELECT 2;')$c$),
+(932, 'register_bundle: -- Down inside a ran section', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- ran\n-- Down')$c$);
 SELECT count(*) AS cases FROM bad_input;
 
 -- the sweep
