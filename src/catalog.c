@@ -48,6 +48,7 @@
 #include "catalog.h"
 #include "compat.h"
 #include "definition.h"
+#include "lint.h"
 #include "order.h"
 #include "parse.h"
 #include "runlock.h"
@@ -70,6 +71,7 @@ static List *text_array_items(Datum array);
 static bool same_items(List *a, List *b);
 static void register_error_callback(void *arg);
 static Datum target_key(const char *version, const char *what);
+static void store_lint(const FmDefinition *def);
 
 /*
  * The catalog statements.  Each is prepared once per backend and kept
@@ -115,6 +117,7 @@ typedef enum CatalogStatement
 	STMT_RECORD_APPLIED_TEXT,
 	STMT_RECORD_FAILED_TEXT,
 	STMT_DEFINITIONS_RAN,
+	STMT_STORE_LINT,
 	STMT_UNREGISTER_ROW,
 	STMT_UNREGISTER_REQUIRED,
 	STMT_UNREGISTER,
@@ -674,6 +677,11 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		" ORDER BY m.sort_key, m.version COLLATE \"C\", m.name COLLATE \"C\"",
 		0, {InvalidOid}
 	},
+	[STMT_STORE_LINT] = {
+		"UPDATE fleetmigrate.migrations SET lint = $3"
+		" WHERE version = $1 AND name = $2",
+		3, {TEXTOID, TEXTOID, TEXTOID}
+	},
 	[STMT_UNREGISTER_ROW] = {
 		"SELECT state, statements_done, statement_started,"
 		"       " IN_EFFECT("migrations")
@@ -1132,6 +1140,7 @@ FmRegisterDefinition(const FmDefinition *def)
 		if (execute_statement(STMT_REGISTER_INSERT, values, nulls,
 							  SPI_OK_INSERT) == 1)
 		{
+			store_lint(def);
 			error_context_stack = errcallback.previous;
 			return "registered";
 		}
@@ -1227,6 +1236,7 @@ FmRegisterDefinition(const FmDefinition *def)
 			if (execute_statement(STMT_REGISTER_UPDATE, values, nulls,
 								  SPI_OK_UPDATE) != 1)
 				elog(ERROR, "could not update migration row");
+			store_lint(def);
 			outcome = "updated";
 		}
 	}
@@ -2267,6 +2277,44 @@ FmCatalogSchema(void)
 
 
 /* ---- history that tells the truth (1.9) ---------------------------------- */
+
+/*
+ * store_lint
+ *		Store the most severe lint finding of def's up script ("error",
+ *		"warning", "info" or "ok") in its catalog row, which
+ *		FmRegisterDefinition() has just written: the view
+ *		fleetmigrate.summary reads it instead of linting on every read.
+ *		Lint looks at the database as it is now, so the value is the
+ *		finding at registration.
+ */
+static void
+store_lint(const FmDefinition *def)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *findings;
+	ListCell   *lc;
+	int			worst = -1;
+	Datum		values[3];
+
+	if (!catalog_keeps_text)
+		return;					/* a catalog older than 1.9 has no lint column */
+	findings = FmLint(def->up, psprintf("up script of %s",
+										FmMigrationLabel(def->version, def->name)));
+	foreach(lc, findings)
+	{
+		const FmFinding *f = lfirst(lc);
+
+		worst = Max(worst, (int) f->severity);
+	}
+	values[0] = CStringGetTextDatum(def->version);
+	values[1] = CStringGetTextDatum(def->name);
+	values[2] = CStringGetTextDatum(worst < 0 ? "ok" :
+									FmSeverityName((FmSeverity) worst));
+	if (execute_statement(STMT_STORE_LINT, values, NULL, SPI_OK_UPDATE) != 1)
+		elog(ERROR, "could not store the lint finding of %s",
+			 FmMigrationLabel(def->version, def->name));
+	MemoryContextSwitchTo(cxt);
+}
 
 /*
  * fleetmigrate.unregister(version text, name text, reason text DEFAULT NULL)
