@@ -211,7 +211,9 @@ column_definition(Oid typid, int32 typmod, bool notnull)
  *		(42701), which its migration tolerates, and was rolled back.  The
  *		statement is skipped only if it changes nothing that the database
  *		lacks: every column its ADD COLUMNs name must exist with the type
- *		(and type modifier) and nullability the statement asks for.  ERRORs
+ *		(and type modifier) and nullability the statement asks for (NOT
+ *		NULL, PRIMARY KEY, an identity and the serial types ask for NOT
+ *		NULL).  ERRORs
  *		naming the column otherwise: a column of another type, one that
  *		allows NULL where NOT NULL was asked (or the reverse), or a column
  *		the statement would have added besides.  A statement that is not
@@ -293,8 +295,10 @@ check_duplicate_column(const FmExecErrorContext *ctx)
 		{
 			Constraint *con = lfirst(cc);
 
+			/* NOT NULL, and what implies it: a primary key, an identity */
 			if (IsA(con, Constraint) &&
-				(con->contype == CONSTR_NOTNULL || con->contype == CONSTR_PRIMARY))
+				(con->contype == CONSTR_NOTNULL || con->contype == CONSTR_PRIMARY ||
+				 con->contype == CONSTR_IDENTITY))
 				notnull = true;
 		}
 
