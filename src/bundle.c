@@ -339,9 +339,12 @@ is_blank(const char *s, const char *e)
 static bool
 is_comment(const char *s, const char *e)
 {
-	while (s < e && (*s == ' ' || *s == '\t'))
-		s++;
-	return e - s >= 2 && s[0] == '-' && s[1] == '-';
+	size_t		len = e - s;
+	size_t		i = 0;
+
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i + 2 <= len && s[i] == '-' && s[i + 1] == '-';
 }
 
 /*
