@@ -55,6 +55,102 @@ COMMENT ON FUNCTION fleetmigrate.import_history(text, text, boolean, text) IS
 REVOKE ALL ON FUNCTION fleetmigrate.baseline(text[], text),
                        fleetmigrate.unbaseline(text, text, text),
                        fleetmigrate.import_history(text, text, boolean, text) FROM PUBLIC;
+-- ---- history that tells the truth ------------------------------------------
+-- The up text that ran, once per 'applied' and 'failed' event (the catalog's
+-- up column holds what is registered now, which register() may replace);
+-- the errors a migration tolerated, as a JSON array of {statement, line,
+-- sqlstate, message}.  Older events keep NULL: their text was not kept.
+ALTER TABLE fleetmigrate.events
+    ADD COLUMN script text,
+    ADD COLUMN tolerated jsonb;
+
+-- The most severe lint finding of the up script when it was registered
+-- ('error', 'warning', 'info' or 'ok'), stored so that the summary need not
+-- lint on every read.  Existing migrations still to run are linted now.
+ALTER TABLE fleetmigrate.migrations ADD COLUMN lint text
+    CHECK (lint OPERATOR(pg_catalog.=) ANY (ARRAY['error', 'warning', 'info', 'ok']::pg_catalog.text[]));
+UPDATE fleetmigrate.migrations m
+   SET lint = (SELECT CASE pg_catalog.max(CASE l.severity WHEN 'error' THEN 3
+                                                         WHEN 'warning' THEN 2
+                                                         ELSE 1 END)
+                      WHEN 3 THEN 'error' WHEN 2 THEN 'warning' WHEN 1 THEN 'info'
+                      ELSE 'ok' END
+                 FROM fleetmigrate.lint(m.up) l)
+ WHERE m.state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'failed', 'rolled_back']::pg_catalog.text[]);
+
+CREATE OR REPLACE VIEW fleetmigrate.history AS
+SELECT e.id,
+       e.version,
+       e.name,
+       e.event,
+       e.started_at,
+       e.duration_ms,
+       e.performed_by,
+       e.session_user_name,
+       e.transaction_id,
+       e.checksum,
+       e.statements,
+       e.params,
+       e.sqlstate,
+       e.error,
+       e.statement,
+       e.line,
+       e.reason,
+       e.consent,
+       e.script,
+       e.tolerated
+  FROM fleetmigrate.events e
+ ORDER BY e.id;
+
+COMMENT ON VIEW fleetmigrate.history IS
+'Every fleetmigrate event in order: who applied (or failed, rolled back, baselined, repaired, unregistered) which migration, when, how long, with which checksum; script is the up text that ran, tolerated the errors it skipped';
+
+CREATE FUNCTION fleetmigrate.unregister(version text, name text, reason text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'fleetmigrate_unregister'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION fleetmigrate.unregister(text, text, text) IS
+'Remove a migration that never ran (pending, failed inside a transaction, or rolled back) from the catalog, with an unregistered event in the history; refused for one that is applied, baselined, partly run or required by another';
+
+-- Status at a glance: one row.
+CREATE VIEW fleetmigrate.summary AS
+WITH m AS (
+    SELECT s.version, s.name, s.sort_key, s.state, s.repeatable, s.checksum,
+           s.applied_checksum, s.applied_at, s.lint
+      FROM fleetmigrate.migrations s),
+last AS (
+    SELECT m.version, m.name, m.applied_at
+      FROM m
+     WHERE m.state OPERATOR(pg_catalog.=) ANY (ARRAY['applied', 'baseline'])
+     ORDER BY m.applied_at DESC NULLS LAST, m.sort_key DESC, m.version COLLATE "C" DESC,
+              m.name COLLATE "C" DESC
+     LIMIT 1)
+SELECT (SELECT pg_catalog.count(*) FROM m
+         WHERE m.state OPERATOR(pg_catalog.=) ANY (ARRAY['applied', 'baseline'])) AS applied,
+       (SELECT pg_catalog.count(*) FROM m
+         WHERE m.state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'rolled_back'])) AS pending,
+       (SELECT pg_catalog.count(*) FROM m
+         WHERE m.state OPERATOR(pg_catalog.=) 'failed') AS failed,
+       (SELECT pg_catalog.count(*) FROM m
+         WHERE m.state OPERATOR(pg_catalog.=) ANY (ARRAY['applied', 'baseline'])
+           AND NOT m.repeatable
+           AND m.applied_checksum IS DISTINCT FROM m.checksum) AS drift,
+       (SELECT last.version FROM last) AS last_version,
+       (SELECT last.name FROM last) AS last_name,
+       (SELECT last.applied_at FROM last) AS last_applied_at,
+       (SELECT CASE pg_catalog.max(CASE m.lint WHEN 'error' THEN 3 WHEN 'warning' THEN 2
+                                               WHEN 'info' THEN 1 ELSE 0 END)
+                    WHEN 3 THEN 'error' WHEN 2 THEN 'warning' WHEN 1 THEN 'info'
+                    WHEN 0 THEN 'ok' END
+          FROM m
+         WHERE m.state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'failed', 'rolled_back'])) AS worst_lint;
+
+COMMENT ON VIEW fleetmigrate.summary IS
+'Status at a glance, one row: how many migrations are applied (or baselined), pending, failed, drifted (applied text changed since), the last one applied and when, and the worst lint finding among those still to run (stored at registration)';
+
+REVOKE ALL ON FUNCTION fleetmigrate.unregister(text, text, text) FROM PUBLIC;
+REVOKE ALL ON TABLE fleetmigrate.summary FROM PUBLIC;
 
 -- Not @extowner@: on ALTER EXTENSION UPDATE that is whoever runs the update.
 DO $grant$
@@ -66,7 +162,10 @@ BEGIN
     EXECUTE pg_catalog.format(
         'GRANT EXECUTE ON FUNCTION fleetmigrate.baseline(text[], text),'
         ' fleetmigrate.unbaseline(text, text, text),'
-        ' fleetmigrate.import_history(text, text, boolean, text) TO %s WITH GRANT OPTION',
+        ' fleetmigrate.import_history(text, text, boolean, text),'
+        ' fleetmigrate.unregister(text, text, text) TO %s WITH GRANT OPTION',
         owner);
+    EXECUTE pg_catalog.format(
+        'GRANT SELECT ON TABLE fleetmigrate.summary TO %s WITH GRANT OPTION', owner);
 END
 $grant$;

@@ -496,7 +496,21 @@ INSERT INTO bad_input VALUES
 (921, 'import_history: query not SQL', false, '42601', $c$SELECT * FROM fleetmigrate.import_history('query', query => 'hello')$c$),
 (922, 'import_history: query for another tool', false, '22023', $c$SELECT * FROM fleetmigrate.import_history('sqitch', query => 'SELECT 1 AS name')$c$),
 (923, 'import_history: NULL strict', false, '22004', $c$SELECT * FROM fleetmigrate.import_history('sqitch', strict => NULL)$c$),
-(924, 'import_history: strict with an unknown entry', false, '55000', $c$SELECT * FROM fleetmigrate.import_history('query', query => 'SELECT ''404'' AS version', strict => true)$c$);
+(924, 'import_history: strict with an unknown entry', false, '55000', $c$SELECT * FROM fleetmigrate.import_history('query', query => 'SELECT ''404'' AS version', strict => true)$c$),
+-- history that tells the truth (issue 19): unregister() and the bundle's
+-- "-- ran" and "-- end" lines
+(941, 'unregister: NULL version', false, '22004', $c$SELECT fleetmigrate.unregister(NULL, 'second')$c$),
+(942, 'unregister: NULL name', false, '22004', $c$SELECT fleetmigrate.unregister('002', NULL)$c$),
+(943, 'unregister: not registered', false, '42704', $c$SELECT fleetmigrate.unregister('002', 'third')$c$),
+(944, 'unregister: empty version and name', false, '42704', $c$SELECT fleetmigrate.unregister('', '')$c$),
+(945, 'unregister: applied', false, '55000', $c$SELECT fleetmigrate.unregister('001', 'first')$c$),
+(946, 'unregister: zero-padded other spelling', false, '42704', $c$SELECT fleetmigrate.unregister('2', 'second')$c$),
+(947, 'register_bundle: text after -- end', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- end\nSELECT 2;')$c$),
+(948, 'register_bundle: second -- ran', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- ran\nSELECT 1;\n-- ran\nSELECT 2;')$c$),
+(949, 'register_bundle: -- Ran', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- Ran\nSELECT 2;')$c$),
+(950, 'register_bundle: --end', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n--end')$c$),
+(951, 'register_bundle: -- ran: with a colon', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- ran:\nSELECT 2;')$c$),
+(952, 'register_bundle: -- Down inside a ran section', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- ran\n-- Down')$c$);
 SELECT count(*) AS cases FROM bad_input;
 
 -- the sweep

@@ -22,18 +22,32 @@
  * word, the name the rest of the line).  Header lines may follow it
  * directly, each kind once, with comma-separated values.  The up script is
  * every line up to the next marker; "-- down" and "-- verify" (alone on
- * their line) start the down and verify scripts.  A script is its lines
- * joined by their line ends, without the line end before the next marker,
- * so export_bundle() writes each script followed by one newline and
- * registering its output reproduces every script byte for byte.  Before the
- * first migration only blank lines and "--" comments may appear.
+ * their line) start the down and verify scripts, and "-- ran" the up text
+ * that ran (export_bundle() writes it for an applied migration whose
+ * registered text differs; it is read into FmDefinition.ran and never
+ * registered).  A script is its lines joined by their line ends, without
+ * the line end before the next marker, so export_bundle() writes each
+ * script followed by one newline.  Before the first migration only blank
+ * lines and "--" comments may appear.
+ *
+ * What stands between two migrations belongs to neither (kept_end()): where
+ * a "-- migration:" marker or the end of the bundle closes a script, a
+ * block of comment lines that a blank line separates from the script's
+ * last line is the next migration's preamble and is dropped with those
+ * blank lines, and at the end of the bundle blank lines are dropped too
+ * (psql's -At output adds a newline).  "-- end" closes a script as it is;
+ * only blank lines and comments may follow it up to the next marker.
+ * export_bundle() writes "-- end" after a migration's last script when the
+ * next marker or the end of the bundle would drop lines of it, so
+ * registering its output, with or without psql's newline, reproduces every
+ * script byte for byte.
  *
  * A line that looks like a marker but is not one where it stands is an
  * error, never script text: otherwise a down script, or the next
  * migration, would silently become part of the up script.  A line looks
  * like a marker when, ignoring leading blanks, it is two or more dashes,
  * optional blanks and one of the words of the format (migration, down,
- * verify, requires, conflicts, params, flags, tolerate) in any case,
+ * verify, ran, end, requires, conflicts, params, flags, tolerate) in any case,
  * followed by nothing but blanks, or by a colon; or "migration" followed
  * by a word that starts with a digit.  So "--  down", "-- Down", "--down",
  * " -- migration: 002 x" and a "-- requires:" line below the first script
@@ -76,7 +90,9 @@ typedef enum LineKind
 	LINE_TEXT,
 	LINE_MIGRATION,
 	LINE_DOWN,
-	LINE_VERIFY
+	LINE_VERIFY,
+	LINE_RAN,
+	LINE_END
 } LineKind;
 
 /* The script being collected: where its first line starts, line count. */
@@ -87,6 +103,19 @@ typedef struct Section
 	const char *end;			/* end of the last line (before its \n) */
 	int			lines;
 } Section;
+
+/*
+ * What ends a script: a
+ * "-- migration:" marker (CLOSED_BY_MARKER) or the end of the bundle
+ * (CLOSED_BY_END) drop the lines kept_end() does not keep; "-- down",
+ * "-- verify", "-- ran" and "-- end" (CLOSED_BY_LINE) keep every line.
+ */
+typedef enum Closed
+{
+	CLOSED_BY_LINE,
+	CLOSED_BY_MARKER,
+	CLOSED_BY_END
+} Closed;
 
 PG_FUNCTION_INFO_V1(fleetmigrate_register_bundle);
 PG_FUNCTION_INFO_V1(fleetmigrate_export_bundle);
@@ -102,7 +131,9 @@ static const char *header_of(const char *line, int len);
 static char *trimmed(const char *start, const char *end);
 static List *header_values(const char *line, int len, int prefix_len,
 						   int lineno, const char *header);
-static void finish_section(Section *section);
+static bool is_blank(const char *s, const char *e);
+static bool is_comment(const char *s, const char *e);
+static const char *kept_end(const char *start, const char *end, bool at_end);
 static void check_exportable(const FmDefinition *def, const char *what,
 							 const char *script, bool first_is_body);
 static void append_list(StringInfo out, const char *header, List *items);
@@ -151,6 +182,10 @@ line_kind(const char *line, int len)
 		return LINE_DOWN;
 	if (len == 9 && memcmp(line, "-- verify", 9) == 0)
 		return LINE_VERIFY;
+	if (len == 6 && memcmp(line, "-- ran", 6) == 0)
+		return LINE_RAN;
+	if (len == 6 && memcmp(line, "-- end", 6) == 0)
+		return LINE_END;
 	return LINE_TEXT;
 }
 
@@ -166,6 +201,8 @@ marker_like(const char *line, int len)
 		{"migration", MARKER_MIGRATION " VERSION NAME"},
 		{"down", "-- down"},
 		{"verify", "-- verify"},
+		{"ran", "-- ran"},
+		{"end", "-- end"},
 		{"requires", HEADER_REQUIRES},
 		{"conflicts", HEADER_CONFLICTS},
 		{"params", HEADER_PARAMS},
@@ -287,13 +324,103 @@ header_values(const char *line, int len, int prefix_len, int lineno,
 	return result;
 }
 
-/* Store the collected lines of a script. */
+/* Is [s, e) blank (spaces, tabs, a \r)?  A "--" comment? */
+static bool
+is_blank(const char *s, const char *e)
+{
+	for (; s < e; s++)
+	{
+		if (*s != ' ' && *s != '\t' && *s != '\r')
+			return false;
+	}
+	return true;
+}
+
+static bool
+is_comment(const char *s, const char *e)
+{
+	size_t		len = e - s;
+	size_t		i = 0;
+
+	while (i < len && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i + 2 <= len && s[i] == '-' && s[i + 1] == '-';
+}
+
+/*
+ * kept_end
+ *		Where the script in [start, end) ends when it is closed by a
+ *		"-- migration:" marker or, with "at_end", by the end of the bundle
+ *		(see the file header): blank lines at the end of the bundle belong
+ *		to no script, nor does a block of comment lines that a blank line
+ *		separates from the script above it.  Returns "end" when every line
+ *		is kept; "start" when none is.
+ */
+static const char *
+kept_end(const char *start, const char *end, bool at_end)
+{
+	int			n = 0;
+	int			cap = 16;
+	const char **ls = palloc(sizeof(char *) * cap);
+	const char **le = palloc(sizeof(char *) * cap);
+	const char *p = start;
+	const char *result;
+	int			code;
+
+	for (;;)
+	{
+		const char *nl = memchr(p, '\n', end - p);
+
+		if (n == cap)
+		{
+			cap *= 2;
+			ls = repalloc(ls, sizeof(char *) * cap);
+			le = repalloc(le, sizeof(char *) * cap);
+		}
+		ls[n] = p;
+		le[n] = nl ? nl : end;
+		n++;
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	if (at_end)
+	{
+		while (n > 0 && is_blank(ls[n - 1], le[n - 1]))
+			n--;
+	}
+	/* the last script line, then the blank and comment lines after it */
+	code = n - 1;
+	while (code >= 0 && (is_blank(ls[code], le[code]) ||
+						 is_comment(ls[code], le[code])))
+		code--;
+	if (code + 1 < n && is_blank(ls[code + 1], le[code + 1]))
+	{
+		for (int i = code + 1; i < n; i++)
+		{
+			if (is_comment(ls[i], le[i]))
+			{
+				n = code + 1;
+				break;
+			}
+		}
+	}
+	result = n == 0 ? start : le[n - 1];
+	pfree(ls);
+	pfree(le);
+	return result;
+}
+
+/* Store the collected lines of a script (see Closed). */
 static void
-finish_section(Section *section)
+finish_section(Section *section, Closed closed)
 {
 	if (section->target == NULL)
 		return;
-	if (section->lines == 0)
+	if (section->lines > 0 && closed != CLOSED_BY_LINE)
+		section->end = kept_end(section->start, section->end,
+								closed == CLOSED_BY_END);
+	if (section->lines == 0 || section->end == section->start)
 		*section->target = pstrdup("");
 	else
 		*section->target = pnstrdup(section->start,
@@ -364,6 +491,7 @@ FmParseBundle(const char *bundle)
 	FmDefinition *def = NULL;
 	Section		section = {NULL, NULL, NULL, 0};
 	bool		in_headers = false;
+	bool		after_end = false;	/* below "-- end": no script open */
 	const char *line = bundle;
 	int			lineno = 0;
 
@@ -380,7 +508,8 @@ FmParseBundle(const char *bundle)
 			const char *end = line + len;
 			const char *word;
 
-			finish_section(&section);
+			finish_section(&section, CLOSED_BY_MARKER);
+			after_end = false;
 			def = palloc0(sizeof(FmDefinition));
 			while (p < end && (*p == ' ' || *p == '\t'))
 				p++;
@@ -467,20 +596,30 @@ FmParseBundle(const char *bundle)
 				}
 			}
 		}
-		else if (kind == LINE_DOWN || kind == LINE_VERIFY)
+		else if (kind == LINE_END)
 		{
-			char	  **target = kind == LINE_DOWN ? &def->down : &def->verify;
-
-			finish_section(&section);
+			/* closes the script as it is; nothing follows until a marker */
+			finish_section(&section, CLOSED_BY_LINE);
 			in_headers = false;
+			after_end = true;
+		}
+		else if (kind == LINE_DOWN || kind == LINE_VERIFY || kind == LINE_RAN)
+		{
+			char	  **target = kind == LINE_DOWN ? &def->down :
+				kind == LINE_VERIFY ? &def->verify : &def->ran;
+
+			finish_section(&section, CLOSED_BY_LINE);
+			in_headers = false;
+			after_end = false;
 			if (*target != NULL)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("second \"-- %s\" line for %s at bundle line %d",
-								kind == LINE_DOWN ? "down" : "verify",
+								kind == LINE_DOWN ? "down" :
+								kind == LINE_VERIFY ? "verify" : "ran",
 								FmMigrationLabel(def->version, def->name),
 								lineno),
-						 errhint("A migration has one down script and one verify script; start the next migration with \"-- migration: VERSION NAME\".")));
+						 errhint("A migration has one down script, one verify script and one \"-- ran\" section; start the next migration with \"-- migration: VERSION NAME\".")));
 			section.target = target;
 			section.lines = 0;
 		}
@@ -489,21 +628,38 @@ FmParseBundle(const char *bundle)
 			const char *marker = marker_like(line, len);
 
 			if (marker != NULL)
-				refuse_marker_like(line, len, lineno, marker, def,
+				refuse_marker_like(line, len, lineno, marker,
+								   after_end ? NULL : def,
 								   section.target == &def->up ? "up" :
 								   section.target == &def->down ? "down" :
+								   section.target == &def->ran ? "ran" :
 								   "verify");
 			in_headers = false;
-			if (section.lines == 0)
-				section.start = line;
-			section.end = line + len;
-			section.lines++;
+			if (after_end)
+			{
+				char	   *text = trimmed(line, line + len);
+
+				if (text[0] != '\0' && strncmp(text, "--", 2) != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("text after \"-- end\" at bundle line %d", lineno),
+							 errdetail("\"-- end\" closes the script above it; only blank lines and comments may follow it, up to the next \"-- migration:\", \"-- down\", \"-- verify\" or \"-- ran\" line."),
+							 errhint("Remove the \"-- end\" line above line %d, or start a new migration with \"-- migration: VERSION NAME\".",
+									 lineno)));
+			}
+			else
+			{
+				if (section.lines == 0)
+					section.start = line;
+				section.end = line + len;
+				section.lines++;
+			}
 		}
 		if (nl == NULL)
 			break;
 		line = nl + 1;
 	}
-	finish_section(&section);
+	finish_section(&section, CLOSED_BY_END);
 
 	if (result == NIL)
 		ereport(ERROR,
@@ -578,6 +734,7 @@ FmExportBundle(List *definitions)
 	foreach(lc, definitions)
 	{
 		FmDefinition *def = lfirst(lc);
+		const char *last;		/* the migration's last script */
 
 		check_exportable(def, "up", def->up, true);
 		appendStringInfo(&out, "%s %s %s\n", MARKER_MIGRATION, def->version,
@@ -592,16 +749,33 @@ FmExportBundle(List *definitions)
 							 def->repeatable && def->allow_destructive ? ", " : "",
 							 def->allow_destructive ? "allow_destructive" : "");
 		appendStringInfo(&out, "%s\n", def->up);
+		last = def->up;
 		if (def->down != NULL)
 		{
 			check_exportable(def, "down", def->down, false);
 			appendStringInfo(&out, "-- down\n%s\n", def->down);
+			last = def->down;
 		}
 		if (def->verify != NULL)
 		{
 			check_exportable(def, "verify", def->verify, false);
 			appendStringInfo(&out, "-- verify\n%s\n", def->verify);
+			last = def->verify;
 		}
+		if (def->ran != NULL)
+		{
+			check_exportable(def, "ran", def->ran, false);
+			appendStringInfo(&out, "-- ran\n%s\n", def->ran);
+			last = def->ran;
+		}
+
+		/*
+		 * The next marker, or the end of the bundle, would drop lines of
+		 * the last script (kept_end()): close it with "-- end" instead.
+		 */
+		if (kept_end(last, last + strlen(last),
+					 lnext(definitions, lc) == NULL) != last + strlen(last))
+			appendStringInfoString(&out, "-- end\n");
 	}
 	return out.data;
 }

@@ -49,6 +49,7 @@
 #include "objects.h"
 #include "compat.h"
 #include "definition.h"
+#include "lint.h"
 #include "order.h"
 #include "parse.h"
 #include "runlock.h"
@@ -71,6 +72,7 @@ static List *text_array_items(Datum array);
 static bool same_items(List *a, List *b);
 static void register_error_callback(void *arg);
 static Datum target_key(const char *version, const char *what);
+static void store_lint(const FmDefinition *def);
 
 /* The migrations a baseline or an import may take (FmCatalogAdoptable()). */
 #define ADOPT_SELECT \
@@ -127,6 +129,14 @@ typedef enum CatalogStatement
 	STMT_TABLE_FILES,
 	STMT_MY_LOCKS,
 	STMT_SCHEMA,
+	/* history that tells the truth (1.9): on a catalog of 1.9 or later */
+	STMT_RECORD_APPLIED_TEXT,
+	STMT_RECORD_FAILED_TEXT,
+	STMT_DEFINITIONS_RAN,
+	STMT_STORE_LINT,
+	STMT_UNREGISTER_ROW,
+	STMT_UNREGISTER_REQUIRED,
+	STMT_UNREGISTER,
 	NUM_CATALOG_STATEMENTS
 } CatalogStatement;
 
@@ -605,6 +615,99 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		" ORDER BY line COLLATE \"C\"",
 		0, {InvalidOid}
 	},
+	[STMT_RECORD_APPLIED_TEXT] = {
+		"WITH m AS ("
+		" UPDATE fleetmigrate.migrations"
+		"    SET state = 'applied', applied_checksum = $9,"
+		"        applied_at = $3, applied_by = $4,"
+		"        duration_ms = $5, out_of_order = $6,"
+		"        statements_done = 0, statement_started = NULL"
+		"  WHERE version = $1 AND name = $2"
+		" RETURNING version, name, statements)"
+		" INSERT INTO fleetmigrate.events"
+		" (version, name, event, checksum, started_at, duration_ms,"
+		"  performed_by, statements, params, consent, script, tolerated)"
+		" SELECT version, name, 'applied', $9, $3, $5, $4, statements,"
+		"        $7::pg_catalog.jsonb, $8, $10, $11::pg_catalog.jsonb"
+		"   FROM m",
+		11, {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, BOOLOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID}
+	},
+	[STMT_RECORD_FAILED_TEXT] = {
+		"WITH m AS ("
+		" UPDATE fleetmigrate.migrations SET state = 'failed'"
+		"  WHERE version = $1 AND name = $2"
+		" RETURNING version, name, checksum, statements, up)"
+		" INSERT INTO fleetmigrate.events"
+		" (version, name, event, checksum, started_at, duration_ms,"
+		"  performed_by, statements, sqlstate, error, statement, line, script)"
+		" SELECT version, name, 'failed', checksum, $3, $5, $4, statements,"
+		"        $6, $7, $8, $9, up"
+		"   FROM m",
+		9, {TEXTOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, TEXTOID,
+		TEXTOID, INT4OID, INT4OID}
+	},
+	[STMT_DEFINITIONS_RAN] = {
+		"SELECT m.version, m.name, m.up, m.down, m.verify, m.requires,"
+		"       m.conflicts, m.params, m.repeatable, m.allow_destructive,"
+		"       m.tolerate,"
+		/*
+		 * the up text that ran, where the migration is in effect by an
+		 * 'applied' event (not a baseline or an import after it) and the
+		 * text registered now differs
+		 */
+		"       CASE WHEN " IN_EFFECT("m") " THEN NULLIF("
+		"        (SELECT e.script FROM fleetmigrate.events e"
+		"          WHERE e.version = m.version AND e.name = m.name"
+		"            AND e.event IN ('applied', 'rolled_back', 'baseline',"
+		"                            'unbaselined', 'imported')"
+		"          ORDER BY e.id DESC LIMIT 1), m.up) END"
+		"  FROM fleetmigrate.migrations m"
+		" ORDER BY m.sort_key, m.version COLLATE \"C\", m.name COLLATE \"C\"",
+		0, {InvalidOid}
+	},
+	[STMT_STORE_LINT] = {
+		"UPDATE fleetmigrate.migrations SET lint = $3"
+		" WHERE version = $1 AND name = $2",
+		3, {TEXTOID, TEXTOID, TEXTOID}
+	},
+	[STMT_UNREGISTER_ROW] = {
+		"SELECT state, statements_done, statement_started,"
+		"       " IN_EFFECT("migrations")
+		"  FROM fleetmigrate.migrations"
+		" WHERE version = $1 AND name = $2"
+		"   FOR UPDATE",
+		2, {TEXTOID, TEXTOID}
+	},
+	/* a requirement of another migration that only this one meets */
+	[STMT_UNREGISTER_REQUIRED] = {
+		"SELECT o.version, o.name, r.ref"
+		"  FROM fleetmigrate.migrations o,"
+		"       LATERAL pg_catalog.unnest(o.requires) AS r(ref)"
+		" WHERE NOT (o.version = $1 AND o.name = $2)"
+		"   AND pg_catalog.split_part(r.ref, ' ', 1) = $1"
+		"   AND (pg_catalog.strpos(r.ref, ' ') = 0"
+		"        OR pg_catalog.substr(r.ref, pg_catalog.strpos(r.ref, ' ') + 1) = $2)"
+		"   AND NOT EXISTS (SELECT 1 FROM fleetmigrate.migrations t"
+		"                    WHERE NOT (t.version = $1 AND t.name = $2)"
+		"                      AND " REFERENCE_MATCHES("t", "r.ref") ")"
+		" ORDER BY o.sort_key, o.version COLLATE \"C\", o.name COLLATE \"C\""
+		" LIMIT 1",
+		2, {TEXTOID, TEXTOID}
+	},
+	[STMT_UNREGISTER] = {
+		"WITH m AS ("
+		" DELETE FROM fleetmigrate.migrations"
+		"  WHERE version = $1 AND name = $2"
+		" RETURNING version, name, checksum, statements)"
+		" INSERT INTO fleetmigrate.events"
+		" (version, name, event, checksum, started_at, performed_by,"
+		"  statements, reason)"
+		" SELECT version, name, 'unregistered', checksum, pg_catalog.now(), $3,"
+		"        statements, $4"
+		"   FROM m",
+		4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	},
 	[STMT_MENTIONING] = {
 		"SELECT version, name, up, " IN_EFFECT("migrations") ", repeatable, sort_key"
 		"  FROM fleetmigrate.migrations"
@@ -695,6 +798,13 @@ static Oid	catalog_owner = InvalidOid;
 static Oid	migrations_relid = InvalidOid;
 
 /*
+ * Whether the catalog keeps the text that ran (events.script, 1.9): the
+ * library also serves a catalog of 1.6 to 1.8 until ALTER EXTENSION UPDATE,
+ * which then records events as those versions did.  Set by FmCatalogBegin().
+ */
+static bool catalog_keeps_text = false;
+
+/*
  * FmCatalogBegin
  *		Look up the catalog's owner.  Every SQL entry point calls this, while
  *		connected to SPI, before its first catalog statement.
@@ -721,6 +831,8 @@ FmCatalogBegin(void)
 	/* the newest column: the library needs the catalog it was built for */
 	if (get_attnum(get_relname_relid("events", nsp), "consent") == InvalidAttrNumber)
 		FmCatalogTooOld();
+	catalog_keeps_text =
+		get_attnum(get_relname_relid("events", nsp), "script") != InvalidAttrNumber;
 }
 
 /*
@@ -1089,6 +1201,7 @@ FmRegisterDefinition(const FmDefinition *def)
 		if (execute_statement(STMT_REGISTER_INSERT, values, nulls,
 							  SPI_OK_INSERT) == 1)
 		{
+			store_lint(def);
 			error_context_stack = errcallback.previous;
 			return "registered";
 		}
@@ -1184,6 +1297,7 @@ FmRegisterDefinition(const FmDefinition *def)
 			if (execute_statement(STMT_REGISTER_UPDATE, values, nulls,
 								  SPI_OK_UPDATE) != 1)
 				elog(ERROR, "could not update migration row");
+			store_lint(def);
 			outcome = "updated";
 		}
 	}
@@ -1455,15 +1569,19 @@ FmCatalogPlannedScripts(const FmMigration *m, bool lock, char *scripts[3])
  *		current (sub)transaction.  The applied checksum is m->checksum, the
  *		checksum of the up script the run checked and ran
  *		(FmCatalogPlannedScripts()), whatever was registered since.
- *		"params" is the JSON text of its parameters (NULL: none).
+ *		"params" is the JSON text of its parameters (NULL: none), "script"
+ *		the up text that ran, kept in the event because register() may
+ *		replace the catalog's, and "tolerated" the JSON array of the errors
+ *		it tolerated (NULL: none).
  */
 void
 FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 					   double duration_ms, const char *applied_by,
-					   const char *consent, const char *params)
+					   const char *consent, const char *params,
+					   const char *script, const char *tolerated)
 {
-	Datum		values[9];
-	char		nulls[9] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum		values[11];
+	char		nulls[11] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 	values[0] = CStringGetTextDatum(m->version);
 	values[1] = CStringGetTextDatum(m->name);
@@ -1477,7 +1595,12 @@ FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 	nulls[7] = consent ? ' ' : 'n';
 	Assert(m->checksum != NULL);
 	values[8] = CStringGetTextDatum(m->checksum);
-	if (execute_statement(STMT_RECORD_APPLIED, values, nulls, SPI_OK_INSERT) != 1)
+	values[9] = script ? CStringGetTextDatum(script) : (Datum) 0;
+	nulls[9] = script ? ' ' : 'n';
+	values[10] = tolerated ? CStringGetTextDatum(tolerated) : (Datum) 0;
+	nulls[10] = tolerated ? ' ' : 'n';
+	if (execute_statement(catalog_keeps_text ? STMT_RECORD_APPLIED_TEXT :
+						  STMT_RECORD_APPLIED, values, nulls, SPI_OK_INSERT) != 1)
 		elog(ERROR, "could not record migration %s %s as applied",
 			 m->version, m->name);
 }
@@ -1594,7 +1717,9 @@ FmCatalogRecordFailed(const FmMigration *m, TimestampTz started,
 	values[8] = Int32GetDatum(line);
 	if (statement <= 0)
 		nulls[7] = nulls[8] = 'n';
-	if (execute_statement(STMT_RECORD_FAILED, values, nulls, SPI_OK_INSERT) != 1)
+	/* the text that failed is the one registered: the run checked it */
+	if (execute_statement(catalog_keeps_text ? STMT_RECORD_FAILED_TEXT :
+						  STMT_RECORD_FAILED, values, nulls, SPI_OK_INSERT) != 1)
 		elog(ERROR, "could not record migration %s %s as failed",
 			 m->version, m->name);
 }
@@ -1680,7 +1805,8 @@ FmCatalogDefinitions(void)
 	MemoryContext cxt = CurrentMemoryContext;
 	List	   *result = NIL;
 
-	execute_statement(STMT_DEFINITIONS, NULL, NULL, SPI_OK_SELECT);
+	execute_statement(catalog_keeps_text ? STMT_DEFINITIONS_RAN :
+					  STMT_DEFINITIONS, NULL, NULL, SPI_OK_SELECT);
 	MemoryContextSwitchTo(cxt);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -1700,6 +1826,8 @@ FmCatalogDefinitions(void)
 		def->repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 9, &isnull));
 		def->allow_destructive = DatumGetBool(SPI_getbinval(tuple, desc, 10, &isnull));
 		def->tolerate = text_array_items(SPI_getbinval(tuple, desc, 11, &isnull));
+		if (desc->natts >= 12)
+			def->ran = nullable_text(tuple, desc, 12);
 		result = lappend(result, def);
 	}
 	SPI_freetuptable(SPI_tuptable);
@@ -2303,4 +2431,157 @@ FmCatalogDependents(const char *version, const char *name)
 								  nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)));
 	SPI_freetuptable(SPI_tuptable);
 	return result;
+}
+
+/* ---- history that tells the truth (1.9) ---------------------------------- */
+
+/*
+ * store_lint
+ *		Store the most severe lint finding of def's up script ("error",
+ *		"warning", "info" or "ok") in its catalog row, which
+ *		FmRegisterDefinition() has just written: the view
+ *		fleetmigrate.summary reads it instead of linting on every read.
+ *		Lint looks at the database as it is now, so the value is the
+ *		finding at registration.
+ */
+static void
+store_lint(const FmDefinition *def)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *findings;
+	ListCell   *lc;
+	int			worst = -1;
+	Datum		values[3];
+
+	if (!catalog_keeps_text)
+		return;					/* a catalog older than 1.9 has no lint column */
+	findings = FmLint(def->up, psprintf("up script of %s",
+										FmMigrationLabel(def->version, def->name)));
+	foreach(lc, findings)
+	{
+		const FmFinding *f = lfirst(lc);
+
+		worst = Max(worst, (int) f->severity);
+	}
+	values[0] = CStringGetTextDatum(def->version);
+	values[1] = CStringGetTextDatum(def->name);
+	values[2] = CStringGetTextDatum(worst < 0 ? "ok" :
+									FmSeverityName((FmSeverity) worst));
+	if (execute_statement(STMT_STORE_LINT, values, NULL, SPI_OK_UPDATE) != 1)
+		elog(ERROR, "could not store the lint finding of %s",
+			 FmMigrationLabel(def->version, def->name));
+	MemoryContextSwitchTo(cxt);
+}
+
+/*
+ * fleetmigrate.unregister(version text, name text, reason text DEFAULT NULL)
+ *		RETURNS text
+ *
+ * Remove a migration that never ran from the catalog and record an
+ * 'unregistered' event: one that is pending, failed (its transaction was
+ * rolled back) or rolled back (its down script undid it).  Refused with
+ * 55000 for one whose effect is in the database (applied, baselined, a
+ * repeatable one applied before its text changed) or that ran statements
+ * outside a transaction (statements_done or statement_started), and with
+ * 2BP01 when another registered migration requires it and nothing else
+ * meets that requirement.  The row is locked FOR UPDATE first, so a run
+ * that has it in its plan finishes before the checks.
+ */
+PG_FUNCTION_INFO_V1(fleetmigrate_unregister);
+
+Datum
+fleetmigrate_unregister(PG_FUNCTION_ARGS)
+{
+	char	   *version;
+	char	   *name;
+	char	   *label;
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	char	   *state;
+	int			done;
+	int			started;
+	bool		in_effect;
+	bool		isnull;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s cannot be null", PG_ARGISNULL(0) ? "version" : "name"),
+				 errhint("Name the migration by its version and name, as fleetmigrate.status lists them.")));
+	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	label = FmMigrationLabel(version, name);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+
+	values[0] = CStringGetTextDatum(version);
+	values[1] = CStringGetTextDatum(name);
+	if (execute_statement(STMT_UNREGISTER_ROW, values, NULL, SPI_OK_SELECT) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s is not registered", label),
+				 errhint("fleetmigrate.status lists the registered migrations, with their versions and names as they must be written.")));
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	state = nullable_text(tuple, desc, 1);
+	done = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
+	started = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
+	if (isnull)
+		started = 0;
+	in_effect = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
+
+	if (strcmp(state, "baseline") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot unregister %s: it is baselined", label),
+				 errdetail("A baselined migration is recorded as being in effect in this database; unregister() removes only a migration that never ran."),
+				 errhint("Undo the baseline first with fleetmigrate.unbaseline('%s', '%s', reason => '...'), then unregister it.",
+						 version, name)));
+	if (in_effect)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot unregister %s: it has been applied", label),
+				 errdetail("Its effects are in the database and the history records the run; unregister() removes only a migration that never ran."),
+				 errhint("Roll it back first with fleetmigrate.rollback() if it has a down script, or keep it registered and put further changes in a new migration.")));
+	if (done > 0 || started > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot unregister %s: it has run %d of its statements outside a transaction",
+						label, Max(done, started)),
+				 errdetail("Statements that ran outside a transaction were not undone, so part of the migration is in the database."),
+				 errhint("Let CALL fleetmigrate.migrate() finish it, then roll it back if it is not wanted.")));
+	SPI_freetuptable(SPI_tuptable);
+
+	if (execute_statement(STMT_UNREGISTER_REQUIRED, values, NULL, SPI_OK_SELECT) == 1)
+	{
+		char	   *rversion = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *rname = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		char	   *ref = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot unregister %s: %s requires it", label,
+						FmMigrationLabel(rversion, rname)),
+				 errdetail("Its requirement \"%s\" would name no registered migration.", ref),
+				 errhint("Unregister migration \"%s %s\" first, or register it again without that requirement.",
+						 rversion, rname)));
+	}
+	SPI_freetuptable(SPI_tuptable);
+
+	values[2] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	if (PG_ARGISNULL(2))
+	{
+		values[3] = (Datum) 0;
+		nulls[3] = 'n';
+	}
+	else
+		values[3] = PointerGetDatum(PG_GETARG_TEXT_PP(2));
+	if (execute_statement(STMT_UNREGISTER, values, nulls, SPI_OK_INSERT) != 1)
+		elog(ERROR, "could not unregister %s", label);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text("unregistered"));
 }

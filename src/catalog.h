@@ -137,7 +137,8 @@ extern List *FmCatalogMyLocks(void);
 extern List *FmCatalogSchema(void);
 extern void FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 								   double duration_ms, const char *applied_by,
-								   const char *consent, const char *params);
+								   const char *consent, const char *params,
+								   const char *script, const char *tolerated);
 extern void FmCatalogRecordFailed(const FmMigration *m, TimestampTz started,
 								  double duration_ms, const char *performed_by,
 								  int sqlerrcode, const char *error,

@@ -30,6 +30,12 @@ typedef struct FmDefinition
 	List	   *tolerate;		/* char *: SQLSTATEs a statement may fail with */
 	bool		repeatable;		/* run again whenever its up script changes */
 	bool		allow_destructive;	/* consent to destructive statements */
+	/*
+	 * The up text that ran, where it differs from "up": export_bundle()
+	 * writes it in a "-- ran" section, which register_bundle() reads into
+	 * this field and never registers.  NULL: none.
+	 */
+	char	   *ran;
 	/* where it came from, for messages: "bundle line 12", "file 001_a.up.sql" */
 	char	   *origin;
 	int			lineno;			/* bundle line of its marker; 0: not from a bundle */

@@ -33,6 +33,7 @@
 
 #include "catalog.h"
 #include "lint.h"
+#include "order.h"
 #include "parse.h"
 #include "plan.h"
 
@@ -99,6 +100,13 @@ problem_hint(const FmPlanProblem *p)
 	if (p->conflict && p->other_in_effect)
 		return psprintf("Only one of two conflicting migrations can be applied. If they no longer conflict, register migration \"%s %s\" again without the conflict.",
 						p->version, p->name);
+	/* a target cannot separate two migrations of the same version */
+	if (p->conflict &&
+		FmCompareVersionKeys(FmVersionKey(p->version, strlen(p->version)),
+							 FmVersionKey(p->other_version,
+										  strlen(p->other_version))) == 0)
+		return psprintf("Only one of two conflicting migrations can be applied, and a target cannot separate them: both have version %s. Remove the one you do not want with fleetmigrate.unregister(version, name), or register it again under a version of its own; if they no longer conflict, register migration \"%s %s\" again without the conflict.",
+						p->version, p->version, p->name);
 	if (p->conflict)
 		return psprintf("Only one of two conflicting migrations can be applied. Apply with a target that stops before the later one, or, if they no longer conflict, register migration \"%s %s\" again without the conflict.",
 						p->version, p->name);

@@ -25,18 +25,27 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_type.h"
 #include "portability/instr_time.h"
 #include "tcop/dest.h"
 #include "tcop/utility.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "catalog.h"
@@ -47,6 +56,9 @@
 #include "runner.h"
 
 static char *drop_statement_context(char *context, const char *statement);
+static void check_duplicate_column(const FmExecErrorContext *ctx);
+static char *tolerated_json(const FmExecErrorContext *ctx, const char *code,
+							const char *message);
 
 /*
  * Error context while a migration runs: which migration, which script
@@ -183,16 +195,169 @@ execute_one(void *arg)
 }
 
 /*
+ * column_definition
+ *		"type" or "type NOT NULL", for check_duplicate_column()'s messages.
+ */
+static char *
+column_definition(Oid typid, int32 typmod, bool notnull)
+{
+	return psprintf("%s%s", format_type_with_typemod(typid, typmod),
+					notnull ? " NOT NULL" : "");
+}
+
+/*
+ * check_duplicate_column
+ *		Called when statement ctx->statement failed with duplicate_column
+ *		(42701), which its migration tolerates, and was rolled back.  The
+ *		statement is skipped only if it changes nothing that the database
+ *		lacks: every column its ADD COLUMNs name must exist with the type
+ *		(and type modifier) and nullability the statement asks for (NOT
+ *		NULL, PRIMARY KEY, an identity and the serial types ask for NOT
+ *		NULL).  ERRORs
+ *		naming the column otherwise: a column of another type, one that
+ *		allows NULL where NOT NULL was asked (or the reverse), or a column
+ *		the statement would have added besides.  A statement that is not
+ *		ALTER TABLE, or whose table or type cannot be found now, is left to
+ *		the tolerance as before.
+ */
+static void
+check_duplicate_column(const FmExecErrorContext *ctx)
+{
+	AlterTableStmt *stmt;
+	Oid			relid;
+	ListCell   *lc;
+
+	if (ctx->statement == NULL || ctx->statement->parsetree == NULL ||
+		!IsA(ctx->statement->parsetree, AlterTableStmt))
+		return;
+	stmt = (AlterTableStmt *) ctx->statement->parsetree;
+	relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst(lc);
+		ColumnDef  *def;
+		HeapTuple	atttuple;
+		Form_pg_attribute att;
+		Oid			typid = InvalidOid;
+		int32		typmod = -1;
+		bool		notnull;
+		ListCell   *cc;
+
+		if (!IsA(cmd, AlterTableCmd) || cmd->subtype != AT_AddColumn ||
+			cmd->missing_ok || cmd->def == NULL || !IsA(cmd->def, ColumnDef))
+			continue;
+		def = (ColumnDef *) cmd->def;
+		atttuple = SearchSysCacheAttName(relid, def->colname);
+		if (!HeapTupleIsValid(atttuple))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist, and skipping the statement that adds it would leave it out",
+							def->colname, get_rel_name(relid)),
+					 errdetail("Statement %d (line %d) of %s failed with a tolerated error (42701, column already exists) for another of its columns; a skipped statement is skipped as a whole.",
+							   ctx->statement->number, ctx->statement->line,
+							   FmMigrationLabel(ctx->migration->version,
+												ctx->migration->name)),
+					 errhint("Add each column in a statement of its own, or write ADD COLUMN IF NOT EXISTS.")));
+		att = (Form_pg_attribute) GETSTRUCT(atttuple);
+
+		/* the type the statement asks for; serial types are integers */
+		notnull = def->is_not_null;
+		if (def->typeName != NULL && list_length(def->typeName->names) == 1 &&
+			def->typeName->arrayBounds == NIL)
+		{
+			const char *tname = strVal(linitial(def->typeName->names));
+
+			if (strcmp(tname, "smallserial") == 0 || strcmp(tname, "serial2") == 0)
+				typid = INT2OID;
+			else if (strcmp(tname, "serial") == 0 || strcmp(tname, "serial4") == 0)
+				typid = INT4OID;
+			else if (strcmp(tname, "bigserial") == 0 || strcmp(tname, "serial8") == 0)
+				typid = INT8OID;
+			if (OidIsValid(typid))
+				notnull = true;
+		}
+		if (!OidIsValid(typid) && def->typeName != NULL)
+		{
+			Type		type = LookupTypeName(NULL, def->typeName, &typmod, false);
+
+			if (type == NULL)
+			{
+				ReleaseSysCache(atttuple);
+				continue;
+			}
+			typid = ((Form_pg_type) GETSTRUCT(type))->oid;
+			ReleaseSysCache(type);
+		}
+		foreach(cc, def->constraints)
+		{
+			Constraint *con = lfirst(cc);
+
+			/* NOT NULL, and what implies it: a primary key, an identity */
+			if (IsA(con, Constraint) &&
+				(con->contype == CONSTR_NOTNULL || con->contype == CONSTR_PRIMARY ||
+				 con->contype == CONSTR_IDENTITY))
+				notnull = true;
+		}
+
+		if (OidIsValid(typid) &&
+			(att->atttypid != typid || att->atttypmod != typmod ||
+			 att->attnotnull != notnull))
+		{
+			char	   *have = column_definition(att->atttypid, att->atttypmod,
+												 att->attnotnull);
+			char	   *want = column_definition(typid, typmod, notnull);
+
+			ReleaseSysCache(atttuple);
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" already exists as %s, not as %s",
+							def->colname, get_rel_name(relid), have, want),
+					 errdetail("The migration tolerates SQLSTATE 42701 (column already exists), but statement %d (line %d) is skipped only when the existing column has the type and nullability that it asks for.",
+							   ctx->statement->number, ctx->statement->line),
+					 errhint("Change the column to what the migration expects first (ALTER TABLE ... ALTER COLUMN ... TYPE, SET NOT NULL or DROP NOT NULL), or change the statement to ask for the column as it is.")));
+		}
+		ReleaseSysCache(atttuple);
+	}
+}
+
+/*
+ * tolerated_json
+ *		The history's record of a tolerated error: a JSON object with the
+ *		statement number, its line, the SQLSTATE and the (masked) message.
+ */
+static char *
+tolerated_json(const FmExecErrorContext *ctx, const char *code,
+			   const char *message)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"statement\": %d, \"line\": %d, \"sqlstate\": ",
+					 ctx->statement->number, ctx->statement->line);
+	escape_json(&buf, code);
+	appendStringInfoString(&buf, ", \"message\": ");
+	escape_json(&buf, message ? message : "");
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
  * execute_tolerating
  *		Run one statement of migration ctx->migration, which tolerates some
  *		errors, in a subtransaction of its own.  If it fails with one of the
  *		tolerated SQLSTATEs, roll the subtransaction back, say so with a
- *		NOTICE and return true; other errors propagate.  Otherwise returns
- *		false with SPI_execute_extended()'s result in *rc.
+ *		NOTICE, add the error to ctx->tolerated (for the history) and return
+ *		true; other errors propagate, and so does a "column already exists"
+ *		whose column differs from the one asked for
+ *		(check_duplicate_column()).  Otherwise returns false with
+ *		SPI_execute_extended()'s result in *rc.  Allocates in "cxt".
  */
 static bool
 execute_tolerating(const char *text, const SPIExecuteOptions *options,
-				   const FmExecErrorContext *ctx, MemoryContext cxt, int *rc)
+				   FmExecErrorContext *ctx, MemoryContext cxt, int *rc)
 {
 	ExecuteArgs args = {text, options, 0};
 	ErrorData  *edata = FmInSubtransaction(execute_one, &args, true, cxt);
@@ -208,6 +373,11 @@ execute_tolerating(const char *text, const SPIExecuteOptions *options,
 	{
 		if (strcmp(lfirst(lc), code) == 0)
 		{
+			MemoryContextSwitchTo(cxt);
+			if (edata->sqlerrcode == ERRCODE_DUPLICATE_COLUMN)
+				check_duplicate_column(ctx);
+			ctx->tolerated = lappend(ctx->tolerated,
+									 tolerated_json(ctx, code, edata->message));
 			ereport(NOTICE,
 					(errmsg("skipped statement %d (line %d) of %s: %s",
 							ctx->statement->number, ctx->statement->line,
@@ -248,6 +418,7 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 	failed_at->statement = 0;
 	failed_at->line = 0;
 	ctx->statement = NULL;
+	ctx->tolerated = NIL;
 	errcallback.callback = FmExecErrorCallback;
 	errcallback.arg = ctx;
 	errcallback.previous = error_context_stack;
@@ -369,6 +540,24 @@ FmVerifyMigration(const FmMigration *m, const char *script, MemoryContext cxt)
 	return true;
 }
 
+/* The JSON array of the tolerated errors' objects; NULL for none. */
+static char *
+tolerated_array(List *tolerated)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	if (tolerated == NIL)
+		return NULL;
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	foreach(lc, tolerated)
+		appendStringInfo(&buf, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
+						 (char *) lfirst(lc));
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
 /*
  * FmRunMigration
  *		Execute one migration's up script, then its verify script (rolled
@@ -419,7 +608,8 @@ FmRunMigration(const FmMigration *m, char *const scripts[3],
 	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 
 	FmCatalogRecordApplied(m, started, *duration_ms, applied_by, consent,
-						   FmParamsJson(m));
+						   FmParamsJson(m), scripts[FM_SCRIPT_UP],
+						   tolerated_array(ctx.tolerated));
 
 	MemoryContextSwitchTo(oldcxt);
 	return nstatements;

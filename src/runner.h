@@ -25,6 +25,8 @@ typedef struct FmExecErrorContext
 	const char *script;			/* the script that runs */
 	const char *what;			/* "down", "verify"; NULL: the up script */
 	const FmStatement *statement;	/* NULL outside a statement */
+	List	   *tolerated;		/* set by FmRunScript(): char *, a JSON object
+								 * for each error the up script tolerated */
 } FmExecErrorContext;
 
 extern void FmExecErrorCallback(void *arg);

@@ -720,7 +720,8 @@ FmRunMigrationInWorker(const FmMigration *m, char *const scripts[3],
 	*duration_ms = INSTR_TIME_GET_MILLISEC(elapsed);
 	(void) FmVerifyMigration(m, scripts[FM_SCRIPT_VERIFY], cxt);
 	FmCatalogRecordApplied(m, started, *duration_ms, applied_by,
-						   FmConsent(m, scripts[FM_SCRIPT_UP]), NULL);
+						   FmConsent(m, scripts[FM_SCRIPT_UP]), NULL,
+						   scripts[FM_SCRIPT_UP], NULL);
 	MemoryContextSwitchTo(oldcxt);
 	return statements;
 }
