@@ -6,6 +6,7 @@ OBJS = \
 	src/fleetmigrate.o \
 	src/common.o \
 	src/plan.o \
+	src/consent.o \
 	src/params.o \
 	src/rollback.o \
 	src/order.o \

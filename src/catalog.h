@@ -141,4 +141,8 @@ extern int	FmCompareVersionKeys(const bytea *a, const bytea *b);
 extern int	FmCompareMigrations(const bytea *k1, const char *v1, const char *n1,
 								const bytea *k2, const char *v2, const char *n2);
 
+/* consent scoped to data (issue 19) */
+extern void FmCatalogRecordDestroyed(const FmMigration *m, const char *destroyed);
+extern void FmCatalogRunDestroyed(int64 run_id, const char *destroyed);
+
 #endif							/* FLEETMIGRATE_CATALOG_H */

@@ -40,6 +40,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "consent.h"
 #include "locks.h"
 #include "params.h"
 #include "parse.h"
@@ -275,9 +276,13 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 		{
 			FmStatement *stmt = (FmStatement *) lfirst(lc);
 			int			rc;
+			uint64		processed;
 
 			ctx->statement = stmt;
 			text = FmStatementText(ctx->script, stmt);
+			/* an up script's destructive statement: measured, consent checked */
+			if (ctx->what == NULL)
+				FmConsentBeforeStatement(stmt);
 			FmStatementTimerStart();
 			if (tolerating && execute_tolerating(text, &options, ctx, cxt, &rc))
 			{
@@ -287,6 +292,7 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 			if (!tolerating)
 				rc = SPI_execute_extended(text, &options);
 			FmStatementTimerStop();
+			processed = SPI_processed;
 			MemoryContextSwitchTo(cxt);
 			FmCatalogCheckIntact(ctx->migration->version, ctx->migration->name);
 			if (rc < 0)
@@ -295,6 +301,8 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 						 errmsg("could not run %s in a migration: %s",
 								CreateCommandName(stmt->parsetree),
 								SPI_result_code_string(rc))));
+			if (ctx->what == NULL)
+				FmConsentAfterStatement(stmt, rc, processed);
 			if (verify)
 			{
 				check_verify_rows(ctx);
@@ -390,6 +398,7 @@ FmRunMigration(const FmMigration *m, char *const scripts[3],
 	instr_time	start;
 	instr_time	elapsed;
 	char	   *consent;
+	List	   *destroyed;
 	int			nestlevel;
 	int			nstatements;
 
@@ -408,7 +417,9 @@ FmRunMigration(const FmMigration *m, char *const scripts[3],
 	nestlevel = NewGUCNestLevel();
 	FmSetLockSettings();
 	FmParamsBegin(m);
+	FmConsentWatchBegin(m, scripts[FM_SCRIPT_UP]);
 	nstatements = FmRunScript(&ctx, cxt, false, failed_at);
+	destroyed = FmConsentWatchEnd();
 	FmParamsEnd();
 	AtEOXact_GUC(false, nestlevel);
 
@@ -420,6 +431,8 @@ FmRunMigration(const FmMigration *m, char *const scripts[3],
 
 	FmCatalogRecordApplied(m, started, *duration_ms, applied_by, consent,
 						   FmParamsJson(m));
+	if (destroyed != NIL)
+		FmCatalogRecordDestroyed(m, FmDataLossJson(destroyed, NULL));
 
 	MemoryContextSwitchTo(oldcxt);
 	return nstatements;
