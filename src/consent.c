@@ -60,6 +60,7 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_type.h"
@@ -674,6 +675,9 @@ check_entries(List *plan)
 							 foreach_current_index(lc2) > 0 ? ", " : "",
 							 m->version, m->name);
 		}
+		/* a very long entry is shown by its start */
+		if (strlen(entry) > 200)
+			entry = psprintf("%s...", pnstrdup(entry, pg_mbcliplen(entry, strlen(entry), 200)));
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("allow_data_loss entry \"%s\" names no migration of this run",
