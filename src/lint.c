@@ -143,9 +143,10 @@ static const char *const lock_mode_names[] = {
 };
 
 #define CONSENT_HINT \
-	"If that is intended, register the migration with allow_destructive => true " \
-	"(in a bundle: \"-- flags: allow_destructive\") or pass allow_destructive => true " \
-	"to apply_pending() or migrate()."
+	"If that is intended: allow_destructive => true at registration (in a bundle: " \
+	"\"-- flags: allow_destructive\") consents while the object is absent or empty; " \
+	"data that exists needs allow_data_loss naming the migration in apply_pending() " \
+	"or migrate()."
 
 static void add_finding(LintState *st, const char *rule, FmSeverity severity,
 						const char *hint, const char *fmt,...) pg_attribute_printf(5, 6);
