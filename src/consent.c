@@ -42,8 +42,9 @@
  * (or its array type).  Views, functions, sequences and the like hold no
  * rows.
  *
- * State: the run's consent is backend-local, set by FmRunStart() and
- * forgotten by FmRunEnd() (FmConsentSetRun(), FmConsentReset()); the watch
+ * State: the run's consent is backend-local, set when a run starts and
+ * forgotten when it ends (FmConsentSetRun(), FmConsentReset(), called by
+ * run.c); the watch
  * of the migration running lives in the per-migration memory context that
  * FmConsentWatchBegin() is called in.
  *
