@@ -123,6 +123,16 @@ SELECT * FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['025']);
 SELECT version, name, status, message
   FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['025', '026 drop_old']);
 
+-- a DELETE through a view removes rows elsewhere: they count as data
+CREATE TABLE cs_base (id int);
+INSERT INTO cs_base VALUES (1), (2);
+CREATE VIEW cs_base_v AS SELECT id FROM cs_base;
+SELECT fleetmigrate.register('026a', 'empty_through_view', 'DELETE FROM cs_base_v', allow_destructive => true);
+SELECT * FROM fleetmigrate.apply_pending();
+SELECT version, name, status, message
+  FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['026a']);
+SELECT count(*) AS base_rows FROM cs_base;
+
 -- a role that may not read a table cannot have its rows counted: that counts
 -- as data
 CREATE ROLE regress_consent_runner;
@@ -149,7 +159,8 @@ SELECT * FROM fleetmigrate.apply_pending(NULL, false, '{}', false, true);
 CALL fleetmigrate.migrate(NULL, '{}', false, true, 'manual', NULL, NULL, NULL);
 CALL fleetmigrate.migrate(allow_data_loss => ARRAY[NULL]::text[]);
 
-DROP TABLE cs_users, cs_log, cs_events, cs_note, cs_people;
+DROP VIEW cs_base_v;
+DROP TABLE cs_users, cs_log, cs_events, cs_note, cs_people, cs_base;
 DROP OWNED BY regress_consent_runner;
 DROP ROLE regress_consent_runner;
 DROP EXTENSION fleetmigrate;

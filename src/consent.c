@@ -248,8 +248,9 @@ FmConsentArgument(List *migrations)
  * count_rows
  *		The rows of relation "relid" (locked by the caller) visible to the
  *		latest snapshot, or, with "column", its non-null values there.  A
- *		relation without storage of its own counts 0, a foreign table
- *		FM_AMOUNT_UNKNOWN.
+ *		view or a foreign table (a DELETE through it removes rows elsewhere)
+ *		counts FM_AMOUNT_ELSEWHERE, another relation without storage of its
+ *		own (a partitioned table) 0.
  */
 static int64
 count_rows(Oid relid, const char *column)
@@ -262,8 +263,8 @@ count_rows(Oid relid, const char *column)
 	int64		n = 0;
 	char		relkind = get_rel_relkind(relid);
 
-	if (relkind == RELKIND_FOREIGN_TABLE)
-		return FM_AMOUNT_UNKNOWN;
+	if (relkind == RELKIND_FOREIGN_TABLE || relkind == RELKIND_VIEW)
+		return FM_AMOUNT_ELSEWHERE;
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_MATVIEW)
 		return 0;
 	if (column != NULL)
@@ -317,7 +318,7 @@ measure_oids(List *relids, List *columns)
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 			continue;			/* dropped meanwhile */
 		n = count_rows(relid, column);
-		if (n == FM_AMOUNT_UNKNOWN)
+		if (n < 0)
 			return n;
 		total += n;
 	}
@@ -481,7 +482,8 @@ measure(const FmFinding *f)
 static void
 judge(FmDataLoss *d, const FmMigration *m)
 {
-	d->needs_call = d->amount > 0 || d->amount == FM_AMOUNT_UNKNOWN;
+	/* data, or an amount that could not be counted */
+	d->needs_call = d->amount > 0 || d->amount < FM_AMOUNT_ABSENT;
 	if (call_consents(m))
 		d->consented = true;
 	else if (m->allow_destructive || run_allows_destructive)
@@ -518,6 +520,8 @@ amount_text(const FmDataLoss *d)
 		return pstrdup("nothing (it does not exist)");
 	if (d->amount == FM_AMOUNT_UNKNOWN)
 		return pstrdup("an unknown amount of data (the caller may not read it to count it)");
+	if (d->amount == FM_AMOUNT_ELSEWHERE)
+		return pstrdup("an unknown amount of data (a view or foreign table: its rows are elsewhere)");
 	return psprintf(INT64_FORMAT " %s%s", d->amount,
 					d->values ? "non-null value" : "row",
 					d->amount == 1 ? "" : "s");
@@ -624,7 +628,7 @@ FmDataLossJson(List *losses, const FmMigration *m)
 			escape_json(&buf, f->column);
 		}
 		appendStringInfo(&buf, ", \"%s\": ", d->values ? "values" : "rows");
-		if (d->amount == FM_AMOUNT_UNKNOWN)
+		if (d->amount < FM_AMOUNT_ABSENT)
 			appendStringInfoString(&buf, "null");
 		else if (d->amount == FM_AMOUNT_ABSENT)
 			appendStringInfoString(&buf, "0, \"absent\": true");

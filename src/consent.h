@@ -20,7 +20,9 @@
 
 /* FmDataLoss.amount when there is nothing to count */
 #define FM_AMOUNT_ABSENT	(-1)	/* the object does not exist */
-#define FM_AMOUNT_UNKNOWN	(-2)	/* it could not be counted */
+#define FM_AMOUNT_UNKNOWN	(-2)	/* the caller may not read it */
+#define FM_AMOUNT_ELSEWHERE	(-3)	/* a view or foreign table: its rows
+									 * are elsewhere */
 
 /* What one destructive statement removes, or would remove. */
 typedef struct FmDataLoss
