@@ -4,7 +4,9 @@
  *	  Executing a migration's scripts and recording the result.
  *
  * FmRunMigration() runs one migration's up script, then its verify script,
- * and records it as applied, in the caller's (sub)transaction; the scripts
+ * and records it as applied, with what its destructive statements removed
+ * (consent.c measures each just before it runs and refuses one the run's
+ * consent does not cover), in the caller's (sub)transaction; the scripts
  * are the ones the run checked (FmCatalogPlannedScripts()).  Each statement
  * runs through SPI, split with the server's parser, under an error context
  * callback naming the migration, statement number and line.  Settings a
