@@ -35,7 +35,9 @@
  * Measuring reads the data directly with a table scan under ACCESS SHARE
  * (a partitioned table's partitions and, unless ONLY, a table's inheritors
  * too), with the latest snapshot: exact, no row security policy hides rows
- * from it and no user code runs.  The caller needs SELECT on the table,
+ * from it and no user code runs.  Counting stops at FM_COUNT_LIMIT rows (a
+ * larger table holds "at least" that many), so that a DROP TABLE of a huge
+ * table does not wait for a scan of all of it.  The caller needs SELECT on the table,
  * which an owner has; without it the amount is unknown and counts as data.
  * A DROP SCHEMA counts the rows of the schema's tables, a DROP TYPE or
  * DROP DOMAIN ... CASCADE the non-null values of the columns of that type
@@ -101,7 +103,7 @@ static const char *run_caller = NULL;
 static Watch *watch = NULL;
 static List *last_destroyed = NIL;
 
-static int64 count_rows(Oid relid, const char *column);
+static int64 count_rows(Oid relid, const char *column, int64 limit);
 static int64 measure_relation(RangeVar *rv, const char *column, bool inh);
 static int64 measure_oids(List *relids, List *columns);
 static int64 measure_schema(const char *schema);
@@ -247,13 +249,14 @@ FmConsentArgument(List *migrations)
 /*
  * count_rows
  *		The rows of relation "relid" (locked by the caller) visible to the
- *		latest snapshot, or, with "column", its non-null values there.  A
+ *		latest snapshot, or, with "column", its non-null values there, up
+ *		to "limit" (counting stops there).  A
  *		view or a foreign table (a DELETE through it removes rows elsewhere)
  *		counts FM_AMOUNT_ELSEWHERE, another relation without storage of its
  *		own (a partitioned table) 0.
  */
 static int64
-count_rows(Oid relid, const char *column)
+count_rows(Oid relid, const char *column, int64 limit)
 {
 	Relation	rel;
 	AttrNumber	attnum = InvalidAttrNumber;
@@ -277,7 +280,7 @@ count_rows(Oid relid, const char *column)
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	scan = table_beginscan(rel, snapshot, 0, NULL);
 	slot = table_slot_create(rel, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	while (n < limit && table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (attnum == InvalidAttrNumber || !slot_attisnull(slot, attnum))
@@ -317,10 +320,12 @@ measure_oids(List *relids, List *columns)
 		LockRelationOid(relid, AccessShareLock);
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 			continue;			/* dropped meanwhile */
-		n = count_rows(relid, column);
+		n = count_rows(relid, column, FM_COUNT_LIMIT - total);
 		if (n < 0)
 			return n;
 		total += n;
+		if (total >= FM_COUNT_LIMIT)
+			break;				/* enough to say "at least" */
 	}
 	return total;
 }
@@ -470,6 +475,7 @@ measure(const FmFinding *f)
 			d->amount = measure_type(f->names);
 			break;
 	}
+	d->at_least = d->amount >= FM_COUNT_LIMIT;
 	return d;
 }
 
@@ -522,7 +528,8 @@ amount_text(const FmDataLoss *d)
 		return pstrdup("an unknown amount of data (the caller may not read it to count it)");
 	if (d->amount == FM_AMOUNT_ELSEWHERE)
 		return pstrdup("an unknown amount of data (a view or foreign table: its rows are elsewhere)");
-	return psprintf(INT64_FORMAT " %s%s", d->amount,
+	return psprintf("%s" INT64_FORMAT " %s%s", d->at_least ? "at least " : "",
+					d->amount,
 					d->values ? "non-null value" : "row",
 					d->amount == 1 ? "" : "s");
 }
@@ -633,7 +640,8 @@ FmDataLossJson(List *losses, const FmMigration *m)
 		else if (d->amount == FM_AMOUNT_ABSENT)
 			appendStringInfoString(&buf, "0, \"absent\": true");
 		else
-			appendStringInfo(&buf, INT64_FORMAT, d->amount);
+			appendStringInfo(&buf, INT64_FORMAT "%s", d->amount,
+							 d->at_least ? ", \"at_least\": true" : "");
 		appendStringInfoString(&buf, ", \"removed\": ");
 		escape_json(&buf, loss_sentence(d, true));
 		appendStringInfoChar(&buf, '}');
@@ -892,7 +900,10 @@ FmConsentAfterStatement(const FmStatement *stmt, int rc, uint64 processed)
 		d->ran = true;
 		if (rc == SPI_OK_DELETE || rc == SPI_OK_DELETE_RETURNING ||
 			rc == SPI_OK_UPDATE || rc == SPI_OK_UPDATE_RETURNING)
+		{
 			d->amount = (int64) processed;
+			d->at_least = false;	/* exact */
+		}
 	}
 }
 

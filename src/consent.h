@@ -24,12 +24,19 @@
 #define FM_AMOUNT_ELSEWHERE	(-3)	/* a view or foreign table: its rows
 									 * are elsewhere */
 
+/*
+ * Counting stops here: a larger table is reported as holding "at least" this
+ * many rows, so that measuring never scans more than this.
+ */
+#define FM_COUNT_LIMIT	INT64CONST(1000000)
+
 /* What one destructive statement removes, or would remove. */
 typedef struct FmDataLoss
 {
 	const FmFinding *finding;	/* lint's finding: statement, line, rule */
 	int64		amount;			/* rows (values for a column); or above */
 	bool		values;			/* amount counts a column's non-null values */
+	bool		at_least;		/* counting stopped at FM_COUNT_LIMIT */
 	bool		ran;			/* the statement ran (FmConsentAfterStatement) */
 	bool		needs_call;		/* only allow_data_loss can consent to it */
 	bool		consented;		/* the run's consent covers it */
