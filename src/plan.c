@@ -28,10 +28,8 @@
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "utils/guc.h"
-#include "utils/memutils.h"
 
 #include "catalog.h"
-#include "lint.h"
 #include "parse.h"
 #include "plan.h"
 
