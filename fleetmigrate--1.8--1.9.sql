@@ -103,7 +103,7 @@ SELECT e.id,
  ORDER BY e.id;
 
 COMMENT ON VIEW fleetmigrate.history IS
-'Every fleetmigrate event in order: who applied (or failed, rolled back, baselined, repaired, unregistered) which migration, when, how long, with which checksum; script is the up text that ran, tolerated the errors it skipped';
+'Every fleetmigrate event in order: who applied (or failed, rolled back, baselined, repaired, unregistered) which migration, when, how long, with which checksum; script is the up text that ran, tolerated the errors it skipped, destroyed what its destructive statements removed';
 
 CREATE FUNCTION fleetmigrate.unregister(version text, name text, reason text DEFAULT NULL)
 RETURNS text
@@ -169,3 +169,152 @@ BEGIN
         'GRANT SELECT ON TABLE fleetmigrate.summary TO %s WITH GRANT OPTION', owner);
 END
 $grant$;
+
+-- ---- consent scoped to data (issue 19, item 1) -----------------------------
+-- Consent given at registration (allow_destructive) and the call's
+-- allow_destructive => true cover only objects that are absent or empty when
+-- the statement runs; data that exists is removed only when the call names
+-- the migration in allow_data_loss (src/consent.c).  What every destructive
+-- statement removed is recorded: events.destroyed for the migration,
+-- run_log.destroyed for a run of migrate(), each a JSON array with one object
+-- per statement (statement, line, rule, object, rows or values, removed).
+ALTER TABLE fleetmigrate.events ADD COLUMN destroyed pg_catalog.jsonb;
+ALTER TABLE fleetmigrate.run_log ADD COLUMN destroyed pg_catalog.jsonb;
+
+COMMENT ON COLUMN fleetmigrate.events.destroyed IS
+'For an applied migration with destructive statements: what each removed, as a JSON array (statement, line, rule, object, rows or values counted just before it ran, or a DELETE''s processed rows)';
+COMMENT ON COLUMN fleetmigrate.run_log.destroyed IS
+'What the destructive statements of the migrations this run applied removed, as a JSON array (version, name, statement, line, rule, object, rows or values)';
+
+CREATE OR REPLACE VIEW fleetmigrate.history AS
+SELECT e.id,
+       e.version,
+       e.name,
+       e.event,
+       e.started_at,
+       e.duration_ms,
+       e.performed_by,
+       e.session_user_name,
+       e.transaction_id,
+       e.checksum,
+       e.statements,
+       e.params,
+       e.sqlstate,
+       e.error,
+       e.statement,
+       e.line,
+       e.reason,
+       e.consent,
+       e.script,
+       e.tolerated,
+       e.destroyed
+  FROM fleetmigrate.events e
+ ORDER BY e.id;
+
+CREATE OR REPLACE VIEW fleetmigrate.runs AS
+SELECT r.id,
+       r.started_at,
+       r.finished_at,
+       r.finished_at OPERATOR(pg_catalog.-) r.started_at AS duration,
+       r.run_by,
+       r.started_by,
+       r.target,
+       r.applied,
+       CASE WHEN r.outcome OPERATOR(pg_catalog.=) 'running' AND NOT EXISTS (
+                SELECT 1
+                  FROM pg_catalog.pg_locks l
+                 WHERE l.locktype OPERATOR(pg_catalog.=) 'object'
+                   AND l.granted
+                   AND l.database OPERATOR(pg_catalog.=)
+                       (SELECT d.oid FROM pg_catalog.pg_database d
+                         WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+                   AND l.classid OPERATOR(pg_catalog.=) 1179470162::pg_catalog.oid
+                   AND l.objid OPERATOR(pg_catalog.=)
+                       (r.id OPERATOR(pg_catalog.%) 4294967296)::pg_catalog.oid
+                   AND l.objsubid OPERATOR(pg_catalog.=) 0)
+            THEN 'interrupted'
+            ELSE r.outcome END AS outcome,
+       r.failed_version,
+       r.failed_name,
+       r.sqlstate,
+       r.error,
+       r.pid,
+       r.destroyed
+  FROM fleetmigrate.run_log r
+ ORDER BY r.id;
+
+-- apply_pending() and migrate() gain allow_data_loss text[] (last, so that
+-- every existing call, positional ones included, works as before).  The old
+-- ones are renamed, their grants copied to the new ones, then dropped.
+ALTER FUNCTION fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean)
+    RENAME TO apply_pending_before_1_9;
+ALTER PROCEDURE fleetmigrate.migrate(text, jsonb, boolean, boolean, text, bigint, integer, text)
+    RENAME TO migrate_before_1_9;
+
+CREATE FUNCTION fleetmigrate.apply_pending(target text DEFAULT NULL,
+                                           dry_run boolean DEFAULT false,
+                                           params jsonb DEFAULT '{}',
+                                           allow_destructive boolean DEFAULT false,
+                                           wait boolean DEFAULT true,
+                                           allow_data_loss text[] DEFAULT NULL)
+RETURNS TABLE(version text, name text, status text,
+              duration_ms double precision, statements integer, message text)
+AS 'MODULE_PATHNAME', 'fleetmigrate_apply_pending'
+LANGUAGE C VOLATILE;
+
+COMMENT ON FUNCTION fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[]) IS
+'Apply pending migrations in order, up to target, inside the calling transaction: all or nothing. dry_run executes and rolls back; wait => false skips when another run holds the lock. allow_destructive consents to dropping what is absent or empty; allow_data_loss (''version'' or ''version name'' entries) to removing the data that exists in the migrations it names. message names what each destructive statement removed';
+
+CREATE PROCEDURE fleetmigrate.migrate(target text DEFAULT NULL,
+                                      params jsonb DEFAULT '{}',
+                                      allow_destructive boolean DEFAULT false,
+                                      wait boolean DEFAULT true,
+                                      started_by text DEFAULT 'manual',
+                                      INOUT run_id bigint DEFAULT NULL,
+                                      INOUT applied integer DEFAULT NULL,
+                                      INOUT outcome text DEFAULT NULL,
+                                      allow_data_loss text[] DEFAULT NULL)
+AS 'MODULE_PATHNAME', 'fleetmigrate_migrate'
+LANGUAGE C;
+
+COMMENT ON PROCEDURE fleetmigrate.migrate(text, jsonb, boolean, boolean, text, bigint, integer, text, text[]) IS
+'Apply pending migrations up to target, one transaction per migration (CALL it on its own, not in a transaction block); a failure is rolled back, recorded in the history and the run log, then raised. allow_destructive consents to dropping what is absent or empty; allow_data_loss (''version'' or ''version name'' entries) to removing the data that exists in the migrations it names. Returns the run id, the number applied and the outcome';
+
+REVOKE ALL ON FUNCTION fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[]) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE fleetmigrate.migrate(text, jsonb, boolean, boolean, text, bigint, integer, text, text[]) FROM PUBLIC;
+
+DO $copy_grants$
+DECLARE
+    g record;
+BEGIN
+    FOR g IN
+        SELECT a.grantee::pg_catalog.regrole::pg_catalog.text AS grantee, a.is_grantable
+          FROM pg_catalog.pg_proc p,
+               LATERAL pg_catalog.aclexplode(p.proacl) a
+         WHERE p.oid OPERATOR(pg_catalog.=)
+               'fleetmigrate.apply_pending_before_1_9(text, boolean, jsonb, boolean, boolean)'::pg_catalog.regprocedure
+           AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+           AND a.grantee OPERATOR(pg_catalog.<>) 0
+    LOOP
+        EXECUTE pg_catalog.format(
+            'GRANT EXECUTE ON FUNCTION fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[]) TO %s%s',
+            g.grantee, CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+    FOR g IN
+        SELECT a.grantee::pg_catalog.regrole::pg_catalog.text AS grantee, a.is_grantable
+          FROM pg_catalog.pg_proc p,
+               LATERAL pg_catalog.aclexplode(p.proacl) a
+         WHERE p.oid OPERATOR(pg_catalog.=)
+               'fleetmigrate.migrate_before_1_9(text, jsonb, boolean, boolean, text, bigint, integer, text)'::pg_catalog.regprocedure
+           AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+           AND a.grantee OPERATOR(pg_catalog.<>) 0
+    LOOP
+        EXECUTE pg_catalog.format(
+            'GRANT EXECUTE ON PROCEDURE fleetmigrate.migrate(text, jsonb, boolean, boolean, text, bigint, integer, text, text[]) TO %s%s',
+            g.grantee, CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$copy_grants$;
+
+DROP FUNCTION fleetmigrate.apply_pending_before_1_9(text, boolean, jsonb, boolean, boolean);
+DROP PROCEDURE fleetmigrate.migrate_before_1_9(text, jsonb, boolean, boolean, text, bigint, integer, text);

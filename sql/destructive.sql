@@ -1,7 +1,10 @@
 -- Consent for destructive migrations: apply_pending() and migrate() refuse,
 -- before running anything, a plan with a destructive statement unless the
 -- migration was registered with allow_destructive or the call passes
--- allow_destructive => true; the consent is recorded in the history.
+-- allow_destructive => true, which cover only objects that are absent or
+-- empty; data that exists needs the call to name the migration in
+-- allow_data_loss (sql/consent.sql has the rest).  The consent is recorded
+-- in the history.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS fleetmigrate;
 CREATE TABLE ds_results (id int PRIMARY KEY, score int);
@@ -46,7 +49,11 @@ DROP TABLE IF EXISTS ds_results;
 CREATE TABLE ds_results (id int PRIMARY KEY, score numeric);
 $m$, allow_destructive => true);
 SELECT * FROM fleetmigrate.apply_pending();
+-- registration consent covers only what is absent or empty: ds_results has rows
 SELECT version, name, status FROM fleetmigrate.apply_pending(target => '019');
+-- the call names the migration: those rows may go
+SELECT version, name, status, message
+  FROM fleetmigrate.apply_pending(target => '019', allow_data_loss => ARRAY['019']);
 
 -- consent in the call
 BEGIN;
@@ -55,7 +62,7 @@ ROLLBACK;
 CALL fleetmigrate.migrate(allow_destructive => true);
 
 -- the history says who consented to what
-SELECT version, event, consent FROM fleetmigrate.history ORDER BY id;
+SELECT version, event, consent, destroyed FROM fleetmigrate.history ORDER BY id;
 SELECT count(*) AS users_left FROM ds_users;
 
 -- bad input

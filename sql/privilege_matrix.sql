@@ -182,7 +182,7 @@ GRANT EXECUTE ON PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, b
 -- the deployer (README, "Privileges: a deployer role")
 GRANT USAGE ON SCHEMA fleetmigrate TO regress_matrix_deployer;
 GRANT EXECUTE ON FUNCTION fleetmigrate.register(text, text, text, text, text, text[], text[], text[], boolean, boolean, text[]),
-                          fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean)
+                          fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[])
     TO regress_matrix_deployer;
 GRANT SELECT ON fleetmigrate.status, fleetmigrate.history TO regress_matrix_deployer;
 GRANT CREATE ON SCHEMA public TO regress_matrix_deployer;
@@ -228,7 +228,7 @@ GRANT EXECUTE ON PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, b
     TO regress_matrix_app;
 GRANT USAGE ON SCHEMA fleetmigrate TO regress_matrix_deployer;
 GRANT EXECUTE ON FUNCTION fleetmigrate.register(text, text, text, text, text, text[], text[], text[], boolean, boolean, text[]),
-                          fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean)
+                          fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[])
     TO regress_matrix_deployer;
 GRANT SELECT ON fleetmigrate.status, fleetmigrate.history TO regress_matrix_deployer;
 GRANT CREATE ON SCHEMA public TO regress_matrix_deployer;

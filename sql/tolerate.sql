@@ -56,7 +56,7 @@ SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 005 x\n-- tolerate: 4
 -- a role without the privilege: the error fails the migration, never skipped
 CREATE ROLE regress_tolerate_runner;
 GRANT USAGE ON SCHEMA fleetmigrate TO regress_tolerate_runner;
-GRANT EXECUTE ON FUNCTION fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean) TO regress_tolerate_runner;
+GRANT EXECUTE ON FUNCTION fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[]) TO regress_tolerate_runner;
 SELECT fleetmigrate.register('005', 'not_mine', 'ALTER TABLE tol_users ADD COLUMN auth_tier text', tolerate => '{42701}');
 SET ROLE regress_tolerate_runner;
 SELECT * FROM fleetmigrate.apply_pending();

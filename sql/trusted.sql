@@ -40,7 +40,7 @@ SELECT version, state, applied_by, checksum_ok FROM fleetmigrate.status;
 
 -- and delegates to a deployer
 GRANT USAGE ON SCHEMA fleetmigrate TO regress_ci;
-GRANT EXECUTE ON FUNCTION fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean) TO regress_ci;
+GRANT EXECUTE ON FUNCTION fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[]) TO regress_ci;
 GRANT CREATE ON SCHEMA public TO regress_ci;
 \c - regress_ci
 SET client_min_messages = warning;

@@ -49,6 +49,7 @@
 #include "utils/resowner.h"
 
 #include "catalog.h"
+#include "consent.h"
 #include "lint.h"
 #include "locks.h"
 #include "params.h"
@@ -230,6 +231,8 @@ apply_all(ApplyRun *run, List *pending)
 	{
 		MigrationArgs args = {(FmMigration *) lfirst(lc), {NULL, NULL, NULL}, run, 0, 0, {0, 0}};
 		ErrorData  *edata;
+		List	   *destroyed;
+		char	   *removed;
 		int			attempt = 0;
 
 		if (!planned_scripts(run, args.m, args.scripts))
@@ -247,11 +250,15 @@ apply_all(ApplyRun *run, List *pending)
 			FmExplainError(args.m, args.failed_at.statement, edata);
 			ReThrowError(edata);
 		}
+		destroyed = FmConsentLastDestroyed();
+		removed = destroyed != NIL ? FmDataLossText(destroyed, true) : NULL;
 		ereport(NOTICE,
 				(errmsg("applied %s %s in %.0f ms",
-						args.m->version, args.m->name, args.duration_ms)));
+						args.m->version, args.m->name, args.duration_ms),
+				 removed != NULL ? errdetail("Removed: %s.", removed) : 0));
 		put_row(run, args.m->version, args.m->name, "applied",
-				args.duration_ms, args.nstatements, NULL);
+				args.duration_ms, args.nstatements,
+				removed != NULL ? psprintf("removed: %s", removed) : NULL);
 		MemoryContextReset(run->migration_cxt);
 	}
 }
@@ -342,6 +349,40 @@ describe_locks(List *locks, List *held, FmRelFile *files, int nfiles)
 	return buf.data;
 }
 
+/*
+ * dry_run_consent
+ *		What a dry run's migration "m" removed ("destroyed", FmDataLoss *)
+ *		and, when the run's consent does not cover it, the consent a real
+ *		run would need: "; removes: statement 2 (line 4): DROP TABLE t
+ *		deletes 500 rows; needs allow_data_loss => ARRAY['019 drop']".
+ */
+static char *
+dry_run_consent(const FmMigration *m, List *destroyed)
+{
+	bool		refused = false;
+	bool		needs_call = false;
+	ListCell   *lc;
+
+	if (destroyed == NIL)
+		return "";
+	foreach(lc, destroyed)
+	{
+		const FmDataLoss *d = (const FmDataLoss *) lfirst(lc);
+
+		if (!d->consented)
+		{
+			refused = true;
+			needs_call |= d->needs_call;
+		}
+	}
+	return psprintf("; removes: %s%s", FmDataLossText(destroyed, false),
+					!refused ? "" :
+					needs_call ?
+					psprintf("; needs %s",
+							 FmConsentArgument(list_make1((void *) m))) :
+					"; needs allow_destructive");
+}
+
 /* The state of a dry run, for dry_run_all(). */
 typedef struct DryRunArgs
 {
@@ -372,6 +413,7 @@ dry_run_all(void *arg)
 		FmRelFile  *files;
 		List	   *locks;
 		List	   *findings;
+		List	   *destroyed;
 		char	   *message;
 		char	   *lint;
 
@@ -385,16 +427,17 @@ dry_run_all(void *arg)
 						  psprintf("up script of %s",
 								   FmMigrationLabel(current->version, current->name)));
 		lint = FmLintSummary(findings);
-		if (FmConsentNeeded(current, findings))
-			lint = psprintf("%s; needs allow_destructive", lint);
 		MemoryContextSwitchTo(oldcxt);
 		nstatements = FmRunMigration(current, scripts, run->applied_by,
 									 run->migration_cxt, &duration_ms,
 									 &args->failed_at);
+		/* measured as each statement ran (consent.c), not enforced */
+		destroyed = FmConsentLastDestroyed();
 		MemoryContextSwitchTo(args->held_cxt);
 		locks = FmCatalogMyLocks();
-		message = psprintf("dry run: rolled back; %s; %s", lint,
-						   describe_locks(locks, held, files, nfiles));
+		message = psprintf("dry run: rolled back; %s; %s%s", lint,
+						   describe_locks(locks, held, files, nfiles),
+						   dry_run_consent(current, destroyed));
 		held = locks;
 		MemoryContextSwitchTo(oldcxt);
 		put_row(run, current->version, current->name, "would_apply",
@@ -441,7 +484,7 @@ apply_dry_run(ApplyRun *run, List *pending)
 
 /*
  * fleetmigrate.apply_pending(target text, dry_run boolean, params jsonb,
- *		allow_destructive boolean, wait boolean)
+ *		allow_destructive boolean, wait boolean, allow_data_loss text[])
  *	RETURNS TABLE(version, name, status, duration_ms, statements, message)
  */
 Datum
@@ -489,6 +532,10 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 	run_options.wait = opts.wait;
 	run_options.params = PG_GETARG_JSONB_P(2);
 	run_options.allow_destructive = PG_GETARG_BOOL(3);
+	/* before 1.9 the SQL function has five arguments */
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+		run_options.allow_data_loss =
+			FmConsentParseList(PG_GETARG_ARRAYTYPE_P(5), "apply_pending()");
 	/* a dry run shows the findings instead (apply_dry_run()) */
 	run_options.check_destructive = !opts.dry_run;
 	run_options.check_migration = refuse_non_transactional;

@@ -2585,3 +2585,72 @@ fleetmigrate_unregister(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_TEXT_P(cstring_to_text("unregistered"));
 }
+
+/* ---- consent scoped to data (issue 19): what destructive statements removed ---- */
+
+/*
+ * execute_destroyed
+ *		Run one fixed statement on the catalog as its owner (as
+ *		execute_statement() does), expecting "expected".
+ */
+static void
+execute_destroyed(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				  int expected)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	FmRoleSwitch sw;
+	int			rc;
+
+	Assert(OidIsValid(catalog_owner));
+	FmBeginAsRole(catalog_owner, &sw);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
+	FmEndAsRole(&sw);
+	MemoryContextSwitchTo(oldcxt);
+	if (rc != expected)
+		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * FmCatalogRecordDestroyed
+ *		Add "destroyed", the JSON array of what migration "m"'s destructive
+ *		statements removed (consent.c), to its "applied" event just
+ *		recorded (FmCatalogRecordApplied()), in the current transaction.
+ */
+void
+FmCatalogRecordDestroyed(const FmMigration *m, const char *destroyed)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	values[2] = CStringGetTextDatum(destroyed);
+	execute_destroyed("UPDATE fleetmigrate.events"
+					  "   SET destroyed = $3::pg_catalog.jsonb"
+					  " WHERE id OPERATOR(pg_catalog.=) ("
+					  "       SELECT pg_catalog.max(e.id) FROM fleetmigrate.events e"
+					  "        WHERE e.version OPERATOR(pg_catalog.=) $1"
+					  "          AND e.name OPERATOR(pg_catalog.=) $2"
+					  "          AND e.event OPERATOR(pg_catalog.=) 'applied')",
+					  3, argtypes, values, SPI_OK_UPDATE);
+}
+
+/*
+ * FmCatalogRunDestroyed
+ *		Append "destroyed", a JSON array of what a migration of run
+ *		"run_id" removed (with its version and name), to the run's record.
+ */
+void
+FmCatalogRunDestroyed(int64 run_id, const char *destroyed)
+{
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(run_id);
+	values[1] = CStringGetTextDatum(destroyed);
+	execute_destroyed("UPDATE fleetmigrate.run_log"
+					  "   SET destroyed = COALESCE(destroyed, '[]'::pg_catalog.jsonb)"
+					  "       OPERATOR(pg_catalog.||) $2::pg_catalog.jsonb"
+					  " WHERE id OPERATOR(pg_catalog.=) $1",
+					  2, argtypes, values, SPI_OK_UPDATE);
+}

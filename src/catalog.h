@@ -164,4 +164,8 @@ extern bool FmCatalogUnbaseline(const char *version, const char *name,
 extern char *FmCatalogState(const char *version, const char *name);
 extern List *FmCatalogDependents(const char *version, const char *name);
 
+/* consent scoped to data (issue 19) */
+extern void FmCatalogRecordDestroyed(const FmMigration *m, const char *destroyed);
+extern void FmCatalogRunDestroyed(int64 run_id, const char *destroyed);
+
 #endif							/* FLEETMIGRATE_CATALOG_H */

@@ -143,9 +143,10 @@ static const char *const lock_mode_names[] = {
 };
 
 #define CONSENT_HINT \
-	"If that is intended, register the migration with allow_destructive => true " \
-	"(in a bundle: \"-- flags: allow_destructive\") or pass allow_destructive => true " \
-	"to apply_pending() or migrate()."
+	"If that is intended: allow_destructive => true at registration (in a bundle: " \
+	"\"-- flags: allow_destructive\") consents while the object is absent or empty; " \
+	"data that exists needs allow_data_loss naming the migration in apply_pending() " \
+	"or migrate()."
 
 static void add_finding(LintState *st, const char *rule, FmSeverity severity,
 						const char *hint, const char *fmt,...) pg_attribute_printf(5, 6);
@@ -188,7 +189,7 @@ static void
 add_finding(LintState *st, const char *rule, FmSeverity severity,
 			const char *hint, const char *fmt,...)
 {
-	FmFinding  *f = palloc(sizeof(FmFinding));
+	FmFinding  *f = palloc0(sizeof(FmFinding));
 	StringInfoData buf;
 
 	initStringInfo(&buf);
@@ -211,6 +212,25 @@ add_finding(LintState *st, const char *rule, FmSeverity severity,
 	f->message = buf.data;
 	f->hint = hint ? pstrdup(hint) : NULL;
 	st->findings = lappend(st->findings, f);
+}
+
+/*
+ * set_data
+ *		What holds the data the finding just added can remove (FmDataTarget),
+ *		and how the script names it, for a run to measure.
+ */
+static void
+set_data(LintState *st, FmDataTarget data, RangeVar *relation,
+		 const char *column, List *names, const char *target)
+{
+	FmFinding  *f = (FmFinding *) llast(st->findings);
+
+	f->data = data;
+	f->relation = relation ? copyObject(relation) : NULL;
+	f->column = column ? pstrdup(column) : NULL;
+	f->names = names ? copyObject(names) : NIL;
+	f->inh = relation ? relation->inh : false;
+	f->target = target ? pstrdup(target) : NULL;
 }
 
 /*
@@ -629,7 +649,8 @@ type_change_keeps_values(Oid oldtype, int32 oldmod, Oid newtype, int32 newmod)
 
 /* ALTER TABLE ... ALTER COLUMN ... TYPE */
 static void
-lint_type_change(LintState *st, Oid relid, AlterTableCmd *cmd, bool *said)
+lint_type_change(LintState *st, Oid relid, RangeVar *rv, AlterTableCmd *cmd,
+				 bool *said)
 {
 	ColumnDef  *def = castNode(ColumnDef, cmd->def);
 	bool		using = def->raw_default != NULL;
@@ -680,6 +701,7 @@ lint_type_change(LintState *st, Oid relid, AlterTableCmd *cmd, bool *said)
 					"Check the change against the type where the migration runs. " CONSENT_HINT,
 					"cannot tell whether changing column %s of %s to type %s, which does not exist now, keeps every value",
 					column, relname, TypeNameToString(def->typeName));
+		set_data(st, FM_DATA_COLUMN, rv, cmd->name, NIL, rangevar_name(rv));
 		return;
 	}
 	keeps = type_change_keeps_values(oldtype, oldmod, newtype, newmod);
@@ -699,6 +721,8 @@ lint_type_change(LintState *st, Oid relid, AlterTableCmd *cmd, bool *said)
 					"Check that the USING expression keeps every value. " CONSENT_HINT,
 					"changing column %s of %s from %s to %s computes every value anew with USING",
 					column, relname, from, to);
+	if (!keeps || using)
+		set_data(st, FM_DATA_COLUMN, rv, cmd->name, NIL, rangevar_name(rv));
 
 	add_finding(st, "blocking.rewrite", FM_SEVERITY_WARNING,
 				"Reads and writes wait for the whole rewrite. Add a column of the new type, fill it in batches and switch over instead.",
@@ -1059,10 +1083,12 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 								"Stop using the column in application code first; keep a copy of its data if it may be needed. " CONSENT_HINT,
 								"dropping column %s of %s deletes its data",
 								quote_identifier(cmd->name), rangevar_name(rv));
+					set_data(st, FM_DATA_COLUMN, rv, cmd->name, NIL,
+							 rangevar_name(rv));
 				}
 				break;
 			case AT_AlterColumnType:
-				lint_type_change(st, relid, cmd, &said);
+				lint_type_change(st, relid, rv, cmd, &said);
 				break;
 			case AT_AddColumn:
 				note_references(st, castNode(ColumnDef, cmd->def)->constraints, relid);
@@ -1139,16 +1165,22 @@ lint_drop(LintState *st, DropStmt *stmt)
 							"Keep a copy (rename the table, or CREATE TABLE ... AS) if the data may be needed. " CONSENT_HINT,
 							"DROP TABLE deletes table %s and all its data",
 							rangevar_name(rv));
+				set_data(st, FM_DATA_TABLE, rv, NULL, NIL, rangevar_name(rv));
 			}
 			return;
 		case OBJECT_SCHEMA:
 			foreach(lc, stmt->objects)
+			{
 				add_finding(st, "destructive.drop_schema", FM_SEVERITY_ERROR,
 							CONSENT_HINT,
 							"DROP SCHEMA deletes schema %s%s",
 							quote_identifier(strVal(lfirst(lc))),
 							stmt->behavior == DROP_CASCADE ?
 							" and every table and object in it" : "");
+				set_data(st, FM_DATA_SCHEMA, NULL, NULL,
+						 list_make1(lfirst(lc)),
+						 quote_identifier(strVal(lfirst(lc))));
+			}
 			return;
 		case OBJECT_INDEX:
 			if (stmt->concurrent)
@@ -1235,6 +1267,10 @@ lint_drop(LintState *st, DropStmt *stmt)
 						"Application code that still uses it fails. " CONSENT_HINT,
 						"DROP %s deletes %s %s",
 						what, what, quote_qualified_identifier(schema, name));
+		/* a type's columns go with it under CASCADE; the rest holds no rows */
+		set_data(st, kind == CREATED_TYPE && stmt->behavior == DROP_CASCADE ?
+				 FM_DATA_TYPE : FM_DATA_NONE, NULL, NULL, names,
+				 quote_qualified_identifier(schema, name));
 	}
 }
 
@@ -1382,9 +1418,12 @@ lint_statement(LintState *st, Node *tree)
 				RangeVar   *rv = lfirst_node(RangeVar, lc);
 
 				if (!is_new(st, rv))
+				{
 					add_finding(st, "destructive.truncate", FM_SEVERITY_ERROR,
 								CONSENT_HINT,
 								"TRUNCATE deletes every row of %s", rangevar_name(rv));
+					set_data(st, FM_DATA_TABLE, rv, NULL, NIL, rangevar_name(rv));
+				}
 			}
 			break;
 		case T_DeleteStmt:
@@ -1392,10 +1431,14 @@ lint_statement(LintState *st, Node *tree)
 				DeleteStmt *stmt = (DeleteStmt *) tree;
 
 				if (stmt->whereClause == NULL && !is_new(st, stmt->relation))
+				{
 					add_finding(st, "destructive.delete_all", FM_SEVERITY_ERROR,
 								"Add a WHERE clause if only some rows should go. " CONSENT_HINT,
 								"DELETE without WHERE deletes every row of %s",
 								rangevar_name(stmt->relation));
+					set_data(st, FM_DATA_TABLE, stmt->relation, NULL, NIL,
+							 rangevar_name(stmt->relation));
+				}
 				break;
 			}
 		case T_UpdateStmt:
@@ -1403,10 +1446,14 @@ lint_statement(LintState *st, Node *tree)
 				UpdateStmt *stmt = (UpdateStmt *) tree;
 
 				if (stmt->whereClause == NULL && !is_new(st, stmt->relation))
+				{
 					add_finding(st, "destructive.update_all", FM_SEVERITY_WARNING,
 								"It also locks every row until the migration ends; fill large tables in batches. " CONSENT_HINT,
 								"UPDATE without WHERE overwrites every row of %s",
 								rangevar_name(stmt->relation));
+					set_data(st, FM_DATA_TABLE, stmt->relation, NULL, NIL,
+							 rangevar_name(stmt->relation));
+				}
 				break;
 			}
 		case T_AlterTableStmt:

@@ -21,6 +21,20 @@ typedef enum FmSeverity
 	FM_SEVERITY_ERROR
 } FmSeverity;
 
+/*
+ * What holds the data a destructive finding can remove, so that a run can
+ * measure it (consent.c).
+ */
+typedef enum FmDataTarget
+{
+	FM_DATA_NONE,				/* no data: a view, a function, a sequence */
+	FM_DATA_TABLE,				/* the rows of "relation" */
+	FM_DATA_COLUMN,				/* the non-null values of "column" */
+	FM_DATA_SCHEMA,				/* the rows of every table in schema "names" */
+	FM_DATA_TYPE				/* the non-null values of the columns of type
+								 * "names" (DROP TYPE/DOMAIN ... CASCADE) */
+} FmDataTarget;
+
 /* One finding of FmLint(). */
 typedef struct FmFinding
 {
@@ -30,6 +44,13 @@ typedef struct FmFinding
 	FmSeverity	severity;
 	char	   *message;
 	char	   *hint;			/* NULL: none */
+	/* destructive findings only: */
+	FmDataTarget data;
+	RangeVar   *relation;		/* FM_DATA_TABLE, FM_DATA_COLUMN */
+	char	   *column;			/* FM_DATA_COLUMN */
+	List	   *names;			/* FM_DATA_SCHEMA, FM_DATA_TYPE */
+	bool		inh;			/* TRUNCATE, DELETE, UPDATE: inheritors too */
+	char	   *target;			/* the object as the script names it */
 } FmFinding;
 
 /* A relation a statement locks, and how (FmStatementLocks()). */

@@ -51,6 +51,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "consent.h"
 #include "params.h"
 #include "locks.h"
 #include "plan.h"
@@ -70,6 +71,9 @@ enum
 	ARG_STARTED_BY,
 	NUM_INPUT_ARGS
 };
+
+/* After the INOUT run_id, applied and outcome (1.9): allow_data_loss text[] */
+#define ARG_ALLOW_DATA_LOSS	8
 
 PG_FUNCTION_INFO_V1(fleetmigrate_migrate);
 
@@ -145,6 +149,7 @@ typedef struct MigrateArgs
 	MemoryContext cxt;
 	double		duration_ms;
 	FmFailedAt	failed_at;
+	List	   *destroyed;		/* FmDataLoss *: what it removed */
 } MigrateArgs;
 
 /* Fetch the scripts of the migration as the run checked them. */
@@ -164,9 +169,13 @@ run_one(void *arg)
 {
 	MigrateArgs *args = (MigrateArgs *) arg;
 
+	args->destroyed = NIL;
 	if (args->m->transactional)
+	{
 		(void) FmRunMigration(args->m, args->scripts, args->applied_by,
 							  args->cxt, &args->duration_ms, &args->failed_at);
+		args->destroyed = FmConsentLastDestroyed();
+	}
 	else
 		(void) FmRunMigrationInWorker(args->m, args->scripts, args->applied_by,
 									  args->cxt, &args->duration_ms,
@@ -218,6 +227,7 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 		args.duration_ms = 0;
 		args.failed_at.statement = 0;
 		args.failed_at.line = 0;
+		args.destroyed = NIL;
 
 		/*
 		 * The scripts the run checked, the row locked; or it changed since.
@@ -280,9 +290,13 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 
 		applied++;
 		FmCatalogRunProgress(run_id, applied);
+		if (args.destroyed != NIL)
+			FmCatalogRunDestroyed(run_id, FmDataLossJson(args.destroyed, m));
 		ereport(NOTICE,
 				(errmsg("applied %s %s in %.0f ms",
-						m->version, m->name, duration_ms)));
+						m->version, m->name, duration_ms),
+				 args.destroyed != NIL ?
+				 errdetail("Removed: %s.", FmDataLossText(args.destroyed, true)) : 0));
 		SPI_commit();
 	}
 	MemoryContextSwitchTo(procxt);
@@ -314,7 +328,7 @@ migrate_result(FunctionCallInfo fcinfo, int64 run_id, int applied,
 /*
  * CALL fleetmigrate.migrate(target text, params jsonb, allow_destructive
  *		boolean, wait boolean, started_by text, INOUT run_id bigint,
- *		INOUT applied integer, INOUT outcome text)
+ *		INOUT applied integer, INOUT outcome text, allow_data_loss text[])
  */
 Datum
 fleetmigrate_migrate(PG_FUNCTION_ARGS)
@@ -363,6 +377,11 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	run_options.wait = PG_GETARG_BOOL(ARG_WAIT);
 	run_options.params = PG_GETARG_JSONB_P(ARG_PARAMS);
 	run_options.allow_destructive = PG_GETARG_BOOL(ARG_ALLOW_DESTRUCTIVE);
+	/* before 1.9 the procedure has eight arguments */
+	if (PG_NARGS() > ARG_ALLOW_DATA_LOSS && !PG_ARGISNULL(ARG_ALLOW_DATA_LOSS))
+		run_options.allow_data_loss =
+			FmConsentParseList(PG_GETARG_ARRAYTYPE_P(ARG_ALLOW_DATA_LOSS),
+							   "migrate()");
 	run_options.check_destructive = true;
 	FmRunStart(&run, &run_options);
 

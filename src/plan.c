@@ -14,9 +14,8 @@
  *	 - runs a migration out of order (it sorts before the latest applied
  *	   one) while fleetmigrate.out_of_order is 'error'.  With 'allow', the
  *	   default, such a migration runs after a NOTICE;
- *	 - contains a destructive statement (lint.c) without consent: the
- *	   migration was registered with allow_destructive, or the call passes
- *	   allow_destructive => true.  The consent goes into the history.
+ *	 - contains a destructive statement (lint.c) without the consent that
+ *	   what it would remove needs (consent.c, called by run.c).
  *
  * After a migration failed and its work was rolled back, FmExplainError()
  * may add a hint that needs the catalog: for "relation does not exist",
@@ -29,7 +28,6 @@
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "utils/guc.h"
-#include "utils/memutils.h"
 
 #include "catalog.h"
 #include "lint.h"
@@ -45,13 +43,6 @@ int			fm_environment = FM_ENVIRONMENT_PRODUCTION;
 
 /* At most this many migrations are listed in one message. */
 #define MAX_LISTED	10
-
-/* At most this many destructive statements are listed in one message. */
-#define MAX_DESTRUCTIVE_LISTED	20
-
-/* allow_destructive => true in this run's call */
-static bool run_allows_destructive = false;
-static const char *run_caller = NULL;
 
 static char *problem_text(const FmPlanProblem *p);
 static char *problem_hint(const FmPlanProblem *p);
@@ -340,164 +331,4 @@ FmExplainError(const FmMigration *m, int statement, ErrorData *edata)
 	if (close == NULL || close == open + 1)
 		return;
 	edata->hint = missing_relation_hint(m, pnstrdup(open + 1, close - open - 1));
-}
-
-/*
- * FmConsentSetRun
- *		This run's allow_destructive argument; "caller" names the function
- *		for the history ("apply_pending()").  FmConsentReset() forgets it.
- */
-void
-FmConsentSetRun(bool allow, const char *caller)
-{
-	run_allows_destructive = allow;
-	run_caller = caller;
-}
-
-void
-FmConsentReset(void)
-{
-	run_allows_destructive = false;
-	run_caller = NULL;
-}
-
-/* The destructive findings of a migration's up script. */
-static List *
-destructive_findings(const FmMigration *m, const char *up)
-{
-	List	   *result = NIL;
-	ListCell   *lc;
-
-	foreach(lc, FmLint(up, psprintf("up script of %s",
-									FmMigrationLabel(m->version, m->name))))
-	{
-		FmFinding  *f = (FmFinding *) lfirst(lc);
-
-		if (FM_RULE_IS_DESTRUCTIVE(f->rule))
-			result = lappend(result, f);
-	}
-	return result;
-}
-
-/* "statement 2 (line 5): destructive.drop_table" */
-static void
-append_statements(StringInfo buf, List *findings)
-{
-	ListCell   *lc;
-
-	foreach(lc, findings)
-	{
-		FmFinding  *f = (FmFinding *) lfirst(lc);
-
-		appendStringInfo(buf, "%sstatement %d (line %d) %s",
-						 foreach_current_index(lc) > 0 ? ", " : "",
-						 f->statement, f->line, f->rule);
-	}
-}
-
-/*
- * FmCheckPlanDestructive
- *		ERROR, before anything runs, if a migration of "plan" contains a
- *		destructive statement and neither its registration nor this run's
- *		call consents.  The detail lists every such statement.
- */
-void
-FmCheckPlanDestructive(List *plan)
-{
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
-											  "fleetmigrate destructive check",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
-	StringInfoData detail;
-	int			nstatements = 0;
-	int			nmigrations = 0;
-	ListCell   *lc;
-
-	initStringInfo(&detail);
-	foreach(lc, plan)
-	{
-		FmMigration *m = (FmMigration *) lfirst(lc);
-		List	   *findings;
-		ListCell   *lc2;
-
-		if (m->allow_destructive || run_allows_destructive)
-			continue;
-		findings = destructive_findings(m, FmCatalogScript(m, FM_SCRIPT_UP));
-		if (findings == NIL)
-			continue;
-		nmigrations++;
-		foreach(lc2, findings)
-		{
-			FmFinding  *f = (FmFinding *) lfirst(lc2);
-
-			if (++nstatements > MAX_DESTRUCTIVE_LISTED)
-				continue;
-			appendStringInfo(&detail, "%sMigration \"%s %s\", statement %d (line %d): %s.",
-							 detail.len > 0 ? "\n" : "",
-							 m->version, m->name,
-							 f->statement, f->line, f->message);
-		}
-	}
-	if (nstatements > MAX_DESTRUCTIVE_LISTED)
-		appendStringInfo(&detail, "\nAnd %d more.",
-						 nstatements - MAX_DESTRUCTIVE_LISTED);
-
-	MemoryContextSwitchTo(oldcxt);
-	if (nstatements > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("%d destructive statement%s in %d migration%s need%s consent; nothing was applied",
-						nstatements, nstatements == 1 ? "" : "s",
-						nmigrations, nmigrations == 1 ? "" : "s",
-						nstatements == 1 ? "s" : ""),
-				 errdetail_internal("%s", detail.data),
-				 errhint("If losing that data is intended, register the migration with allow_destructive => true (in a bundle: \"-- flags: allow_destructive\") or pass allow_destructive => true to apply_pending() or migrate(). fleetmigrate.lint() shows every finding.")));
-	MemoryContextDelete(cxt);
-}
-
-/*
- * FmConsentNeeded
- *		Whether a run would refuse migration "m" for want of consent, given
- *		the findings of its up script.
- */
-bool
-FmConsentNeeded(const FmMigration *m, List *findings)
-{
-	ListCell   *lc;
-
-	if (m->allow_destructive || run_allows_destructive)
-		return false;
-	foreach(lc, findings)
-	{
-		if (FM_RULE_IS_DESTRUCTIVE(((FmFinding *) lfirst(lc))->rule))
-			return true;
-	}
-	return false;
-}
-
-/*
- * FmConsent
- *		For the history: how migration "m", whose up script is "up", was
- *		consented to, with its destructive statements; NULL if it has none.
- *		Called before the migration runs (lint looks at the catalog).
- */
-char *
-FmConsent(const FmMigration *m, const char *up)
-{
-	List	   *findings;
-	StringInfoData buf;
-
-	if (!m->allow_destructive && !run_allows_destructive)
-		return NULL;			/* FmCheckPlanDestructive() found nothing */
-	findings = destructive_findings(m, up);
-	if (findings == NIL)
-		return NULL;
-	initStringInfo(&buf);
-	if (m->allow_destructive)
-		appendStringInfoString(&buf, "registered with allow_destructive: ");
-	else
-		appendStringInfo(&buf, "allow_destructive => true passed to %s: ",
-						 run_caller ? run_caller : "the run");
-	append_statements(&buf, findings);
-	return buf.data;
 }

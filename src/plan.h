@@ -13,6 +13,8 @@
 #include "utils/elog.h"
 
 #include "catalog.h"
+/* the consent to data loss moved to consent.c; its callers find it here too */
+#include "consent.h"
 
 /* fleetmigrate.out_of_order */
 typedef enum FmOutOfOrder
@@ -34,11 +36,6 @@ typedef enum FmEnvironment
 extern int	fm_environment;
 
 extern void FmCheckPlan(List *plan, const FmMigration *last);
-extern void FmCheckPlanDestructive(List *plan);
-extern void FmConsentSetRun(bool allow, const char *caller);
-extern void FmConsentReset(void);
-extern char *FmConsent(const FmMigration *m, const char *up);
-extern bool FmConsentNeeded(const FmMigration *m, List *findings);
 extern void FmExplainError(const FmMigration *m, int statement,
 						   ErrorData *edata);
 

@@ -36,6 +36,7 @@
 #include "utils/builtins.h"
 
 #include "catalog.h"
+#include "consent.h"
 #include "params.h"
 #include "plan.h"
 #include "run.h"
@@ -73,7 +74,8 @@ FmRunStart(FmRun *run, const FmRunOptions *opts)
 	run->run_by = GetUserNameFromId(GetUserId(), false);
 	if (opts->params != NULL)
 		FmParamsSetRun(opts->params, opts->caller);
-	FmConsentSetRun(opts->allow_destructive, opts->caller);
+	FmConsentSetRun(opts->allow_destructive, opts->allow_data_loss,
+					opts->check_destructive, opts->caller);
 	run->started = true;
 	run_in_progress = true;
 }
@@ -120,9 +122,9 @@ FmRunLock(FmRun *run)
  *		Read the plan (the pending migrations up to "target", NULL: all, in
  *		apply order, their rows locked) and check it before anything runs:
  *		requirements, conflicts and order (FmCheckPlan()), the caller's own
- *		check of each migration, parameters (FmCheckPlanParams()), and,
- *		with opts.check_destructive, consent to data loss
- *		(FmCheckPlanDestructive()).  ERRORs on the first problem.  The
+ *		check of each migration, parameters (FmCheckPlanParams()), the
+ *		allow_data_loss entries and, with opts.check_destructive, consent
+ *		to data loss (FmCheckPlanDestructive()).  ERRORs on the first problem.  The
  *		plan, allocated in the current memory context, is kept in run->plan
  *		and returned.  Call with the runner lock held.
  */
@@ -145,8 +147,7 @@ FmRunPlan(FmRun *run, const char *target)
 			run->opts.check_migration(plan, lfirst(lc));
 	}
 	FmCheckPlanParams(plan);
-	if (run->opts.check_destructive)
-		FmCheckPlanDestructive(plan);
+	FmCheckPlanDestructive(plan, run->opts.check_destructive);
 	run->plan = plan;
 	return plan;
 }

@@ -22,9 +22,13 @@ typedef struct FmRunOptions
 								 * (migrate()), not the transaction */
 	bool		wait;			/* wait for a concurrent runner */
 	Jsonb	   *params;			/* values supplied; NULL: none */
-	bool		allow_destructive;	/* the call consents to data loss */
-	bool		check_destructive;	/* refuse a plan that loses data
-									 * without consent */
+	bool		allow_destructive;	/* the call consents to dropping what
+									 * is absent or empty */
+	List	   *allow_data_loss;	/* char *: migrations ("version" or
+									 * "version name") whose data loss the
+									 * call consents to */
+	bool		check_destructive;	/* refuse a plan, or a statement, that
+									 * loses data without consent */
 	/* a check of the caller's own, for each migration of the plan; or NULL */
 	void		(*check_migration) (List *plan, const FmMigration *m);
 } FmRunOptions;

@@ -4,7 +4,9 @@
  *	  Executing a migration's scripts and recording the result.
  *
  * FmRunMigration() runs one migration's up script, then its verify script,
- * and records it as applied, in the caller's (sub)transaction; the scripts
+ * and records it as applied, with what its destructive statements removed
+ * (consent.c measures each just before it runs and refuses one the run's
+ * consent does not cover), in the caller's (sub)transaction; the scripts
  * are the ones the run checked (FmCatalogPlannedScripts()).  Each statement
  * runs through SPI, split with the server's parser, under an error context
  * callback naming the migration, statement number and line.  Settings a
@@ -49,6 +51,7 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
+#include "consent.h"
 #include "locks.h"
 #include "params.h"
 #include "parse.h"
@@ -446,9 +449,13 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 		{
 			FmStatement *stmt = (FmStatement *) lfirst(lc);
 			int			rc;
+			uint64		processed;
 
 			ctx->statement = stmt;
 			text = FmStatementText(ctx->script, stmt);
+			/* an up script's destructive statement: measured, consent checked */
+			if (ctx->what == NULL)
+				FmConsentBeforeStatement(stmt);
 			FmStatementTimerStart();
 			if (tolerating && execute_tolerating(text, &options, ctx, cxt, &rc))
 			{
@@ -458,6 +465,7 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 			if (!tolerating)
 				rc = SPI_execute_extended(text, &options);
 			FmStatementTimerStop();
+			processed = SPI_processed;
 			MemoryContextSwitchTo(cxt);
 			FmCatalogCheckIntact(ctx->migration->version, ctx->migration->name);
 			if (rc < 0)
@@ -466,6 +474,8 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 						 errmsg("could not run %s in a migration: %s",
 								CreateCommandName(stmt->parsetree),
 								SPI_result_code_string(rc))));
+			if (ctx->what == NULL)
+				FmConsentAfterStatement(stmt, rc, processed);
 			if (verify)
 			{
 				check_verify_rows(ctx);
@@ -579,6 +589,7 @@ FmRunMigration(const FmMigration *m, char *const scripts[3],
 	instr_time	start;
 	instr_time	elapsed;
 	char	   *consent;
+	List	   *destroyed;
 	int			nestlevel;
 	int			nstatements;
 
@@ -597,7 +608,9 @@ FmRunMigration(const FmMigration *m, char *const scripts[3],
 	nestlevel = NewGUCNestLevel();
 	FmSetLockSettings();
 	FmParamsBegin(m);
+	FmConsentWatchBegin(m, scripts[FM_SCRIPT_UP]);
 	nstatements = FmRunScript(&ctx, cxt, false, failed_at);
+	destroyed = FmConsentWatchEnd();
 	FmParamsEnd();
 	AtEOXact_GUC(false, nestlevel);
 
@@ -610,6 +623,8 @@ FmRunMigration(const FmMigration *m, char *const scripts[3],
 	FmCatalogRecordApplied(m, started, *duration_ms, applied_by, consent,
 						   FmParamsJson(m), scripts[FM_SCRIPT_UP],
 						   tolerated_array(ctx.tolerated));
+	if (destroyed != NIL)
+		FmCatalogRecordDestroyed(m, FmDataLossJson(destroyed, NULL));
 
 	MemoryContextSwitchTo(oldcxt);
 	return nstatements;

@@ -1,0 +1,166 @@
+-- Consent scoped to data (issue 19): consent given at registration
+-- (allow_destructive, "-- flags: allow_destructive") and the call's
+-- allow_destructive => true cover only objects that are absent or empty when
+-- the statement runs; data that exists is removed only when the call names
+-- the migration in allow_data_loss.  Refusals say which objects hold how
+-- much; what every destructive statement removed is in the result rows, the
+-- history (destroyed) and the run log.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS fleetmigrate;
+
+CREATE TABLE cs_empty (id int);
+CREATE TABLE legacy_orders (id int PRIMARY KEY, total numeric);
+INSERT INTO legacy_orders SELECT g, g * 10 FROM generate_series(1, 500) g;
+
+-- registration consent, an empty table and an absent one: applied, and named
+SELECT fleetmigrate.register('001', 'drop_empty', $m$
+DROP TABLE cs_empty;
+DROP TABLE IF EXISTS cs_never_was;
+$m$, allow_destructive => true);
+SELECT version, name, status, message FROM fleetmigrate.apply_pending();
+SELECT version, destroyed FROM fleetmigrate.history WHERE version = '001';
+
+-- the seed's case: a bundle written for a fresh database, in one that has
+-- 500 rows in legacy_orders
+SELECT * FROM fleetmigrate.register_bundle($b$
+-- migration: 019 drop_legacy
+-- flags: allow_destructive
+CREATE TABLE cs_note (id int);
+DROP TABLE legacy_orders;
+$b$);
+SELECT * FROM fleetmigrate.apply_pending();
+SELECT count(*) AS legacy_rows FROM legacy_orders;
+-- the call's allow_destructive => true is no more than the registration's
+SELECT * FROM fleetmigrate.apply_pending(allow_destructive => true);
+
+-- the dry run reports the same as rows
+SELECT version, status, message FROM fleetmigrate.apply_pending(dry_run => true);
+SELECT version, status, message
+  FROM fleetmigrate.apply_pending(dry_run => true, allow_data_loss => ARRAY['019']);
+
+-- an entry that names no migration of the plan is an error, not a no-op
+SELECT * FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['019 drop_legcy']);
+SELECT * FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['001']);
+SELECT * FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['019', '020']);
+SELECT * FROM fleetmigrate.apply_pending(target => '018', allow_data_loss => ARRAY['019']);
+SELECT * FROM fleetmigrate.apply_pending(dry_run => true, allow_data_loss => ARRAY['19 drop_legacy']);
+-- bad entries
+SELECT * FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY[NULL]::text[]);
+SELECT * FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['  ']);
+-- NULL and an empty list consent to nothing
+SELECT * FROM fleetmigrate.apply_pending(allow_data_loss => NULL);
+SELECT * FROM fleetmigrate.apply_pending(allow_data_loss => '{}');
+SELECT count(*) AS legacy_rows FROM legacy_orders;
+
+-- consent at the call, naming the migration: applied, and what went is named
+SELECT version, name, status, message
+  FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['019 drop_legacy']);
+SELECT version, event, consent, destroyed FROM fleetmigrate.history WHERE version = '019';
+SELECT to_regclass('legacy_orders') AS legacy_orders;
+
+-- a column's values, a DELETE's processed rows, a TRUNCATE; row security
+-- does not hide rows from the count
+CREATE TABLE cs_users (id int PRIMARY KEY, nickname text);
+INSERT INTO cs_users VALUES (1, 'a'), (2, NULL), (3, 'c');
+CREATE TABLE cs_log (id int);
+INSERT INTO cs_log SELECT generate_series(1, 4);
+ALTER TABLE cs_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE cs_log FORCE ROW LEVEL SECURITY;
+CREATE TABLE cs_events (id int) PARTITION BY RANGE (id);
+CREATE TABLE cs_events_1 PARTITION OF cs_events FOR VALUES FROM (0) TO (10);
+CREATE TABLE cs_events_2 PARTITION OF cs_events FOR VALUES FROM (10) TO (20);
+INSERT INTO cs_events VALUES (1), (2), (15);
+SELECT count(*) AS log_rows_the_owner_sees FROM cs_log;
+SELECT fleetmigrate.register('020', 'cleanup', $m$
+ALTER TABLE cs_users DROP COLUMN nickname;
+ALTER TABLE cs_log DISABLE ROW LEVEL SECURITY;
+DELETE FROM cs_log;
+TRUNCATE cs_events;
+$m$, allow_destructive => true);
+-- a view the same script creates is not destructive to drop; one that
+-- exists holds no rows: registration consent is enough (022)
+SELECT fleetmigrate.register('021', 'drop_view', $m$
+CREATE VIEW cs_v AS SELECT 1 AS one;
+DROP VIEW cs_v;
+$m$);
+CREATE VIEW cs_v2 AS SELECT 1 AS one;
+SELECT fleetmigrate.register('022', 'drop_view_again', 'DROP VIEW cs_v2', allow_destructive => true);
+
+-- migrate() refuses the same way, and records the refused run
+CALL fleetmigrate.migrate();
+SELECT outcome, applied, failed_version, destroyed FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
+CALL fleetmigrate.migrate(allow_data_loss => ARRAY['021']);
+-- consent at the call: the run and the history name what went
+CALL fleetmigrate.migrate(allow_data_loss => ARRAY['020 cleanup']);
+SELECT outcome, applied, jsonb_pretty(destroyed) AS destroyed
+  FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
+SELECT version, destroyed FROM fleetmigrate.history WHERE version IN ('020', '022') ORDER BY id;
+SELECT count(*) AS events_rows FROM cs_events;
+
+-- data that a migration of the same run puts there needs the same consent,
+-- checked again just before the statement runs: the whole call fails
+CREATE TABLE cs_staging (id int);
+SELECT fleetmigrate.register('023', 'fill_staging', 'INSERT INTO cs_staging VALUES (1), (2)');
+SELECT fleetmigrate.register('024', 'drop_staging', 'DROP TABLE cs_staging', allow_destructive => true);
+SELECT version, status, message FROM fleetmigrate.apply_pending(dry_run => true);
+SELECT * FROM fleetmigrate.apply_pending();
+SELECT version, state FROM fleetmigrate.status WHERE version IN ('023', '024') ORDER BY version;
+SELECT version, name, status, message
+  FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['024']);
+
+-- DROP TYPE ... CASCADE takes the columns of that type with it
+CREATE TYPE cs_mood AS ENUM ('ok', 'sad');
+CREATE TABLE cs_people (id int, mood cs_mood, moods cs_mood[]);
+INSERT INTO cs_people VALUES (1, 'ok', '{sad}'), (2, NULL, NULL);
+SELECT fleetmigrate.register('025', 'drop_mood', 'DROP TYPE cs_mood CASCADE', allow_destructive => true);
+SELECT * FROM fleetmigrate.apply_pending();
+-- DROP SCHEMA ... CASCADE counts the rows of its tables
+CREATE SCHEMA cs_old;
+CREATE TABLE cs_old.a (id int);
+INSERT INTO cs_old.a VALUES (1), (2), (3);
+SELECT fleetmigrate.register('026', 'drop_old', 'DROP SCHEMA cs_old CASCADE', allow_destructive => true);
+SELECT * FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['025']);
+SELECT version, name, status, message
+  FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['025', '026 drop_old']);
+
+-- a DELETE through a view removes rows elsewhere: they count as data
+CREATE TABLE cs_base (id int);
+INSERT INTO cs_base VALUES (1), (2);
+CREATE VIEW cs_base_v AS SELECT id FROM cs_base;
+SELECT fleetmigrate.register('026a', 'empty_through_view', 'DELETE FROM cs_base_v', allow_destructive => true);
+SELECT * FROM fleetmigrate.apply_pending();
+SELECT version, name, status, message
+  FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['026a']);
+SELECT count(*) AS base_rows FROM cs_base;
+
+-- a role that may not read a table cannot have its rows counted: that counts
+-- as data
+CREATE ROLE regress_consent_runner;
+GRANT CREATE ON SCHEMA public TO regress_consent_runner;
+GRANT EXECUTE ON FUNCTION fleetmigrate.register(text, text, text, text, text, text[], text[], text[], boolean, boolean, text[]),
+                          fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[])
+   TO regress_consent_runner;
+GRANT USAGE ON SCHEMA fleetmigrate TO regress_consent_runner;
+CREATE TABLE cs_secret (id int);
+INSERT INTO cs_secret VALUES (1);
+ALTER TABLE cs_secret OWNER TO regress_consent_runner;
+REVOKE SELECT ON cs_secret FROM regress_consent_runner;
+SET ROLE regress_consent_runner;
+SELECT fleetmigrate.register('027', 'drop_secret', 'DROP TABLE cs_secret', allow_destructive => true);
+SELECT * FROM fleetmigrate.apply_pending();
+SELECT version, status FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['027']);
+RESET ROLE;
+
+-- the new arguments and columns
+SELECT pg_get_function_arguments('fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[])'::regprocedure);
+SELECT pg_get_function_arguments('fleetmigrate.migrate(text, jsonb, boolean, boolean, text, bigint, integer, text, text[])'::regprocedure);
+-- positional calls of the old signatures still work
+SELECT * FROM fleetmigrate.apply_pending(NULL, false, '{}', false, true);
+CALL fleetmigrate.migrate(NULL, '{}', false, true, 'manual', NULL, NULL, NULL);
+CALL fleetmigrate.migrate(allow_data_loss => ARRAY[NULL]::text[]);
+
+DROP VIEW cs_base_v;
+DROP TABLE cs_users, cs_log, cs_events, cs_note, cs_people, cs_base;
+DROP OWNED BY regress_consent_runner;
+DROP ROLE regress_consent_runner;
+DROP EXTENSION fleetmigrate;
