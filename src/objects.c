@@ -64,19 +64,37 @@ typedef enum ObjKind
 	OBJ_PROCEDURE
 } ObjKind;
 
-static const char *const kind_names[] = {
-	[OBJ_SCHEMA] = "schema",
-	[OBJ_EXTENSION] = "extension",
-	[OBJ_TYPE] = "type",
-	[OBJ_TABLE] = "table",
-	[OBJ_COLUMN] = "column",
-	[OBJ_VIEW] = "view",
-	[OBJ_MATVIEW] = "materialized view",
-	[OBJ_SEQUENCE] = "sequence",
-	[OBJ_INDEX] = "index",
-	[OBJ_FUNCTION] = "function",
-	[OBJ_PROCEDURE] = "procedure",
-};
+/* The name of a kind, as the report writes it. */
+static const char *
+kind_name(ObjKind kind)
+{
+	switch (kind)
+	{
+		case OBJ_SCHEMA:
+			return "schema";
+		case OBJ_EXTENSION:
+			return "extension";
+		case OBJ_TYPE:
+			return "type";
+		case OBJ_TABLE:
+			return "table";
+		case OBJ_COLUMN:
+			return "column";
+		case OBJ_VIEW:
+			return "view";
+		case OBJ_MATVIEW:
+			return "materialized view";
+		case OBJ_SEQUENCE:
+			return "sequence";
+		case OBJ_INDEX:
+			return "index";
+		case OBJ_FUNCTION:
+			return "function";
+		case OBJ_PROCEDURE:
+			return "procedure";
+	}
+	return "object";
+}
 
 /* One object the script leaves behind. */
 typedef struct Expected
@@ -820,7 +838,7 @@ check_one(Expected *e, List *expected, List *path, StringInfo out, bool *missing
 		what = quote_qualified_identifier(schema, e->name);
 	else
 		what = (char *) quote_identifier(e->name);
-	appendStringInfo(out, "%s %s", kind_names[e->kind], what);
+	appendStringInfo(out, "%s %s", kind_name(e->kind), what);
 	if (is_routine_kind(e->kind) && e->nargs >= 0)
 		appendStringInfo(out, " (%d argument%s)", e->nargs, e->nargs == 1 ? "" : "s");
 	*missing = true;
