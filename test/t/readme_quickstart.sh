@@ -7,7 +7,8 @@
 # included) is taken from README.md as it stands, in order, and run with
 # psql -f, which stops at the first failing statement (ON_ERROR_STOP).  The
 # second paste must succeed too and change nothing: no new history event, the
-# same catalog.  Then the example migrations, exported from that database and
+# same catalog.  The same twice more in another database with each block sent
+# as one query string, the way an SQL editor sends a paste.  Then the example migrations, exported from that database and
 # registered in a second new one, are dry-run there before anything is
 # applied: every one must be "lint: ok", as must status.lint, lint() of each
 # up script and summary.worst_lint.  Last, every link of README.md to one of
@@ -21,22 +22,23 @@ readme=$FM_ROOT/README.md
 owner=regress_readme_owner
 a=fm_t_readme_a
 b=fm_t_readme_b
+c=fm_t_readme_c
 tmp=$(mktemp -d)
 chmod 0755 "$tmp"
 cleanup() {
     fm_psql -q -d postgres -c "DROP DATABASE IF EXISTS $a" -c "DROP DATABASE IF EXISTS $b" \
-        -c "DROP ROLE IF EXISTS $owner" >/dev/null 2>&1 || true
+        -c "DROP DATABASE IF EXISTS $c" -c "DROP ROLE IF EXISTS $owner" >/dev/null 2>&1 || true
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 fail=0
 
 # 1. the quick start's SQL, as the README has it
-awk '/^## Quick start/ { in_section = 1; next }
+awk -v dir="$tmp" '/^## Quick start/ { in_section = 1; next }
      /^## /            { in_section = 0 }
      in_section && /^```sql[[:space:]]*$/ { in_block = 1; blocks++; next }
      in_section && in_block && /^```/     { in_block = 0; next }
-     in_section && in_block               { print }
+     in_section && in_block               { print; print > (dir "/block" blocks ".sql") }
      END { if (in_block) exit 2; print "-- blocks: " blocks+0 > "/dev/stderr" }' \
     "$readme" >"$tmp/quickstart.sql" 2>"$tmp/blocks" || {
     echo "FAIL the quick start of README.md has an unclosed code block"
@@ -57,10 +59,12 @@ fm_psql -q -d postgres >/dev/null <<SQL
 SET client_min_messages = warning;
 DROP DATABASE IF EXISTS $a;
 DROP DATABASE IF EXISTS $b;
+DROP DATABASE IF EXISTS $c;
 DROP ROLE IF EXISTS $owner;
 CREATE ROLE $owner LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
 CREATE DATABASE $a OWNER $owner;
 CREATE DATABASE $b OWNER $owner;
+CREATE DATABASE $c OWNER $owner;
 SQL
 
 paste_quickstart() {
@@ -88,6 +92,22 @@ fm_check "after the quick start: all applied, nothing pending, failed or drifted
     "$(fm_psql -At -U "$owner" -d "$a" -c "SELECT applied > 0, pending, failed, drift,
                                                    (SELECT count(*) FROM fleetmigrate.validate())
                                               FROM fleetmigrate.summary" 2>&1 || true)"
+
+# 2b. as an SQL editor sends it: each block as one query string, which the
+#     server runs as one transaction (so a CALL of migrate() must be a block
+#     of its own), twice
+editor_ok=yes
+for round in 1 2; do
+    for ((i = 1; i <= blocks; i++)); do
+        if ! fm_psql -U "$owner" -d "$c" -c "$(cat "$tmp/block$i.sql")" >"$tmp/editor.out" 2>&1; then
+            echo "FAIL block $i of the quick start, sent as one query string (round $round):"
+            sed 's/^/    /' "$tmp/editor.out"
+            editor_ok=no
+            fail=1
+        fi
+    done
+done
+[[ $editor_ok == yes ]] && echo "ok   each block sent as one query string, as an SQL editor does, twice"
 
 # 3. the example migrations, pending in a new database: nothing to flag
 fm_psql -At -U "$owner" -d "$a" -c "SELECT fleetmigrate.export_bundle()" >"$tmp/bundle.sql"
