@@ -349,3 +349,9 @@ BEGIN
     END LOOP;
 END
 $settings$;
+
+-- ---- rollback confirmation (issue 19, item 4) ------------------------------
+-- A forced rollback in production is confirmed with the database name and its
+-- server's system identifier (src/rollback.c), no longer the name alone.
+COMMENT ON FUNCTION fleetmigrate.rollback(text, integer, boolean, text) IS
+'Run the down scripts of the newest applied migrations (steps, or every one after target), newest first, all or none; refused when fleetmigrate.environment is production unless force => true and confirm => this database''s name and its server''s system identifier, as ''name@identifier'' (the refusal''s hint shows it)';
