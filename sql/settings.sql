@@ -27,9 +27,14 @@ CREATE DATABASE regress_fm_settings OWNER regress_settings_owner;
 \c regress_fm_settings regress_settings_owner
 SET client_min_messages = warning;
 SELECT rolsuper FROM pg_roles WHERE rolname = current_user;
-CREATE EXTENSION fleetmigrate;
+-- 1.8 granted nothing; the owner's own update to 1.9 grants (CREATE
+-- EXTENSION runs the same script: there is no fleetmigrate--1.9.sql)
+CREATE EXTENSION fleetmigrate VERSION '1.8';
+SELECT count(*) AS granted_by_1_8 FROM pg_parameter_acl, aclexplode(paracl) a
+ WHERE parname LIKE 'fleetmigrate.%' AND a.grantee = 0;
+ALTER EXTENSION fleetmigrate UPDATE;
 -- every fleetmigrate setting (pg_settings lists them once the library is
--- loaded, as CREATE EXTENSION did) is user-settable, and PUBLIC may store it
+-- loaded, as the update did) is user-settable, and PUBLIC may store it
 SELECT s.name, s.context,
        EXISTS (SELECT FROM pg_parameter_acl p, aclexplode(p.paracl) a
                 WHERE p.parname = s.name AND a.grantee = 0 AND a.privilege_type = 'SET') AS public_may_set
