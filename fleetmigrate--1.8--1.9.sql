@@ -318,3 +318,40 @@ $copy_grants$;
 
 DROP FUNCTION fleetmigrate.apply_pending_before_1_9(text, boolean, jsonb, boolean, boolean);
 DROP PROCEDURE fleetmigrate.migrate_before_1_9(text, jsonb, boolean, boolean, text, bigint, integer, text);
+
+-- ---- settings a database owner can set (issue 19, item 4) -----------------
+-- ALTER DATABASE ... SET fleetmigrate.environment = 'development' (or
+-- ALTER ROLE ... SET) in a session that has not loaded the library yet stores
+-- a placeholder for a parameter the server does not know, which PostgreSQL
+-- allows only to superusers and to roles granted SET on that parameter.  The
+-- library is loaded on first use, not preloaded, so a database owner would
+-- have to call some fleetmigrate function first.  Every fleetmigrate setting
+-- that is user-settable (context 'user': any role may SET it once the
+-- library is loaded, and lint() loads it for anyone) gets SET granted to
+-- PUBLIC, which changes nothing but that accident of order: who may run
+-- ALTER DATABASE or ALTER ROLE is unchanged.  The grant is cluster-wide
+-- (pg_parameter_acl is a shared catalog), the same in every database, and
+-- stays after DROP EXTENSION.  The settings are read from the library, so a
+-- setting added to src/fleetmigrate.c is granted by the script of the version
+-- that adds it (run this block again there).
+DO $settings$
+DECLARE
+    setting text;
+BEGIN
+    PERFORM fleetmigrate.version_key('0');     -- loads the library: its settings exist
+    FOR setting IN
+        SELECT s.name FROM pg_catalog.pg_settings s
+         WHERE s.name OPERATOR(pg_catalog.~) '^fleetmigrate\.[a-z_]+$'
+           AND s.context OPERATOR(pg_catalog.=) 'user'
+         ORDER BY s.name
+    LOOP
+        EXECUTE pg_catalog.format('GRANT SET ON PARAMETER %s TO PUBLIC', setting);
+    END LOOP;
+END
+$settings$;
+
+-- ---- rollback confirmation (issue 19, item 4) ------------------------------
+-- A forced rollback in production is confirmed with the database name and its
+-- server's system identifier (src/rollback.c), no longer the name alone.
+COMMENT ON FUNCTION fleetmigrate.rollback(text, integer, boolean, text) IS
+'Run the down scripts of the newest applied migrations (steps, or every one after target), newest first, all or none; refused when fleetmigrate.environment is production unless force => true and confirm => this database''s name and its server''s system identifier, as ''name@identifier'' (the refusal''s hint shows it)';

@@ -23,12 +23,47 @@ CREATE INDEX rb_requests_user ON rb_requests (user_id);
 $b$);
 SELECT version, name, status FROM fleetmigrate.apply_pending();
 
+-- The confirmation of a forced rollback in production names the database
+-- and its server's system identifier, which differs on every cluster: the
+-- refusals below show it as <system identifier>.
+SELECT current_database() || '@' || system_identifier AS confirmation
+  FROM pg_control_system() \gset
+CREATE FUNCTION pg_temp.refusal(call text)
+RETURNS TABLE(state text, message text, detail text, hint text, hint_confirms boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    sid text := (SELECT system_identifier::text FROM pg_control_system());
+    token text := current_database() || '@' || sid;
+BEGIN
+    EXECUTE call;
+    state := 'accepted';
+    RETURN NEXT;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+                            detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+    -- the text a user pastes from the hint: this database's confirmation?
+    hint_confirms := substring(hint FROM $r$confirm => '([^']*)'$r$) = token;
+    message := replace(message, sid, '<system identifier>');
+    detail := replace(detail, sid, '<system identifier>');
+    hint := replace(hint, sid, '<system identifier>');
+    RETURN NEXT;
+END
+$$;
+
 -- production (the default): refused, with the way out in the hint
 SHOW fleetmigrate.environment;
-SELECT * FROM fleetmigrate.rollback();
--- forced, but not confirmed, or confirmed with another name
-SELECT * FROM fleetmigrate.rollback(force => true);
-SELECT * FROM fleetmigrate.rollback(force => true, confirm => 'prod');
+\x on
+SELECT * FROM pg_temp.refusal('SELECT * FROM fleetmigrate.rollback()');
+-- forced, but not confirmed
+SELECT * FROM pg_temp.refusal('SELECT * FROM fleetmigrate.rollback(force => true)');
+-- confirmed with another name, or with this database's name on another
+-- server: what this is, and no text to paste
+SELECT * FROM pg_temp.refusal($$SELECT * FROM fleetmigrate.rollback(force => true, confirm => 'prod')$$);
+SELECT * FROM pg_temp.refusal($$SELECT * FROM fleetmigrate.rollback(force => true, confirm => current_database() || '@1')$$);
+-- the database name alone, as before 1.9 (every Supabase project's database
+-- is "postgres"): refused, saying what to pass now
+SELECT * FROM pg_temp.refusal('SELECT * FROM fleetmigrate.rollback(force => true, confirm => current_database())');
+\x off
 SELECT * FROM states();
 
 -- development: 004 has no down script; every such migration is named and
@@ -60,9 +95,16 @@ SELECT * FROM states();
 
 -- forced and confirmed in production: allowed, and recorded
 RESET fleetmigrate.environment;
-SELECT version, name, status FROM fleetmigrate.rollback(force => true, confirm => current_database());
-SELECT reason = format('environment production; forced, confirmed database "%s"', current_database()) AS recorded
+SELECT version, name, status FROM fleetmigrate.rollback(force => true, confirm => :'confirmation');
+SELECT reason = format('environment production; forced, confirmed "%s"', :'confirmation') AS recorded
   FROM fleetmigrate.history WHERE event = 'rolled_back' ORDER BY id DESC LIMIT 1;
+-- the database name alone is refused in development too; this database's
+-- confirmation is accepted there
+SET fleetmigrate.environment = development;
+SELECT state, message FROM pg_temp.refusal('SELECT * FROM fleetmigrate.rollback(confirm => current_database())');
+SELECT version, name, status FROM fleetmigrate.apply_pending();
+SELECT version, name, status FROM fleetmigrate.rollback(confirm => :'confirmation');
+SELECT reason FROM fleetmigrate.history WHERE event = 'rolled_back' ORDER BY id DESC LIMIT 1;
 
 -- bad input
 SET fleetmigrate.environment = development;

@@ -8,7 +8,8 @@ SELECT fleetmigrate.register('001', 'same', 'CREATE TABLE uc_a (id int)', 'DROP 
 SELECT fleetmigrate.register('002', 'drifted', 'CREATE TABLE uc_b (id int)');
 SELECT fleetmigrate.register('003', 'pending', 'CREATE TABLE uc_c (id int)', 'DROP TABLE uc_c');
 SELECT version, status FROM fleetmigrate.apply_pending(target => '001');
-SELECT version, status FROM fleetmigrate.rollback(force => true, confirm => current_database());
+SELECT version, status FROM fleetmigrate.rollback(force => true,
+       confirm => (SELECT current_database() || '@' || system_identifier FROM pg_control_system()));
 SELECT version, status FROM fleetmigrate.apply_pending(target => '002');
 
 -- What 1.7 stored were hashes of this server's grammar token numbers; they

@@ -79,7 +79,7 @@ _PG_init(void)
 
 	DefineCustomEnumVariable("fleetmigrate.environment",
 							 "What kind of database this is: development, staging or production.",
-							 "In production, rollback() is refused unless forced and confirmed with the database name.",
+							 "In production, rollback() is refused unless forced and confirmed with the database name and the server's system identifier.",
 							 &fm_environment,
 							 FM_ENVIRONMENT_PRODUCTION,
 							 environment_options,

@@ -7,11 +7,13 @@
  *
  * rollback() runs down scripts, newest first, inside the caller's
  * transaction: all of them or, on error, none.  Before anything runs it
- * checks the production guard (fleetmigrate.environment) and that every
- * migration to undo has a down script.  Each down script runs in a
- * subtransaction, as a migration does in apply_pending(); a rolled-back
- * migration is pending again (state 'rolled_back'), and a 'rolled_back'
- * event records who, when, how long and under which guard.
+ * checks the production guard (fleetmigrate.environment, and a forced
+ * rollback's confirmation: the database name and the server's system
+ * identifier) and that every migration to undo has a down script.  Each
+ * down script runs in a subtransaction, as a migration does in
+ * apply_pending(); a rolled-back migration is pending again (state
+ * 'rolled_back'), and a 'rolled_back' event records who, when, how long and
+ * under which guard.
  *
  * verify() runs the verify scripts of applied migrations again, each in a
  * subtransaction that is rolled back (FmVerifyMigration()), and reports
@@ -27,6 +29,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -48,6 +51,10 @@
 /* Columns of rollback()'s result. */
 #define ROLLBACK_COLUMNS	5
 
+static char *instance_confirmation(const char *db);
+pg_noreturn static void refuse_confirmation(const char *confirm,
+											 const char *db,
+											 const char *expected);
 static const char *guard(bool force, const char *confirm);
 static void refuse_unrehearsable(List *plan, const FmMigration *m);
 static void refuse_missing_down(List *set);
@@ -56,25 +63,64 @@ static void undo(FmScript *script, const char *by, const char *reason,
 				 MemoryContext cxt, double *duration_ms, int *statements);
 
 /*
+ * instance_confirmation
+ *		What a confirmation must say to mean this database: its name and the
+ *		system identifier of its server (pg_control_system()), as
+ *		"name@identifier".  Every cluster made by initdb has an identifier of
+ *		its own, so two servers whose databases share a name (every Supabase
+ *		project's database is "postgres") ask for different confirmations.
+ *		A physical copy of a cluster (a replica, pg_basebackup, a
+ *		point-in-time clone) keeps the identifier.  Palloc'd in the current
+ *		memory context; never ERRORs.
+ */
+static char *
+instance_confirmation(const char *db)
+{
+	return psprintf("%s@" UINT64_FORMAT, db, GetSystemIdentifier());
+}
+
+/*
+ * refuse_confirmation
+ *		ERROR for a confirmation that is not this database's "expected"
+ *		(instance_confirmation()): one that names only the database (the
+ *		form before 1.9) says what to pass now; any other says what this
+ *		database is, without offering the text to paste.
+ */
+static void
+refuse_confirmation(const char *confirm, const char *db, const char *expected)
+{
+	if (strcmp(confirm, db) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("confirmation \"%s\" names the database but not its server", confirm),
+				 errdetail("Databases on different servers often share a name (every Supabase project's database is \"postgres\"), so a confirmation names the database and its server's system identifier. Nothing was rolled back."),
+				 errhint("To roll back database \"%s\" on this server, pass confirm => %s.",
+						 db, quote_literal_cstr(expected))));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("confirmation \"%s\" does not match this database", confirm),
+			 errdetail("This is database \"%s\" on the server with system identifier " UINT64_FORMAT ". Nothing was rolled back.",
+					   db, GetSystemIdentifier()),
+			 errhint("Check that you are connected to the database you mean to roll back.")));
+}
+
+/*
  * guard
  *		The production guard: in production, refuse unless "force" and
- *		"confirm" names the current database.  Returns what the history
- *		records about it.
+ *		"confirm" names this database on this server
+ *		(instance_confirmation()).  A confirmation that does not is refused
+ *		in every environment.  Returns what the history records about it.
  */
 static const char *
 guard(bool force, const char *confirm)
 {
 	const char *env = GetConfigOption("fleetmigrate.environment", false, false);
 	char	   *db = get_database_name(MyDatabaseId);
+	char	   *expected = instance_confirmation(db);
 
 	/* a confirmation that names another database is a mistake anywhere */
-	if (confirm != NULL && strcmp(confirm, db) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("confirmation \"%s\" does not match the current database \"%s\"",
-						confirm, db),
-				 errdetail("Nothing was rolled back."),
-				 errhint("Check that you are connected to the database you mean to roll back.")));
+	if (confirm != NULL && strcmp(confirm, expected) != 0)
+		refuse_confirmation(confirm, db, expected);
 	if (fm_environment != FM_ENVIRONMENT_PRODUCTION)
 		return psprintf("environment %s", env);
 	if (!force)
@@ -82,15 +128,16 @@ guard(bool force, const char *confirm)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("rollback is refused in production"),
 				 errdetail("fleetmigrate.environment is \"production\" (the default). Down scripts usually drop tables and columns, and the data in them. Nothing was rolled back."),
-				 errhint("In a development database, run ALTER DATABASE %s SET fleetmigrate.environment = 'development' and reconnect. To roll back in production anyway, take a backup first and call fleetmigrate.rollback(..., force => true, confirm => '%s').",
-						 quote_identifier(db), db)));
+				 errhint("In a development database, run ALTER DATABASE %s SET fleetmigrate.environment = 'development' and reconnect. To roll back in production anyway, take a backup first and call fleetmigrate.rollback(..., force => true, confirm => %s).",
+						 quote_identifier(db), quote_literal_cstr(expected))));
 	if (confirm == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("a forced rollback in production must be confirmed with the database name"),
-				 errdetail("Nothing was rolled back."),
-				 errhint("Add confirm => '%s' to say that you mean this database.", db)));
-	return psprintf("environment production; forced, confirmed database \"%s\"", db);
+				 errmsg("a forced rollback in production must be confirmed"),
+				 errdetail("A confirmation names the database and its server's system identifier. Nothing was rolled back."),
+				 errhint("Add confirm => %s to say that you mean database \"%s\" on this server.",
+						 quote_literal_cstr(expected), db)));
+	return psprintf("environment production; forced, confirmed \"%s\"", expected);
 }
 
 /*
