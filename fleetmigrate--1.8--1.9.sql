@@ -355,3 +355,68 @@ $settings$;
 -- server's system identifier (src/rollback.c), no longer the name alone.
 COMMENT ON FUNCTION fleetmigrate.rollback(text, integer, boolean, text) IS
 'Run the down scripts of the newest applied migrations (steps, or every one after target), newest first, all or none; refused when fleetmigrate.environment is production unless force => true and confirm => this database''s name and its server''s system identifier, as ''name@identifier'' (the refusal''s hint shows it)';
+
+-- ---- unattended runs that keep moving (issue 19, item 5) -------------------
+-- A run of migrate() started by pg_cron applies what it can, up to the first
+-- migration the plan's checks refuse, and ends 'blocked' naming it (the
+-- migration in failed_version and failed_name, the reason in sqlstate and
+-- error).  The run log stays bounded: a run that applied nothing and finds
+-- what the latest record says (nothing pending, or the same migration
+-- blocked for the same reason) is counted in that record (run_count,
+-- last_run_at) instead of adding one, and each run deletes the records older
+-- than fleetmigrate.run_log_retention (src/migrate.c).  The history
+-- (fleetmigrate.events) is never deleted.
+ALTER TABLE fleetmigrate.run_log
+    ADD COLUMN run_count integer NOT NULL DEFAULT 1
+        CHECK (run_count OPERATOR(pg_catalog.>) 0),
+    ADD COLUMN last_run_at timestamptz,
+    DROP CONSTRAINT run_log_outcome_check,
+    ADD CONSTRAINT run_log_outcome_check
+        CHECK (outcome OPERATOR(pg_catalog.=) ANY (ARRAY['running', 'succeeded',
+               'nothing_pending', 'failed', 'skipped', 'stopped',
+               'blocked']::pg_catalog.text[]));
+
+COMMENT ON COLUMN fleetmigrate.run_log.run_count IS
+'How many runs this record stands for: consecutive runs that applied nothing and found the same (nothing pending, or the same migration blocked for the same reason) are counted in one record';
+COMMENT ON COLUMN fleetmigrate.run_log.last_run_at IS
+'When the last of the runs this record stands for finished (NULL: it stands for one run)';
+
+CREATE OR REPLACE VIEW fleetmigrate.runs AS
+SELECT r.id,
+       r.started_at,
+       r.finished_at,
+       r.finished_at OPERATOR(pg_catalog.-) r.started_at AS duration,
+       r.run_by,
+       r.started_by,
+       r.target,
+       r.applied,
+       CASE WHEN r.outcome OPERATOR(pg_catalog.=) 'running' AND NOT EXISTS (
+                SELECT 1
+                  FROM pg_catalog.pg_locks l
+                 WHERE l.locktype OPERATOR(pg_catalog.=) 'object'
+                   AND l.granted
+                   AND l.database OPERATOR(pg_catalog.=)
+                       (SELECT d.oid FROM pg_catalog.pg_database d
+                         WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
+                   AND l.classid OPERATOR(pg_catalog.=) 1179470162::pg_catalog.oid
+                   AND l.objid OPERATOR(pg_catalog.=)
+                       (r.id OPERATOR(pg_catalog.%) 4294967296)::pg_catalog.oid
+                   AND l.objsubid OPERATOR(pg_catalog.=) 0)
+            THEN 'interrupted'
+            ELSE r.outcome END AS outcome,
+       r.failed_version,
+       r.failed_name,
+       r.sqlstate,
+       r.error,
+       r.pid,
+       r.destroyed,
+       r.run_count,
+       r.last_run_at
+  FROM fleetmigrate.run_log r
+ ORDER BY r.id;
+
+COMMENT ON VIEW fleetmigrate.runs IS
+'One record per CALL fleetmigrate.migrate(), manual or scheduled, or per stretch of runs that applied nothing and found the same (run_count, last_run_at): when, by whom, how it was started, how many migrations it applied, outcome (running, succeeded, nothing_pending, blocked, failed, skipped, stopped, interrupted), the failed or blocked migration and why; records older than fleetmigrate.run_log_retention are deleted';
+
+COMMENT ON PROCEDURE fleetmigrate.migrate(text, jsonb, boolean, boolean, text, bigint, integer, text, text[]) IS
+'Apply pending migrations up to target, one transaction per migration (CALL it on its own, not in a transaction block); a failure is rolled back, recorded in the history and the run log, then raised. Started by pg_cron, it applies the migrations before the first one the plan''s checks refuse (a parameter, consent, a requirement) and ends blocked, naming it, instead of refusing the whole plan. allow_destructive consents to dropping what is absent or empty; allow_data_loss (''version'' or ''version name'' entries) to removing the data that exists in the migrations it names. Returns the run id (of the record that counts it), the number applied and the outcome';

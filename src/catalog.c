@@ -2654,3 +2654,129 @@ FmCatalogRunDestroyed(int64 run_id, const char *destroyed)
 					  " WHERE id OPERATOR(pg_catalog.=) $1",
 					  2, argtypes, values, SPI_OK_UPDATE);
 }
+
+/* ---- unattended runs that keep moving (issue 19): a bounded run log ---- */
+
+/*
+ * execute_run_log
+ *		Run one fixed statement on the run log as the catalog's owner (as
+ *		execute_statement() does), expecting "expected"; returns the number
+ *		of rows processed.
+ */
+static uint64
+execute_run_log(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				int expected)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	FmRoleSwitch sw;
+	int			rc;
+
+	Assert(OidIsValid(catalog_owner));
+	FmBeginAsRole(catalog_owner, &sw);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
+	FmEndAsRole(&sw);
+	MemoryContextSwitchTo(oldcxt);
+	if (rc != expected)
+		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/*
+ * FmCatalogRunLogSummarizes
+ *		Whether this database's run log can summarize runs (run_count and
+ *		last_run_at, outcome 'blocked': a catalog of 1.9 or later).  Call
+ *		after FmCatalogBegin().
+ */
+bool
+FmCatalogRunLogSummarizes(void)
+{
+	Oid			nsp = get_namespace_oid("fleetmigrate", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("run_log", nsp) : InvalidOid;
+
+	return OidIsValid(rel) && get_attnum(rel, "run_count") != InvalidAttrNumber;
+}
+
+/*
+ * FmCatalogRunPrune
+ *		Delete the run log's records of runs that ended (or were
+ *		interrupted) more than "seconds" ago, counting from the last run a
+ *		summarized record stands for; never run "run_id", never a run that
+ *		is still going.  The history (fleetmigrate.events) is not touched.
+ *		Returns the number of records deleted.
+ */
+uint64
+FmCatalogRunPrune(int64 run_id, int seconds)
+{
+	Oid			argtypes[2] = {INT8OID, FLOAT8OID};
+	Datum		values[2];
+
+	values[0] = Int64GetDatum(run_id);
+	values[1] = Float8GetDatum((double) seconds);
+	return execute_run_log("DELETE FROM fleetmigrate.run_log d"
+						   " USING fleetmigrate.runs r"
+						   " WHERE r.id OPERATOR(pg_catalog.=) d.id"
+						   "   AND d.id OPERATOR(pg_catalog.<>) $1"
+						   "   AND r.outcome OPERATOR(pg_catalog.<>) 'running'"
+						   "   AND COALESCE(r.last_run_at, r.finished_at, r.started_at)"
+						   "       OPERATOR(pg_catalog.<) (pg_catalog.now()"
+						   "       OPERATOR(pg_catalog.-) pg_catalog.make_interval(secs => $2))",
+						   2, argtypes, values, SPI_OK_DELETE);
+}
+
+/*
+ * FmCatalogRunSummarize
+ *		Run "run_id" has finished having applied nothing, with nothing
+ *		pending or blocked.  If the run log's latest record before it
+ *		says the same (same outcome, role, way of starting and target; for
+ *		'blocked' the same migration blocked with the same SQLSTATE and
+ *		message), that record stands for this run too: its run_count goes
+ *		up, its last_run_at and error become this run's, and this run's own
+ *		record is deleted.  Returns the id of the record that stands for
+ *		the run: the earlier one, or "run_id".
+ */
+int64
+FmCatalogRunSummarize(int64 run_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+	bool		isnull;
+
+	values[0] = Int64GetDatum(run_id);
+	if (execute_run_log("WITH cur AS ("
+						"  SELECT c.* FROM fleetmigrate.run_log c"
+						"   WHERE c.id OPERATOR(pg_catalog.=) $1"
+						"     AND c.applied OPERATOR(pg_catalog.=) 0"
+						"     AND c.outcome OPERATOR(pg_catalog.=) ANY (ARRAY['nothing_pending', 'blocked'])),"
+						" prev AS ("
+						"  SELECT p.id FROM fleetmigrate.run_log p, cur"
+						"   WHERE p.id OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(q.id)"
+						"                        FROM fleetmigrate.run_log q"
+						"                       WHERE q.id OPERATOR(pg_catalog.<) cur.id)"
+						"     AND p.outcome OPERATOR(pg_catalog.=) cur.outcome"
+						"     AND p.run_by OPERATOR(pg_catalog.=) cur.run_by"
+						"     AND p.started_by OPERATOR(pg_catalog.=) cur.started_by"
+						"     AND p.target IS NOT DISTINCT FROM cur.target"
+						"     AND p.failed_version IS NOT DISTINCT FROM cur.failed_version"
+						"     AND p.failed_name IS NOT DISTINCT FROM cur.failed_name"
+						"     AND p.sqlstate IS NOT DISTINCT FROM cur.sqlstate"
+						"     AND pg_catalog.split_part(p.error, E'\\n', 1)"
+						"         IS NOT DISTINCT FROM pg_catalog.split_part(cur.error, E'\\n', 1)"
+						"     FOR UPDATE OF p),"
+						" merged AS ("
+						"  UPDATE fleetmigrate.run_log r"
+						"     SET run_count = r.run_count OPERATOR(pg_catalog.+) 1,"
+						"         last_run_at = cur.finished_at,"
+						"         error = cur.error"
+						"    FROM prev, cur"
+						"   WHERE r.id OPERATOR(pg_catalog.=) prev.id"
+						"  RETURNING r.id),"
+						" gone AS ("
+						"  DELETE FROM fleetmigrate.run_log g USING merged"
+						"   WHERE g.id OPERATOR(pg_catalog.=) $1"
+						"  RETURNING g.id)"
+						" SELECT merged.id FROM merged, gone",
+						1, argtypes, values, SPI_OK_SELECT) != 1)
+		return run_id;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+}

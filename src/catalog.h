@@ -168,4 +168,9 @@ extern List *FmCatalogDependents(const char *version, const char *name);
 extern void FmCatalogRecordDestroyed(const FmMigration *m, const char *destroyed);
 extern void FmCatalogRunDestroyed(int64 run_id, const char *destroyed);
 
+/* unattended runs that keep moving (issue 19): a bounded run log */
+extern bool FmCatalogRunLogSummarizes(void);
+extern uint64 FmCatalogRunPrune(int64 run_id, int seconds);
+extern int64 FmCatalogRunSummarize(int64 run_id);
+
 #endif							/* FLEETMIGRATE_CATALOG_H */

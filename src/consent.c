@@ -714,6 +714,20 @@ check_entries(List *plan)
 void
 FmCheckPlanDestructive(List *plan, bool refuse)
 {
+	FmCheckPlanDestructiveIn(plan, plan, refuse);
+}
+
+/*
+ * FmCheckPlanDestructiveIn
+ *		FmCheckPlanDestructive() for some migrations of a plan: the
+ *		allow_data_loss entries are checked against the whole of "plan",
+ *		what would be removed only for "migrations" (a part of "plan", NIL:
+ *		none).  migrate() checks one migration at a time this way to find
+ *		the first it cannot apply (run.c).
+ */
+void
+FmCheckPlanDestructiveIn(List *migrations, List *plan, bool refuse)
+{
 	MemoryContext cxt;
 	MemoryContext oldcxt;
 	StringInfoData detail;
@@ -723,7 +737,7 @@ FmCheckPlanDestructive(List *plan, bool refuse)
 	ListCell   *lc;
 
 	check_entries(plan);
-	if (!refuse)
+	if (!refuse || migrations == NIL)
 		return;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext,
@@ -731,7 +745,7 @@ FmCheckPlanDestructive(List *plan, bool refuse)
 								ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cxt);
 	initStringInfo(&detail);
-	foreach(lc, plan)
+	foreach(lc, migrations)
 	{
 		FmMigration *m = (FmMigration *) lfirst(lc);
 		bool		listed = false;

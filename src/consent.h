@@ -47,6 +47,8 @@ extern void FmConsentSetRun(bool allow, List *data_loss, bool enforce,
 							const char *caller);
 extern void FmConsentReset(void);
 extern void FmCheckPlanDestructive(List *plan, bool refuse);
+extern void FmCheckPlanDestructiveIn(List *migrations, List *plan,
+									 bool refuse);
 extern char *FmConsent(const FmMigration *m, const char *up);
 extern void FmConsentWatchBegin(const FmMigration *m, const char *up);
 extern void FmConsentBeforeStatement(const FmStatement *stmt);

@@ -42,6 +42,7 @@
 
 #include "locks.h"
 #include "plan.h"
+#include "run.h"
 
 PG_MODULE_MAGIC;
 
@@ -112,6 +113,15 @@ _PG_init(void)
 							0, 0, INT_MAX,
 							PGC_USERSET,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("fleetmigrate.run_log_retention",
+							"How long fleetmigrate.run_log keeps the record of a run of migrate().",
+							"Each run of migrate() first deletes the records of runs that ended longer ago than this (a summarized record counts from its last run). 0 keeps every record.",
+							&fm_run_log_retention,
+							FM_RUN_LOG_RETENTION_DEFAULT, 0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("fleetmigrate");

@@ -29,6 +29,17 @@
  * body registered by then (register() accepts a new body until a migration
  * has been applied).
  *
+ * Run unattended (started_by => 'pg_cron', what schedule() passes), a run
+ * keeps moving: where a manual run refuses the whole plan because one
+ * migration needs what the call does not give (a parameter, consent to data
+ * loss, a requirement met, ...), it applies the migrations before that one
+ * and ends 'blocked', naming it (FmRunPlanUpToBlocked()), without raising an
+ * error.  The run log stays bounded: each run first deletes the records older
+ * than fleetmigrate.run_log_retention, and a run that applied nothing and
+ * finds what the latest record says (nothing pending, or the same migration
+ * blocked for the same reason) is counted in that record instead of adding
+ * one (FmCatalogRunSummarize()).
+ *
  * Memory: everything that must survive the commits lives in the SPI
  * procedure context of a non-atomic connection (under the portal's); each
  * migration's work in a context reset after it.
@@ -42,6 +53,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "storage/lock.h"
@@ -78,9 +90,13 @@ enum
 PG_FUNCTION_INFO_V1(fleetmigrate_migrate);
 
 static void refuse_atomic(FunctionCallInfo fcinfo);
-static void check_plan(FmRun *run, int64 run_id, const char *target);
+static void check_plan(FmRun *run, int64 run_id, const char *target,
+					   FmBlocked *blocked);
 static int	migrate_all(FmRun *run, int64 run_id, const char *target,
-						MemoryContext procxt, char **stopped);
+						MemoryContext procxt, char **stopped,
+						FmBlocked *blocked);
+static void tidy_blocked(FmBlocked *blocked);
+static void report_blocked(const FmBlocked *blocked, int applied);
 static Datum migrate_result(FunctionCallInfo fcinfo, int64 run_id, int applied,
 							const char *outcome);
 
@@ -107,6 +123,7 @@ typedef struct PlanArgs
 {
 	FmRun	   *run;
 	const char *target;
+	FmBlocked  *blocked;		/* NULL: refuse the whole plan */
 } PlanArgs;
 
 static void
@@ -114,19 +131,24 @@ check_whole_plan(void *arg)
 {
 	PlanArgs   *args = (PlanArgs *) arg;
 
-	(void) FmRunPlan(args->run, args->target);
+	if (args->blocked != NULL)
+		(void) FmRunPlanUpToBlocked(args->run, args->target, args->blocked);
+	else
+		(void) FmRunPlan(args->run, args->target);
 }
 
 /*
  * check_plan
- *		Read and check the whole plan (FmRunPlan()) before anything runs.
+ *		Read and check the whole plan (FmRunPlan()) before anything runs;
+ *		with "blocked" (run unattended), the plan up to the first migration
+ *		the checks refuse, described in *blocked (FmRunPlanUpToBlocked()).
  *		A refused plan ends the run 'failed' (committed) and the error is
  *		raised again.  The plan is allocated in the current memory context.
  */
 static void
-check_plan(FmRun *run, int64 run_id, const char *target)
+check_plan(FmRun *run, int64 run_id, const char *target, FmBlocked *blocked)
 {
-	PlanArgs	args = {run, target};
+	PlanArgs	args = {run, target, blocked};
 	ErrorData  *edata = FmInSubtransaction(check_whole_plan, &args, true,
 										   CurrentMemoryContext);
 
@@ -184,15 +206,17 @@ run_one(void *arg)
 
 /*
  * migrate_all
- *		Step 3 above: apply the plan FmRunPlan() checked, one migration per
- *		transaction.  Returns the number of migrations applied, and sets
+ *		Step 3 above: apply the plan FmRunPlan() checked (with "blocked",
+ *		not NULL: the plan up to the first blocked migration, described in
+ *		*blocked), one migration per transaction.  Returns the number of
+ *		migrations applied, and sets
  *		*stopped to the explanation when a migration of the plan was
  *		registered again since (the run stops before it); on a failure
  *		records it, commits and re-raises it.
  */
 static int
 migrate_all(FmRun *run, int64 run_id, const char *target,
-			MemoryContext procxt, char **stopped)
+			MemoryContext procxt, char **stopped, FmBlocked *blocked)
 {
 	MemoryContext migration_cxt = AllocSetContextCreate(procxt,
 														"fleetmigrate migration",
@@ -202,7 +226,7 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 	ListCell   *lc;
 
 	MemoryContextSwitchTo(procxt);
-	check_plan(run, run_id, target);
+	check_plan(run, run_id, target, blocked);
 	/* the checks' row locks are not needed any more */
 	SPI_commit();
 
@@ -305,6 +329,79 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 }
 
 /*
+ * tidy_blocked
+ *		The checks' error for blocked migration blocked->m without "nothing
+ *		was applied", which is not so for a run that keeps moving: the
+ *		migrations before it were applied.
+ */
+static void
+tidy_blocked(FmBlocked *blocked)
+{
+	ErrorData  *edata = blocked->edata;
+	static const char *const nothing = "Nothing was applied.";
+	static const char *const nothing_suffix = "; nothing was applied";
+
+	if (edata->message != NULL)
+	{
+		size_t		len = strlen(edata->message);
+		size_t		suffix = strlen(nothing_suffix);
+
+		if (len > suffix &&
+			strcmp(edata->message + len - suffix, nothing_suffix) == 0)
+			edata->message = pnstrdup(edata->message, len - suffix);
+	}
+	if (edata->detail != NULL)
+	{
+		char	   *at = strstr(edata->detail, nothing);
+
+		if (at != NULL)
+		{
+			StringInfoData buf;
+			const char *after = at + strlen(nothing);
+
+			initStringInfo(&buf);
+			appendBinaryStringInfo(&buf, edata->detail, at - edata->detail);
+			appendStringInfoString(&buf, *after == ' ' ? after + 1 : after);
+			while (buf.len > 0 && buf.data[buf.len - 1] == ' ')
+				buf.data[--buf.len] = '\0';
+			edata->detail = buf.len > 0 ? buf.data : NULL;
+		}
+	}
+}
+
+/*
+ * report_blocked
+ *		The NOTICE of a run that stopped before blocked migration
+ *		blocked->m, having applied "applied" migrations.
+ */
+static void
+report_blocked(const FmBlocked *blocked, int applied)
+{
+	ErrorData  *edata = blocked->edata;
+	StringInfoData detail;
+
+	initStringInfo(&detail);
+	appendStringInfo(&detail, "This run applied %d migration%s before it; ",
+					 applied, applied == 1 ? "" : "s");
+	if (blocked->later > 0)
+		appendStringInfo(&detail, "it and the %d after it wait until it can run.",
+						 blocked->later);
+	else
+		appendStringInfoString(&detail, "it waits until it can run.");
+	if (edata->detail != NULL)
+		appendStringInfo(&detail, " %s", edata->detail);
+	ereport(NOTICE,
+			(errmsg("%s is blocked: %s",
+					FmMigrationLabel(blocked->m->version, blocked->m->name),
+					edata->message ? edata->message : "unknown error"),
+			 errdetail_internal("%s", detail.data),
+			 edata->hint != NULL ?
+			 errhint("%s Until then a scheduled run records it once, not on every run.",
+					 edata->hint) :
+			 errhint("Until it can run, a scheduled run records it once, not on every run.")));
+}
+
+/*
  * migrate_result
  *		The procedure's INOUT arguments: run id, migrations applied, outcome.
  */
@@ -343,8 +440,11 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	FmRun		run;
 	volatile bool have_run_lock = false;
 	volatile int64 run_id = 0;
+	volatile int64 record_id = 0;	/* the record that stands for the run */
 	volatile int applied = 0;
 	const char *volatile outcome = NULL;
+	bool		unattended;
+	FmBlocked	blocked;
 
 	refuse_atomic(fcinfo);
 	FmRunRefuseNested("migrate()");
@@ -370,6 +470,9 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	target = PG_ARGISNULL(ARG_TARGET) ? NULL :
 		text_to_cstring(PG_GETARG_TEXT_PP(ARG_TARGET));
 	FmCatalogBegin();
+	/* run by pg_cron, on a catalog whose run log can say 'blocked' */
+	unattended = strcmp(started_by, "pg_cron") == 0 && FmCatalogRunLogSummarizes();
+	memset(&blocked, 0, sizeof(blocked));
 
 	memset(&run_options, 0, sizeof(run_options));
 	run_options.caller = "migrate()";
@@ -388,6 +491,8 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	PG_TRY();
 	{
 		run_id = FmCatalogRunStart(run.run_by, started_by, target);
+		if (fm_run_log_retention > 0 && FmCatalogRunLogSummarizes())
+			(void) FmCatalogRunPrune(run_id, fm_run_log_retention);
 		(void) FmLockAcquire(FM_RUN_CLASSID, (uint32) run_id, true, true);
 		have_run_lock = true;
 		SPI_commit();
@@ -409,10 +514,26 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 
 			/* a fresh snapshot: whatever a runner we waited for applied */
 			SPI_commit();
-			applied = migrate_all(&run, run_id, target, procxt, &stopped);
-			outcome = stopped != NULL ? "stopped" :
-				applied > 0 ? "succeeded" : "nothing_pending";
-			FmCatalogRunFinish(run_id, outcome, applied, NULL, 0, stopped);
+			applied = migrate_all(&run, run_id, target, procxt, &stopped,
+								  unattended ? &blocked : NULL);
+			if (stopped == NULL && blocked.m != NULL)
+			{
+				outcome = "blocked";
+				tidy_blocked(&blocked);
+				FmCatalogRunFinish(run_id, outcome, applied, blocked.m,
+								   blocked.edata->sqlerrcode,
+								   FmErrorText(blocked.edata, false));
+				report_blocked(&blocked, applied);
+			}
+			else
+			{
+				outcome = stopped != NULL ? "stopped" :
+					applied > 0 ? "succeeded" : "nothing_pending";
+				FmCatalogRunFinish(run_id, outcome, applied, NULL, 0, stopped);
+			}
+			/* nothing new since the latest record: counted in it */
+			if (applied == 0 && stopped == NULL && FmCatalogRunLogSummarizes())
+				record_id = FmCatalogRunSummarize(run_id);
 		}
 		SPI_commit();
 	}
@@ -425,5 +546,6 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 
 	SPI_finish();
-	return migrate_result(fcinfo, run_id, applied, outcome);
+	return migrate_result(fcinfo, record_id != 0 ? record_id : run_id,
+						  applied, outcome);
 }

@@ -190,10 +190,24 @@ declares(const FmMigration *m, const char *name)
 void
 FmCheckPlanParams(List *plan)
 {
+	FmCheckPlanParamsIn(plan, plan);
+}
+
+/*
+ * FmCheckPlanParamsIn
+ *		FmCheckPlanParams() for some migrations of a plan: the parameters
+ *		of each of "migrations" (a part of "plan", NIL: none) are checked,
+ *		and the supplied values against the whole of "plan".  migrate()
+ *		checks one migration at a time this way to find the first it cannot
+ *		apply (run.c).
+ */
+void
+FmCheckPlanParamsIn(List *migrations, List *plan)
+{
 	ListCell   *lc;
 	ListCell   *lc2;
 
-	foreach(lc, plan)
+	foreach(lc, migrations)
 	{
 		const FmMigration *m = lfirst(lc);
 		StringInfoData missing;

@@ -18,6 +18,7 @@
 extern void FmParamsSetRun(Jsonb *params, const char *caller);
 extern void FmParamsReset(void);
 extern void FmCheckPlanParams(List *plan);
+extern void FmCheckPlanParamsIn(List *migrations, List *plan);
 extern void FmParamsBegin(const FmMigration *m);
 extern void FmParamsEnd(void);
 extern char *FmParamsJson(const FmMigration *m);

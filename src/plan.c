@@ -46,7 +46,6 @@ int			fm_environment = FM_ENVIRONMENT_PRODUCTION;
 
 static char *problem_text(const FmPlanProblem *p);
 static char *problem_hint(const FmPlanProblem *p);
-pg_noreturn static void report_plan_problems(List *problems);
 static void check_out_of_order(List *plan, const FmMigration *last);
 static bool creates_relation(Node *parsetree, const char *schema,
 							 const char *relname);
@@ -107,12 +106,13 @@ problem_hint(const FmPlanProblem *p)
 }
 
 /*
- * report_plan_problems
- *		ERROR naming the first broken requirement or conflict, with every
- *		one in the detail.
+ * FmReportPlanProblems
+ *		ERROR naming the first broken requirement or conflict of "problems"
+ *		(FmCatalogPlanProblems()), with every one in the detail.  migrate()
+ *		reports the one that blocks its run this way (run.c).
  */
-static void
-report_plan_problems(List *problems)
+void
+FmReportPlanProblems(List *problems)
 {
 	const FmPlanProblem *first = (const FmPlanProblem *) linitial(problems);
 	StringInfoData detail;
@@ -212,7 +212,7 @@ FmCheckPlan(List *plan, const FmMigration *last)
 	List	   *problems = FmCatalogPlanProblems(plan);
 
 	if (problems != NIL)
-		report_plan_problems(problems);
+		FmReportPlanProblems(problems);
 	if (last != NULL)
 		check_out_of_order(plan, last);
 }

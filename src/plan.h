@@ -36,6 +36,7 @@ typedef enum FmEnvironment
 extern int	fm_environment;
 
 extern void FmCheckPlan(List *plan, const FmMigration *last);
+pg_noreturn extern void FmReportPlanProblems(List *problems);
 extern void FmExplainError(const FmMigration *m, int statement,
 						   ErrorData *edata);
 

@@ -23,6 +23,12 @@
  *					released.  Callers call it on every way out (PG_FINALLY);
  *					it does nothing for a run that did not start.
  *
+ *	 FmRunPlanUpToBlocked()	for migrate() run unattended: the plan up to
+ *					the first migration the checks refuse, which is reported
+ *					instead of refusing the whole plan (the migrations before
+ *					it need nothing it lacks, and order matters, so nothing
+ *					after it runs either);
+ *
  * The entry points call FmRunStart() before their PG_TRY block and
  * FmRunEnd() in its PG_FINALLY.  The run's state is backend-local: one run
  * at a time per backend, which the nested-call refusal guarantees.
@@ -41,9 +47,33 @@
 #include "plan.h"
 #include "run.h"
 #include "runlock.h"
+#include "runner.h"
 
 /* True while this backend runs migrations (to refuse a nested call). */
 static bool run_in_progress = false;
+
+/* fleetmigrate.run_log_retention (GUC, defined in fleetmigrate.c; migrate.c) */
+int			fm_run_log_retention = FM_RUN_LOG_RETENTION_DEFAULT;
+
+/* One migration of a plan, for check_one(). */
+typedef struct CheckOneArgs
+{
+	FmRun	   *run;
+	List	   *plan;			/* the whole plan */
+	FmMigration *m;				/* the migration checked */
+} CheckOneArgs;
+
+/* The first problem of a plan, for report_blocked(). */
+typedef struct ReportArgs
+{
+	FmPlanProblem *problem;		/* a requirement or conflict; or NULL: */
+	List	   *prefix;			/* the plan up to a migration out of order */
+	const FmMigration *last;
+} ReportArgs;
+
+static int	plan_position(List *plan, const char *version, const char *name);
+static void check_one(void *arg);
+static void report_blocked(void *arg);
 
 /*
  * FmRunRefuseNested
@@ -170,4 +200,167 @@ FmRunEnd(FmRun *run)
 		FmLockRelease(FM_LOCK_CLASSID, FM_LOCK_OBJID);
 	run->session_locked = false;
 	run->started = false;
+}
+
+/* The index of migration "version name" in "plan"; -1: not in it. */
+static int
+plan_position(List *plan, const char *version, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, plan)
+	{
+		const FmMigration *m = (const FmMigration *) lfirst(lc);
+
+		if (strcmp(m->version, version) == 0 && strcmp(m->name, name) == 0)
+			return foreach_current_index(lc);
+	}
+	return -1;
+}
+
+/* FmRunPlan()'s checks of one migration of the plan that need no order. */
+static void
+check_one(void *arg)
+{
+	CheckOneArgs *args = (CheckOneArgs *) arg;
+	List	   *one = list_make1(args->m);
+
+	if (args->run->opts.check_migration != NULL)
+		args->run->opts.check_migration(args->plan, args->m);
+	FmCheckPlanParamsIn(one, args->plan);
+	FmCheckPlanDestructiveIn(one, args->plan, args->run->opts.check_destructive);
+}
+
+/* Raise the error FmRunPlan() raises for the problem that blocks a plan. */
+static void
+report_blocked(void *arg)
+{
+	ReportArgs *args = (ReportArgs *) arg;
+
+	if (args->problem != NULL)
+		FmReportPlanProblems(list_make1(args->problem));
+	FmCheckPlan(args->prefix, args->last);
+}
+
+/*
+ * FmRunPlanUpToBlocked
+ *		FmRunPlan() for a run that keeps moving (migrate() run unattended):
+ *		instead of refusing the whole plan, keep the migrations before the
+ *		first one the checks refuse, and describe that one in *blocked
+ *		(blocked->m NULL: none is).  A migration is blocked by a broken
+ *		requirement (its own), a conflict within the plan (the earlier of
+ *		the two: which one runs is for a person to decide), running out of
+ *		order under out_of_order = 'error', the caller's own check, a
+ *		parameter not supplied or consent to data loss not given.  Nothing
+ *		after it is kept either: order matters.  What the call supplies is
+ *		checked against the whole plan and its errors are raised as by
+ *		FmRunPlan(): a value declared by no pending migration, an
+ *		allow_data_loss entry naming none.  blocked->edata is the error the
+ *		checks raise for the blocked migration.  Everything is allocated in
+ *		the current memory context; run->plan is the plan kept.  Call with
+ *		the runner lock held.
+ */
+List *
+FmRunPlanUpToBlocked(FmRun *run, const char *target, FmBlocked *blocked)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	FmMigration last_applied;
+	const FmMigration *last;
+	FmPlanProblem *problem = NULL;
+	List	   *plan;
+	List	   *kept;
+	int			stop;			/* the first blocked migration's index */
+	ListCell   *lc;
+
+	Assert(run->started);
+	memset(blocked, 0, sizeof(FmBlocked));
+	last = FmCatalogLastApplied(&last_applied) ? &last_applied : NULL;
+	plan = FmCatalogPending(target, last);
+	stop = list_length(plan);
+
+	/* what the call supplies must fit the plan: otherwise the call is wrong */
+	FmCheckPlanParamsIn(NIL, plan);
+	FmCheckPlanDestructiveIn(NIL, plan, false);
+
+	/* requirements and conflicts: the first migration one involves */
+	foreach(lc, FmCatalogPlanProblems(plan))
+	{
+		FmPlanProblem *p = (FmPlanProblem *) lfirst(lc);
+		int			at = plan_position(plan, p->version, p->name);
+
+		if (at < 0)
+			continue;
+		if (p->conflict && p->other_planned && p->other_version != NULL)
+		{
+			int			other = plan_position(plan, p->other_version,
+											  p->other_name);
+
+			if (other >= 0 && other < at)
+				at = other;
+		}
+		if (at < stop)
+		{
+			stop = at;
+			problem = p;
+		}
+	}
+
+	/* out of order, where that is refused: the first such migration */
+	if (last != NULL && fm_out_of_order == FM_OUT_OF_ORDER_ERROR)
+	{
+		foreach(lc, plan)
+		{
+			if (foreach_current_index(lc) >= stop)
+				break;
+			if (((FmMigration *) lfirst(lc))->out_of_order)
+			{
+				stop = foreach_current_index(lc);
+				problem = NULL;
+				break;
+			}
+		}
+	}
+
+	/* the caller's check, parameters and consent, one migration at a time */
+	foreach(lc, plan)
+	{
+		CheckOneArgs args;
+
+		if (foreach_current_index(lc) >= stop)
+			break;
+		args.run = run;
+		args.plan = plan;
+		args.m = (FmMigration *) lfirst(lc);
+		blocked->edata = FmInSubtransaction(check_one, &args, true, cxt);
+		if (blocked->edata != NULL)
+		{
+			stop = foreach_current_index(lc);
+			break;
+		}
+	}
+
+	if (stop < list_length(plan))
+	{
+		blocked->m = (FmMigration *) list_nth(plan, stop);
+		blocked->position = stop + 1;
+		blocked->later = list_length(plan) - stop - 1;
+		if (blocked->edata == NULL)
+		{
+			ReportArgs args;
+
+			args.problem = problem;
+			args.prefix = list_truncate(list_copy(plan), stop + 1);
+			args.last = last;
+			blocked->edata = FmInSubtransaction(report_blocked, &args, false, cxt);
+			if (blocked->edata == NULL)
+				elog(ERROR, "the check of migration %s %s did not fail",
+					 blocked->m->version, blocked->m->name);
+		}
+	}
+
+	/* the plan kept passes; this says what runs out of order */
+	kept = list_truncate(list_copy(plan), stop);
+	FmCheckPlan(kept, last);
+	run->plan = kept;
+	return kept;
 }

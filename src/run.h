@@ -10,6 +10,7 @@
 #define FLEETMIGRATE_RUN_H
 
 #include "nodes/pg_list.h"
+#include "utils/elog.h"
 #include "utils/jsonb.h"
 
 #include "catalog.h"
@@ -43,10 +44,25 @@ typedef struct FmRun
 	List	   *plan;			/* FmMigration *: the plan as checked */
 } FmRun;
 
+/* The first migration a plan cannot apply yet (FmRunPlanUpToBlocked()). */
+typedef struct FmBlocked
+{
+	FmMigration *m;				/* NULL: nothing blocked */
+	ErrorData  *edata;			/* why: the error the checks raise for it */
+	int			position;		/* its place in the plan, from 1 */
+	int			later;			/* pending migrations after it */
+} FmBlocked;
+
+/* fleetmigrate.run_log_retention, in seconds (0: keep every record) */
+#define FM_RUN_LOG_RETENTION_DEFAULT	(90 * 24 * 60 * 60)
+extern int	fm_run_log_retention;
+
 extern void FmRunRefuseNested(const char *caller);
 extern void FmRunStart(FmRun *run, const FmRunOptions *opts);
 extern bool FmRunLock(FmRun *run);
 extern List *FmRunPlan(FmRun *run, const char *target);
+extern List *FmRunPlanUpToBlocked(FmRun *run, const char *target,
+								  FmBlocked *blocked);
 extern void FmRunEnd(FmRun *run);
 
 #endif							/* FLEETMIGRATE_RUN_H */

@@ -3,8 +3,10 @@
 # scheduling again updates that job; a bad cron expression is refused; the
 # job applies a newly registered migration on its own, recorded in
 # fleetmigrate.runs as started by pg_cron; a run with nothing pending
-# leaves a row too; unschedule() removes the job.  pg_cron 1.4 (Debian 12)
-# runs jobs at minute boundaries, so the test waits up to two minutes.
+# leaves a row too, and the idle runs after it are counted in that row; a
+# migration that needs a parameter blocks the run after the migrations
+# before it were applied, and is recorded once; unschedule() removes the job.  pg_cron 1.4 (Debian 12)
+# runs jobs at minute boundaries, so the test waits several minutes.
 use strict;
 use warnings;
 
@@ -60,6 +62,51 @@ ok( $node->poll_query_until($db, q{
 		                WHERE started_by = 'pg_cron' AND outcome = 'nothing_pending')},
 		't'),
 	'a scheduled run with nothing pending leaves a row');
+
+# Idle runs share one row: the next minute's run is counted in it.
+ok( $node->poll_query_until($db, q{
+		SELECT run_count >= 2 FROM fleetmigrate.runs
+		 WHERE started_by = 'pg_cron' AND outcome = 'nothing_pending'
+		 ORDER BY id DESC LIMIT 1},
+		't'),
+	'the next idle run is counted in the same row');
+is( $node->safe_psql($db, q{
+	SELECT count(*) FROM fleetmigrate.runs
+	 WHERE started_by = 'pg_cron' AND outcome = 'nothing_pending'}),
+	'1', 'one row for the stretch of idle runs');
+
+# A migration that needs a parameter a scheduled run cannot supply: the one
+# before it is applied, it is reported blocked, once, and the one after it
+# waits.
+$node->safe_psql($db, q{BEGIN;
+	SELECT fleetmigrate.register('002', 'plain', 'CREATE TABLE fm_cron_u (id int)');
+	SELECT fleetmigrate.register('003', 'needs_admin',
+		'SELECT fleetmigrate.param(''admin_user_id'')', params => '{admin_user_id}');
+	SELECT fleetmigrate.register('004', 'after', 'SELECT 1');
+	COMMIT});
+ok( $node->poll_query_until($db, q{
+		SELECT EXISTS (SELECT 1 FROM fleetmigrate.runs
+		                WHERE started_by = 'pg_cron' AND outcome = 'blocked')},
+		't'),
+	'a scheduled run stops at the blocked migration');
+is( $node->safe_psql($db, q{
+	SELECT applied, failed_version, failed_name, sqlstate FROM fleetmigrate.runs
+	 WHERE outcome = 'blocked'}),
+	'1|003|needs_admin|42704',
+	'it applied the migration before it and names the blocked one');
+ok( $node->poll_query_until($db, q{
+		SELECT run_count >= 2 FROM fleetmigrate.runs WHERE outcome = 'blocked'},
+		't'),
+	'the next run finds it blocked again');
+is( $node->safe_psql($db, q{
+	SELECT count(*) FILTER (WHERE outcome = 'blocked'),
+	       count(*) FILTER (WHERE outcome = 'failed')
+	  FROM fleetmigrate.runs}),
+	'1|0', 'the blocked state is recorded once, and no failure');
+is( $node->safe_psql($db, q{
+	SELECT string_agg(version || ' ' || state, ',' ORDER BY version)
+	  FROM fleetmigrate.status WHERE version >= '002'}),
+	'002 applied,003 pending,004 pending', 'nothing after it ran');
 
 is($node->safe_psql($db, 'SELECT fleetmigrate.unschedule()'), 't', 'unschedule() removes the job');
 is($node->safe_psql($db, q{SELECT count(*) FROM cron.job WHERE jobname = 'fleetmigrate'}),
