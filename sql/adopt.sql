@@ -24,7 +24,7 @@ CREATE INDEX IF NOT EXISTS users_email_idx ON users (email);
 CREATE OR REPLACE VIEW user_emails AS SELECT id, email FROM users;
 -- migration: 002 legacy_kit
 CREATE SCHEMA IF NOT EXISTS legacy;
-SET search_path = legacy, public;
+SET LOCAL search_path = legacy, public;
 CREATE TYPE mood AS ENUM ('happy', 'sad');
 CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%');
 CREATE SEQUENCE ticket_no;

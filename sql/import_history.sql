@@ -162,6 +162,17 @@ BEGIN;
 SET LOCAL search_path = gomigrate, public;
 SELECT * FROM fleetmigrate.import_history('golang-migrate');
 ROLLBACK;
+-- a table made by hand with a NULL version: skipped, nothing to match
+CREATE SCHEMA gonull;
+CREATE TABLE gonull.schema_migrations (version bigint, dirty boolean);
+INSERT INTO gonull.schema_migrations VALUES (NULL, false);
+BEGIN;
+SET LOCAL search_path = gonull, public;
+SELECT * FROM fleetmigrate.import_history('golang-migrate');
+ROLLBACK;
+DROP SCHEMA gonull CASCADE;
+-- an entry of a query with neither a version nor a name: skipped
+SELECT * FROM fleetmigrate.import_history('query', query => 'SELECT NULL::text AS version, NULL::text AS name');
 
 -- node-pg-migrate: names are file names, "<timestamp>_<name>"
 CREATE TABLE pgmigrations (id serial PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL);

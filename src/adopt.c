@@ -21,6 +21,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -650,7 +651,24 @@ read_source(const ToolDef *tool, const char *query)
 					 errmsg("the query of import_history('query') must be one SELECT that changes nothing"),
 					 errhint("Write a query that returns columns \"version\" and \"name\", as in import_history('query', query => 'SELECT version, name FROM legacy.schema_log').")));
 	}
-	rc = SPI_execute(query, true, 0);
+	/*
+	 * Read-only for everything it calls as well: SPI's read_only flag checks
+	 * only the statement itself, not a function of the caller's that writes.
+	 */
+	{
+		bool		save_read_only = XactReadOnly;
+
+		XactReadOnly = true;
+		PG_TRY();
+		{
+			rc = SPI_execute(query, true, 0);
+		}
+		PG_FINALLY();
+		{
+			XactReadOnly = save_read_only;
+		}
+		PG_END_TRY();
+	}
 	if (rc != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -802,6 +820,14 @@ import_entry(Import *imp, SourceEntry *e, bool supabase, bool golang)
 		emit(imp, e->version, e->name, "skipped", e->skip);
 		return;
 	}
+	/* a row of the tool's table that names nothing can be matched to nothing */
+	if (e->version == NULL && (golang || e->name == NULL))
+	{
+		emit(imp, NULL, e->name, "skipped",
+			 golang ? "The entry has no version." :
+			 "The entry has neither a version nor a name.");
+		return;
+	}
 	if (golang)
 	{
 		bytea	   *key = FmVersionKey(e->version, strlen(e->version));
@@ -859,7 +885,7 @@ import_entry(Import *imp, SourceEntry *e, bool supabase, bool golang)
 	else
 		found = FmCatalogAdoptable(FM_ADOPT_NAME, e->name);
 
-	if (found == NIL && supabase && e->name != NULL)
+	if (found == NIL && supabase && e->version != NULL && e->name != NULL)
 	{
 		a = register_from_statements(e);
 		if (a != NULL)

@@ -784,7 +784,8 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"SELECT up FROM fleetmigrate.migrations"
 		" WHERE version = $1 AND name = $2"
 		"   AND state IN ('applied', 'baseline')"
-		"   AND applied_checksum IS DISTINCT FROM checksum",
+		"   AND applied_checksum IS DISTINCT FROM checksum"
+		"   FOR UPDATE",
 		2, {TEXTOID, TEXTOID}
 	},
 };
@@ -1935,6 +1936,7 @@ fleetmigrate_repair(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("migration %s cannot be null",
 						PG_ARGISNULL(0) ? "version" : "name")));
+	FmRunRefuseNested("repair()");
 	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	reason = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
@@ -2510,6 +2512,7 @@ fleetmigrate_unregister(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s cannot be null", PG_ARGISNULL(0) ? "version" : "name"),
 				 errhint("Name the migration by its version and name, as fleetmigrate.status lists them.")));
+	FmRunRefuseNested("unregister()");
 	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	label = FmMigrationLabel(version, name);

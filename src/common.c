@@ -69,3 +69,30 @@ FmEndAsRole(const FmRoleSwitch *sw)
 		AtEOXact_GUC(true, sw->nestlevel);
 	SetUserIdAndSecContext(sw->save_userid, sw->save_sec_context);
 }
+
+/*
+ * Whether a run (from its start to its end, as run.c marks it) is in
+ * progress in this backend.  Kept here, at the bottom, so that an entry
+ * point of any layer can refuse to be called from inside a migration.
+ */
+static bool run_in_progress = false;
+
+void
+FmSetRunInProgress(bool in_progress)
+{
+	run_in_progress = in_progress;
+}
+
+/*
+ * FmRunRefuseNested
+ *		ERROR if a run is in progress in this backend: "caller" was called
+ *		from inside a migration (or a verify or down script).
+ */
+void
+FmRunRefuseNested(const char *caller)
+{
+	if (run_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s cannot be called from inside a migration", caller)));
+}

@@ -2,8 +2,8 @@
  *
  * common.h
  *	  Small helpers every layer uses: how messages name a migration, how a
- *	  declared parameter is spelled, and acting as the owner of
- *	  fleetmigrate's own tables.  A leaf: it uses nothing of fleetmigrate.
+ *	  declared parameter is spelled, acting as the owner of fleetmigrate's
+ *	  own tables, and whether a run is in progress in this backend.  A leaf: it uses nothing of fleetmigrate.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,5 +22,7 @@ extern char *FmMigrationLabel(const char *version, const char *name);
 extern const char *FmParamName(const char *declared, bool *secret);
 extern void FmBeginAsRole(Oid role, FmRoleSwitch *sw);
 extern void FmEndAsRole(const FmRoleSwitch *sw);
+extern void FmSetRunInProgress(bool in_progress);
+extern void FmRunRefuseNested(const char *caller);
 
 #endif							/* FLEETMIGRATE_COMMON_H */

@@ -643,8 +643,8 @@ read_statement(Reader *r, Node *tree, int number, const char *default_schema)
 			{
 				VariableSetStmt *stmt = (VariableSetStmt *) tree;
 
-				if (stmt->name == NULL || strcmp(stmt->name, "search_path") != 0 ||
-					stmt->is_local)
+				/* SET LOCAL lasts as long: to the end of the migration */
+				if (stmt->name == NULL || strcmp(stmt->name, "search_path") != 0)
 					break;
 				r->path_schema = NULL;
 				if (stmt->kind != VAR_SET_VALUE)

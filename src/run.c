@@ -50,7 +50,6 @@
 #include "runner.h"
 
 /* True while this backend runs migrations (to refuse a nested call). */
-static bool run_in_progress = false;
 
 /* fleetmigrate.run_log_retention (GUC, defined in fleetmigrate.c; migrate.c) */
 int			fm_run_log_retention = FM_RUN_LOG_RETENTION_DEFAULT;
@@ -76,20 +75,6 @@ static void check_one(void *arg);
 static void report_blocked(void *arg);
 
 /*
- * FmRunRefuseNested
- *		ERROR if a run is in progress in this backend: "caller" was called
- *		from inside a migration (or a verify or down script).
- */
-void
-FmRunRefuseNested(const char *caller)
-{
-	if (run_in_progress)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("%s cannot be called from inside a migration", caller)));
-}
-
-/*
  * FmRunStart
  *		Begin run "run" with "opts".  ERRORs, having changed nothing, if a
  *		run is in progress or the parameters are not a JSON object of
@@ -107,7 +92,7 @@ FmRunStart(FmRun *run, const FmRunOptions *opts)
 	FmConsentSetRun(opts->allow_destructive, opts->allow_data_loss,
 					opts->check_destructive, opts->caller);
 	run->started = true;
-	run_in_progress = true;
+	FmSetRunInProgress(true);
 }
 
 /*
@@ -193,7 +178,7 @@ FmRunEnd(FmRun *run)
 {
 	if (!run->started)
 		return;
-	run_in_progress = false;
+	FmSetRunInProgress(false);
 	FmParamsReset();
 	FmConsentReset();
 	if (run->session_locked)
@@ -332,6 +317,9 @@ FmRunPlanUpToBlocked(FmRun *run, const char *target, FmBlocked *blocked)
 		args.plan = plan;
 		args.m = (FmMigration *) lfirst(lc);
 		blocked->edata = FmInSubtransaction(check_one, &args, true, cxt);
+		/* a cancel, a shutdown or a timeout stops the run; it blocks nothing */
+		if (blocked->edata != NULL && FmErrorIsInterrupt(blocked->edata))
+			ReThrowError(blocked->edata);
 		if (blocked->edata != NULL)
 		{
 			stop = foreach_current_index(lc);

@@ -57,7 +57,6 @@ typedef struct FmBlocked
 #define FM_RUN_LOG_RETENTION_DEFAULT	(90 * 24 * 60 * 60)
 extern int	fm_run_log_retention;
 
-extern void FmRunRefuseNested(const char *caller);
 extern void FmRunStart(FmRun *run, const FmRunOptions *opts);
 extern bool FmRunLock(FmRun *run);
 extern List *FmRunPlan(FmRun *run, const char *target);
