@@ -78,33 +78,6 @@ UPDATE fleetmigrate.migrations m
                  FROM fleetmigrate.lint(m.up) l)
  WHERE m.state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'failed', 'rolled_back']::pg_catalog.text[]);
 
-CREATE OR REPLACE VIEW fleetmigrate.history AS
-SELECT e.id,
-       e.version,
-       e.name,
-       e.event,
-       e.started_at,
-       e.duration_ms,
-       e.performed_by,
-       e.session_user_name,
-       e.transaction_id,
-       e.checksum,
-       e.statements,
-       e.params,
-       e.sqlstate,
-       e.error,
-       e.statement,
-       e.line,
-       e.reason,
-       e.consent,
-       e.script,
-       e.tolerated
-  FROM fleetmigrate.events e
- ORDER BY e.id;
-
-COMMENT ON VIEW fleetmigrate.history IS
-'Every fleetmigrate event in order: who applied (or failed, rolled back, baselined, repaired, unregistered) which migration, when, how long, with which checksum; script is the up text that ran, tolerated the errors it skipped, destroyed what its destructive statements removed';
-
 CREATE FUNCTION fleetmigrate.unregister(version text, name text, reason text DEFAULT NULL)
 RETURNS text
 AS 'MODULE_PATHNAME', 'fleetmigrate_unregister'
@@ -186,6 +159,8 @@ COMMENT ON COLUMN fleetmigrate.events.destroyed IS
 COMMENT ON COLUMN fleetmigrate.run_log.destroyed IS
 'What the destructive statements of the migrations this run applied removed, as a JSON array (version, name, statement, line, rule, object, rows or values)';
 
+-- The history view, once for all of 1.9: script and tolerated (history that
+-- tells the truth), destroyed (this section).
 CREATE OR REPLACE VIEW fleetmigrate.history AS
 SELECT e.id,
        e.version,
@@ -211,37 +186,8 @@ SELECT e.id,
   FROM fleetmigrate.events e
  ORDER BY e.id;
 
-CREATE OR REPLACE VIEW fleetmigrate.runs AS
-SELECT r.id,
-       r.started_at,
-       r.finished_at,
-       r.finished_at OPERATOR(pg_catalog.-) r.started_at AS duration,
-       r.run_by,
-       r.started_by,
-       r.target,
-       r.applied,
-       CASE WHEN r.outcome OPERATOR(pg_catalog.=) 'running' AND NOT EXISTS (
-                SELECT 1
-                  FROM pg_catalog.pg_locks l
-                 WHERE l.locktype OPERATOR(pg_catalog.=) 'object'
-                   AND l.granted
-                   AND l.database OPERATOR(pg_catalog.=)
-                       (SELECT d.oid FROM pg_catalog.pg_database d
-                         WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())
-                   AND l.classid OPERATOR(pg_catalog.=) 1179470162::pg_catalog.oid
-                   AND l.objid OPERATOR(pg_catalog.=)
-                       (r.id OPERATOR(pg_catalog.%) 4294967296)::pg_catalog.oid
-                   AND l.objsubid OPERATOR(pg_catalog.=) 0)
-            THEN 'interrupted'
-            ELSE r.outcome END AS outcome,
-       r.failed_version,
-       r.failed_name,
-       r.sqlstate,
-       r.error,
-       r.pid,
-       r.destroyed
-  FROM fleetmigrate.run_log r
- ORDER BY r.id;
+COMMENT ON VIEW fleetmigrate.history IS
+'Every fleetmigrate event in order: who applied (or failed, rolled back, baselined, repaired, unregistered) which migration, when, how long, with which checksum; script is the up text that ran, tolerated the errors it skipped, destroyed what its destructive statements removed';
 
 -- apply_pending() and migrate() gain allow_data_loss text[] (last, so that
 -- every existing call, positional ones included, works as before).  The old

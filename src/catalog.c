@@ -2592,13 +2592,16 @@ fleetmigrate_unregister(PG_FUNCTION_ARGS)
 /* ---- consent scoped to data (issue 19): what destructive statements removed ---- */
 
 /*
- * execute_destroyed
- *		Run one fixed statement on the catalog as its owner (as
- *		execute_statement() does), expecting "expected".
+ * execute_as_owner
+ *		Run one fixed statement, with nulls-free arguments, on the catalog as
+ *		its owner (as execute_statement() does), expecting "expected";
+ *		returns the number of rows processed.  For the statements of the
+ *		destroyed data and the run log below, which run rarely and are not
+ *		kept prepared.
  */
-static void
-execute_destroyed(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				  int expected)
+static uint64
+execute_as_owner(const char *sql, int nargs, Oid *argtypes, Datum *values,
+				 int expected)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	FmRoleSwitch sw;
@@ -2611,6 +2614,7 @@ execute_destroyed(const char *sql, int nargs, Oid *argtypes, Datum *values,
 	MemoryContextSwitchTo(oldcxt);
 	if (rc != expected)
 		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
+	return SPI_processed;
 }
 
 /*
@@ -2628,7 +2632,7 @@ FmCatalogRecordDestroyed(const FmMigration *m, const char *destroyed)
 	values[0] = CStringGetTextDatum(m->version);
 	values[1] = CStringGetTextDatum(m->name);
 	values[2] = CStringGetTextDatum(destroyed);
-	execute_destroyed("UPDATE fleetmigrate.events"
+	(void) execute_as_owner("UPDATE fleetmigrate.events"
 					  "   SET destroyed = $3::pg_catalog.jsonb"
 					  " WHERE id OPERATOR(pg_catalog.=) ("
 					  "       SELECT pg_catalog.max(e.id) FROM fleetmigrate.events e"
@@ -2651,7 +2655,7 @@ FmCatalogRunDestroyed(int64 run_id, const char *destroyed)
 
 	values[0] = Int64GetDatum(run_id);
 	values[1] = CStringGetTextDatum(destroyed);
-	execute_destroyed("UPDATE fleetmigrate.run_log"
+	(void) execute_as_owner("UPDATE fleetmigrate.run_log"
 					  "   SET destroyed = COALESCE(destroyed, '[]'::pg_catalog.jsonb)"
 					  "       OPERATOR(pg_catalog.||) $2::pg_catalog.jsonb"
 					  " WHERE id OPERATOR(pg_catalog.=) $1",
@@ -2659,30 +2663,6 @@ FmCatalogRunDestroyed(int64 run_id, const char *destroyed)
 }
 
 /* ---- unattended runs that keep moving (issue 19): a bounded run log ---- */
-
-/*
- * execute_run_log
- *		Run one fixed statement on the run log as the catalog's owner (as
- *		execute_statement() does), expecting "expected"; returns the number
- *		of rows processed.
- */
-static uint64
-execute_run_log(const char *sql, int nargs, Oid *argtypes, Datum *values,
-				int expected)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	FmRoleSwitch sw;
-	int			rc;
-
-	Assert(OidIsValid(catalog_owner));
-	FmBeginAsRole(catalog_owner, &sw);
-	rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
-	FmEndAsRole(&sw);
-	MemoryContextSwitchTo(oldcxt);
-	if (rc != expected)
-		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
-	return SPI_processed;
-}
 
 /*
  * FmCatalogRunLogSummarizes
@@ -2715,7 +2695,7 @@ FmCatalogRunPrune(int64 run_id, int seconds)
 
 	values[0] = Int64GetDatum(run_id);
 	values[1] = Float8GetDatum((double) seconds);
-	return execute_run_log("DELETE FROM fleetmigrate.run_log d"
+	return execute_as_owner("DELETE FROM fleetmigrate.run_log d"
 						   " USING fleetmigrate.runs r"
 						   " WHERE r.id OPERATOR(pg_catalog.=) d.id"
 						   "   AND d.id OPERATOR(pg_catalog.<>) $1"
@@ -2745,7 +2725,7 @@ FmCatalogRunSummarize(int64 run_id)
 	bool		isnull;
 
 	values[0] = Int64GetDatum(run_id);
-	if (execute_run_log("WITH cur AS ("
+	if (execute_as_owner("WITH cur AS ("
 						"  SELECT c.* FROM fleetmigrate.run_log c"
 						"   WHERE c.id OPERATOR(pg_catalog.=) $1"
 						"     AND c.applied OPERATOR(pg_catalog.=) 0"
