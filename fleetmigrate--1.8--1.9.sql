@@ -366,3 +366,197 @@ COMMENT ON VIEW fleetmigrate.runs IS
 
 COMMENT ON PROCEDURE fleetmigrate.migrate(text, jsonb, boolean, boolean, text, bigint, integer, text, text[]) IS
 'Apply pending migrations up to target, one transaction per migration (CALL it on its own, not in a transaction block); a failure is rolled back, recorded in the history and the run log, then raised. Started by pg_cron, it applies the migrations before the first one the plan''s checks refuse (a parameter, consent, a requirement) and ends blocked, naming it, instead of refusing the whole plan. allow_destructive consents to dropping what is absent or empty; allow_data_loss (''version'' or ''version name'' entries) to removing the data that exists in the migrations it names. Returns the run id (of the record that counts it), the number applied and the outcome';
+
+-- ---- the authentication tiers leave fleetmigrate -----------------------------
+-- A database that does not use the tiers carries none of their objects: they
+-- are the extension fleetmigrate_tiers now (fleetmigrate_tiers--1.9.sql), in
+-- this schema under the same names.  Here they are dropped where they are
+-- still fleetmigrate's and unused: nothing configured, no history, the tiers
+-- as shipped, grants as installed, nothing else built on them, no registered
+-- migration naming them.  Tiers in use are never dropped: the update stops
+-- and says to run CREATE EXTENSION fleetmigrate_tiers first, which takes
+-- them over with their data (after which this finds nothing to drop).
+DO $tiers$
+DECLARE
+    ext oid := (SELECT e.oid FROM pg_catalog.pg_extension e
+                 WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate');
+    tiers_rel oid := pg_catalog.to_regclass('fleetmigrate.tiers');
+    ours oid[];
+    reasons text[] := '{}';
+    n bigint;
+    what text;
+BEGIN
+    IF tiers_rel IS NULL OR NOT EXISTS (
+            SELECT FROM pg_catalog.pg_depend d
+             WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+               AND d.objid OPERATOR(pg_catalog.=) tiers_rel
+               AND d.refobjid OPERATOR(pg_catalog.=) ext
+               AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
+        RETURN;
+    END IF;
+
+    -- the tier objects: members of fleetmigrate no other fleetmigrate object
+    -- needs, with the row types of the tables and views
+    ours := ARRAY(
+        SELECT o FROM pg_catalog.unnest(ARRAY[
+            'fleetmigrate.tiers'::pg_catalog.regclass::pg_catalog.oid,
+            'fleetmigrate.tier_config'::pg_catalog.regclass,
+            'fleetmigrate.user_tier_history'::pg_catalog.regclass,
+            'fleetmigrate.user_tier_history_id_seq'::pg_catalog.regclass,
+            'fleetmigrate.authenticated_users'::pg_catalog.regclass,
+            'fleetmigrate.magic_link_users'::pg_catalog.regclass,
+            'fleetmigrate.user_tier_summary'::pg_catalog.regclass,
+            'fleetmigrate.tiers'::pg_catalog.regtype,
+            'fleetmigrate.tier_config'::pg_catalog.regtype,
+            'fleetmigrate.user_tier_history'::pg_catalog.regtype,
+            'fleetmigrate.authenticated_users'::pg_catalog.regtype,
+            'fleetmigrate.magic_link_users'::pg_catalog.regtype,
+            'fleetmigrate.user_tier_summary'::pg_catalog.regtype,
+            'fleetmigrate.builtin_tiers()'::pg_catalog.regprocedure,
+            'fleetmigrate.tiers_replace_builtin()'::pg_catalog.regprocedure,
+            'fleetmigrate.tier_config_changed()'::pg_catalog.regprocedure,
+            'fleetmigrate.refuse_history_change()'::pg_catalog.regprocedure,
+            'fleetmigrate.configure_user_table(regclass, name, name, name, name)'::pg_catalog.regprocedure,
+            'fleetmigrate.upgrade_user_tier(uuid, text, text, boolean)'::pg_catalog.regprocedure,
+            'fleetmigrate.assign_tier(text, text, text, integer, boolean, bigint, bigint, integer)'::pg_catalog.regprocedure,
+            'fleetmigrate.tiers_support(internal)'::pg_catalog.regprocedure,
+            'fleetmigrate.user_has_capability(uuid, text)'::pg_catalog.regprocedure,
+            'fleetmigrate.user_can_view_requests(uuid)'::pg_catalog.regprocedure,
+            'fleetmigrate.user_can_create_requests(uuid)'::pg_catalog.regprocedure,
+            'fleetmigrate.tier_users()'::pg_catalog.regprocedure]) o);
+
+    -- what would be lost
+    IF EXISTS (SELECT FROM fleetmigrate.tier_config) THEN
+        reasons := reasons OPERATOR(pg_catalog.||) (
+            SELECT pg_catalog.format('fleetmigrate.tier_config names the users table %I.%I.',
+                                     c.table_schema, c.table_name)
+              FROM fleetmigrate.tier_config c);
+    END IF;
+    n := (SELECT pg_catalog.count(*) FROM fleetmigrate.user_tier_history);
+    IF n OPERATOR(pg_catalog.>) 0 THEN
+        reasons := reasons OPERATOR(pg_catalog.||)
+            pg_catalog.format('fleetmigrate.user_tier_history holds %s %s.', n,
+                              CASE n WHEN 1 THEN 'row' ELSE 'rows' END);
+    END IF;
+    IF EXISTS (SELECT * FROM fleetmigrate.tiers
+               EXCEPT SELECT * FROM fleetmigrate.builtin_tiers())
+       OR EXISTS (SELECT * FROM fleetmigrate.builtin_tiers()
+                  EXCEPT SELECT * FROM fleetmigrate.tiers) THEN
+        reasons := reasons OPERATOR(pg_catalog.||)
+            'fleetmigrate.tiers is not as shipped.'::pg_catalog.text;
+    END IF;
+    -- grants given or taken away since the install
+    FOR what IN
+        SELECT pg_catalog.pg_describe_object(o.classid, o.oid, 0)
+          FROM (SELECT 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, c.oid, c.relacl
+                  FROM pg_catalog.pg_class c
+                 WHERE c.oid OPERATOR(pg_catalog.=) ANY (ours)
+                UNION ALL
+                SELECT 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid, f.oid, f.proacl
+                  FROM pg_catalog.pg_proc f
+                 WHERE f.oid OPERATOR(pg_catalog.=) ANY (ours)) o(classid, oid, acl)
+          LEFT JOIN pg_catalog.pg_init_privs p
+                 ON p.classoid OPERATOR(pg_catalog.=) o.classid
+                AND p.objoid OPERATOR(pg_catalog.=) o.oid
+                AND p.objsubid OPERATOR(pg_catalog.=) 0
+         WHERE o.acl IS DISTINCT FROM p.initprivs
+         ORDER BY 1
+    LOOP
+        reasons := reasons OPERATOR(pg_catalog.||)
+            pg_catalog.format('The grants on %s were changed.', what);
+    END LOOP;
+    -- objects built on them: policies, views, functions, triggers,
+    -- defaults, constraints or indexes of other tables
+    FOR what IN
+        SELECT DISTINCT coalesce(
+                   -- a view, rather than its rule
+                   (SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, r.ev_class, 0)
+                      FROM pg_catalog.pg_rewrite r
+                     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                       AND r.oid OPERATOR(pg_catalog.=) d.objid),
+                   pg_catalog.pg_describe_object(d.classid, d.objid, 0))
+          FROM pg_catalog.pg_depend d
+         WHERE d.refobjid OPERATOR(pg_catalog.=) ANY (ours)
+           AND d.deptype OPERATOR(pg_catalog.<>) 'e'
+           AND d.objid OPERATOR(pg_catalog.<>) ALL (ours)
+           AND NOT EXISTS (
+                 SELECT FROM pg_catalog.pg_rewrite r
+                  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                    AND r.oid OPERATOR(pg_catalog.=) d.objid
+                    AND r.ev_class OPERATOR(pg_catalog.=) ANY (ours))
+           AND NOT EXISTS (
+                 SELECT FROM pg_catalog.pg_trigger t
+                  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
+                    AND t.oid OPERATOR(pg_catalog.=) d.objid
+                    AND t.tgrelid OPERATOR(pg_catalog.=) ANY (ours))
+           AND NOT EXISTS (
+                 SELECT FROM pg_catalog.pg_attrdef a
+                  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+                    AND a.oid OPERATOR(pg_catalog.=) d.objid
+                    AND a.adrelid OPERATOR(pg_catalog.=) ANY (ours))
+           AND NOT EXISTS (
+                 SELECT FROM pg_catalog.pg_constraint k
+                  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
+                    AND k.oid OPERATOR(pg_catalog.=) d.objid
+                    AND k.conrelid OPERATOR(pg_catalog.=) ANY (ours))
+           AND NOT EXISTS (
+                 SELECT FROM pg_catalog.pg_index i
+                  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND i.indexrelid OPERATOR(pg_catalog.=) d.objid
+                    AND i.indrelid OPERATOR(pg_catalog.=) ANY (ours))
+           AND NOT EXISTS (
+                 SELECT FROM pg_catalog.pg_class t
+                  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND t.reltoastrelid OPERATOR(pg_catalog.=) d.objid
+                    AND t.oid OPERATOR(pg_catalog.=) ANY (ours))
+           AND NOT EXISTS (
+                 SELECT FROM pg_catalog.pg_type y
+                  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
+                    AND y.oid OPERATOR(pg_catalog.=) d.objid
+                    AND y.typelem OPERATOR(pg_catalog.=) ANY (ours))
+         ORDER BY 1
+    LOOP
+        reasons := reasons OPERATOR(pg_catalog.||)
+            pg_catalog.format('The %s uses them.', what);
+    END LOOP;
+    -- registered migrations that call them
+    FOR what IN
+        SELECT pg_catalog.format('Migration "%s %s" names them.', m.version, m.name)
+          FROM fleetmigrate.migrations m
+         WHERE pg_catalog.concat_ws(E'\n', m.up, m.down, m.verify)
+               OPERATOR(pg_catalog.~*) '\mfleetmigrate\s*\.\s*"?(tiers|tier_config|user_tier_history|builtin_tiers|configure_user_table|upgrade_user_tier|assign_tier|user_has_capability|user_can_view_requests|user_can_create_requests|tier_users|authenticated_users|magic_link_users|user_tier_summary)\M'
+         ORDER BY fleetmigrate.version_key(m.version), m.name
+    LOOP
+        reasons := reasons OPERATOR(pg_catalog.||) what;
+    END LOOP;
+
+    IF pg_catalog.cardinality(reasons) OPERATOR(pg_catalog.>) 0 THEN
+        RAISE EXCEPTION 'this database uses the authentication tiers'
+            USING ERRCODE = 'object_in_use',
+                  DETAIL = pg_catalog.array_to_string(reasons, ' '),
+                  HINT = 'Run CREATE EXTENSION fleetmigrate_tiers first: it takes over the tier tables, functions and views with their data and grants. Then run this update again.';
+    END IF;
+
+    DROP VIEW fleetmigrate.authenticated_users, fleetmigrate.magic_link_users,
+              fleetmigrate.user_tier_summary;
+    DROP FUNCTION fleetmigrate.builtin_tiers(),
+                  fleetmigrate.configure_user_table(regclass, name, name, name, name),
+                  fleetmigrate.upgrade_user_tier(uuid, text, text, boolean),
+                  fleetmigrate.user_has_capability(uuid, text),
+                  fleetmigrate.user_can_view_requests(uuid),
+                  fleetmigrate.user_can_create_requests(uuid),
+                  fleetmigrate.tier_users();
+    DROP PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, boolean, bigint, bigint, integer);
+    -- leaving the extension first takes them off its pg_dump list
+    ALTER EXTENSION fleetmigrate DROP TABLE fleetmigrate.tiers;
+    ALTER EXTENSION fleetmigrate DROP TABLE fleetmigrate.tier_config;
+    ALTER EXTENSION fleetmigrate DROP TABLE fleetmigrate.user_tier_history;
+    ALTER EXTENSION fleetmigrate DROP SEQUENCE fleetmigrate.user_tier_history_id_seq;
+    DROP TABLE fleetmigrate.tiers, fleetmigrate.tier_config,
+               fleetmigrate.user_tier_history;
+    DROP FUNCTION fleetmigrate.tiers_replace_builtin(),
+                  fleetmigrate.tier_config_changed(),
+                  fleetmigrate.refuse_history_change(),
+                  fleetmigrate.tiers_support(internal);
+END
+$tiers$;

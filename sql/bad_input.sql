@@ -14,6 +14,7 @@
 -- drop the extension; param() failures during a run; lint() races.
 SET client_min_messages = warning;
 CREATE EXTENSION fleetmigrate;
+CREATE EXTENSION fleetmigrate_tiers;
 SET fleetmigrate.environment = development;
 \set VERBOSITY terse
 
@@ -593,4 +594,4 @@ SELECT version, name, state FROM fleetmigrate.status;
 DROP TABLE users, bi_users CASCADE;
 DROP SEQUENCE bi_seq;
 DROP TABLE bi_one;
-DROP EXTENSION fleetmigrate;
+DROP EXTENSION fleetmigrate_tiers, fleetmigrate;

@@ -44,7 +44,7 @@ SELECT o.type, o.identity,
                     ELSE i.identity END AS identity
           FROM pg_depend d, pg_extension e, pg_identify_object(d.classid, d.objid, 0) i
          WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
-           AND d.deptype = 'e' AND e.extname = 'fleetmigrate'
+           AND d.deptype = 'e' AND e.extname IN ('fleetmigrate', 'fleetmigrate_tiers')
            AND NOT (d.classid = 'pg_type'::regclass AND EXISTS (
                     SELECT 1 FROM pg_type t LEFT JOIN pg_type el ON el.oid = t.typelem
                      WHERE t.oid = d.objid AND (t.typrelid <> 0 OR el.typrelid <> 0)))
@@ -93,7 +93,7 @@ SELECT o.identity AS routine, p.provolatile AS volatility, r.why AS reviewed_rea
   FROM (SELECT d.objid, d.objid::regprocedure::text AS identity
           FROM pg_depend d, pg_extension e
          WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
-           AND d.deptype = 'e' AND e.extname = 'fleetmigrate'
+           AND d.deptype = 'e' AND e.extname IN ('fleetmigrate', 'fleetmigrate_tiers')
            AND d.classid = 'pg_proc'::regclass) o
   JOIN pg_proc p ON p.oid = o.objid
   LEFT JOIN (VALUES
@@ -114,7 +114,7 @@ $q$ AS public_routines_sql \gset
 -- since the bookkeeping runs as that owner; a SECURITY DEFINER routine pins
 -- search_path to pg_catalog, pg_temp.
 SELECT $q$
-WITH e AS (SELECT oid, extowner FROM pg_extension WHERE extname = 'fleetmigrate'),
+WITH e AS (SELECT oid, extowner FROM pg_extension WHERE extname IN ('fleetmigrate', 'fleetmigrate_tiers')),
      o AS (SELECT d.classid, d.objid, i.type,
                   CASE WHEN d.classid = 'pg_proc'::regclass THEN d.objid::regprocedure::text
                        ELSE i.identity END AS identity
@@ -167,14 +167,16 @@ SELECT CASE WHEN c.owner = e.extowner THEN 'extension owner'
                  WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid AND d.deptype = 'e'
                    AND d.classid IN ('pg_class'::regclass, 'pg_proc'::regclass)
                 UNION ALL
-                SELECT 'schema', nspowner FROM pg_namespace WHERE oid = e.extnamespace) c
+                SELECT 'schema', nspowner FROM pg_namespace
+                 WHERE oid = e.extnamespace AND e.extname = 'fleetmigrate') c
   JOIN pg_roles r ON r.oid = c.owner
- WHERE e.extname = 'fleetmigrate'
+ WHERE e.extname IN ('fleetmigrate', 'fleetmigrate_tiers')
  GROUP BY 1, 2, 3
 $q$ AS owners_sql \gset
 
 -- ==== a superuser install, in the regression database ====================
 CREATE EXTENSION fleetmigrate;
+CREATE EXTENSION fleetmigrate_tiers;
 -- the application's server role (README, "Privileges for authentication tiers")
 GRANT EXECUTE ON FUNCTION fleetmigrate.upgrade_user_tier(uuid, text, text, boolean) TO regress_matrix_app;
 GRANT EXECUTE ON PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, boolean, bigint, bigint, integer)
@@ -214,7 +216,7 @@ ROLLBACK;
 
 DROP VIEW matrix, public_routines, violations, owners;
 REVOKE CREATE ON SCHEMA public FROM regress_matrix_deployer;
-DROP EXTENSION fleetmigrate;
+DROP EXTENSION fleetmigrate_tiers, fleetmigrate;
 DROP SCHEMA fleetmigrate;
 
 -- ==== a trusted install by the database owner, no superuser ==============
@@ -222,6 +224,7 @@ DROP SCHEMA fleetmigrate;
 SET client_min_messages = warning;
 SELECT rolsuper FROM pg_roles WHERE rolname = current_user;
 CREATE EXTENSION fleetmigrate;
+CREATE EXTENSION fleetmigrate_tiers;
 -- the owner hands on what the README says, with the grant options it has
 GRANT EXECUTE ON FUNCTION fleetmigrate.upgrade_user_tier(uuid, text, text, boolean) TO regress_matrix_app;
 GRANT EXECUTE ON PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, boolean, bigint, bigint, integer)
@@ -251,7 +254,7 @@ CREATE TABLE matrix_fresh AS SELECT * FROM matrix;
 -- grants carry over to each new signature: the result is the fresh matrix.
 \c - regress_matrix_dbowner
 SET client_min_messages = warning;
-DROP EXTENSION fleetmigrate;
+DROP EXTENSION fleetmigrate_tiers, fleetmigrate;
 DROP SCHEMA fleetmigrate;
 CREATE EXTENSION fleetmigrate VERSION '1.0';
 GRANT USAGE ON SCHEMA fleetmigrate TO regress_matrix_deployer;
@@ -262,6 +265,8 @@ GRANT SELECT ON fleetmigrate.status, fleetmigrate.history TO regress_matrix_depl
 ALTER EXTENSION fleetmigrate UPDATE;
 SELECT extversion = (SELECT default_version FROM pg_available_extensions WHERE name = 'fleetmigrate') AS updated
   FROM pg_extension WHERE extname = 'fleetmigrate';
+-- the update dropped the unused tiers; the owner installs them again
+CREATE EXTENSION fleetmigrate_tiers;
 GRANT EXECUTE ON FUNCTION fleetmigrate.upgrade_user_tier(uuid, text, text, boolean) TO regress_matrix_app;
 GRANT EXECUTE ON PROCEDURE fleetmigrate.assign_tier(text, text, text, integer, boolean, bigint, bigint, integer)
     TO regress_matrix_app;

@@ -11,6 +11,7 @@ CREATE ROLE regress_deployer;
 CREATE ROLE regress_app;
 CREATE ROLE regress_stranger;
 CREATE EXTENSION fleetmigrate;
+CREATE EXTENSION fleetmigrate_tiers;
 SELECT rolsuper AS installed_by_superuser FROM pg_roles r JOIN pg_extension e ON e.extowner = r.oid
  WHERE e.extname = 'fleetmigrate';
 SELECT fleetmigrate.register('001', 'create_notes', 'CREATE TABLE public.notes (id int)');
@@ -228,7 +229,7 @@ CALL fleetmigrate.assign_tier('ROBO_DAPP', $$'$1' = 'x' /* $1 */$$);
 SELECT count(*) AS robo_dapp FROM public.users WHERE auth_tier = 'ROBO_DAPP';
 
 -- clean up
-DROP EXTENSION fleetmigrate;
+DROP EXTENSION fleetmigrate_tiers, fleetmigrate;
 DROP SCHEMA fleetmigrate;
 DROP TABLE public.users, public.allowed_ids, public.attack_log, public.notes;
 DROP FUNCTION public.escalate(), public.attack(text), public.allowed(uuid), public.check_as_stranger(uuid);

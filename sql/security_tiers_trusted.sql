@@ -18,6 +18,7 @@ GRANT CREATE ON SCHEMA public TO regress_deployer;
 \c - regress_dbowner
 SET client_min_messages = warning;
 CREATE EXTENSION fleetmigrate;
+CREATE EXTENSION fleetmigrate_tiers;
 SELECT e.extowner::regrole AS extension_owner, r.rolsuper
   FROM pg_extension e JOIN pg_roles r ON r.oid = e.extowner WHERE e.extname = 'fleetmigrate';
 SELECT fleetmigrate.register('001', 'create_notes', 'CREATE TABLE public.notes (id int)');

@@ -1,6 +1,7 @@
 -- tiers: the tier model, upgrade_user_tier(), the permission checks and
 -- their cache, assign_tier(), configure_user_table(), the views
 CREATE EXTENSION fleetmigrate;
+CREATE EXTENSION fleetmigrate_tiers;
 SET client_min_messages = warning;
 -- earlier tests' application tables
 DROP TABLE IF EXISTS users, service_requests CASCADE;
@@ -288,7 +289,7 @@ DROP TABLE "App"."Members";
 SELECT fleetmigrate.user_can_view_requests('20000000-0000-0000-0000-000000000001');
 
 -- clean up
-DROP EXTENSION fleetmigrate;
+DROP EXTENSION fleetmigrate_tiers, fleetmigrate;
 DROP SCHEMA fleetmigrate;
 DROP SCHEMA "App";
 DROP VIEW users_view;

@@ -1,6 +1,7 @@
 -- tiers_rls: the permission checks in row-level security policies, and who
 -- may do what with the tier objects
 CREATE EXTENSION fleetmigrate;
+CREATE EXTENSION fleetmigrate_tiers;
 SET client_min_messages = warning;
 -- earlier tests' application tables
 DROP TABLE IF EXISTS users, service_requests CASCADE;
@@ -185,7 +186,7 @@ DROP FUNCTION skip_user_3();
 
 -- clean up
 DROP TABLE documents, service_requests, users;
-DROP EXTENSION fleetmigrate;
+DROP EXTENSION fleetmigrate_tiers, fleetmigrate;
 DROP SCHEMA fleetmigrate;
 DROP ROLE regress_app;
 DROP ROLE regress_support;

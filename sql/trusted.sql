@@ -29,8 +29,10 @@ CREATE FUNCTION evil.pg_extension_config_dump(regclass, text) RETURNS void LANGU
 SET search_path = evil, pg_catalog, public;
 
 CREATE EXTENSION fleetmigrate;
-SELECT extname, extowner::regrole FROM pg_extension WHERE extname = 'fleetmigrate';
-SELECT count(*) AS dumped_tables FROM pg_extension, unnest(extconfig) WHERE extname = 'fleetmigrate';
+CREATE EXTENSION fleetmigrate_tiers;
+SELECT extname, extowner::regrole FROM pg_extension WHERE extname LIKE 'fleetmigrate%' ORDER BY 1;
+SELECT extname, count(*) AS dumped_tables FROM pg_extension, unnest(extconfig)
+ WHERE extname LIKE 'fleetmigrate%' GROUP BY 1 ORDER BY 1;
 
 -- the owner uses it, with the hostile search_path still in place
 SELECT fleetmigrate.register('001', 'create_notes', 'CREATE TABLE public.notes (id int)');
@@ -99,8 +101,8 @@ GRANT SELECT ON public.users TO regress_dbowner;
 -- none of the planted objects was ever called
 SELECT count(*) AS hijacked_calls FROM evil.calls;
 
--- the owner can remove the extension again
-DROP EXTENSION fleetmigrate;
+-- the owner can remove the extensions again
+DROP EXTENSION fleetmigrate_tiers, fleetmigrate;
 DROP SCHEMA fleetmigrate;
 
 -- a schema someone else prepared is not trusted with the catalog
@@ -123,18 +125,35 @@ SET client_min_messages = warning;
 CREATE EXTENSION fleetmigrate;
 \set SHOW_CONTEXT errors
 
--- 1.0 installed by the owner, updated by a superuser: the owner gets the
--- tier functions (the C code acts as the extension's owner)
+-- 1.0 installed by the owner, updated by a superuser to 1.8: the owner gets
+-- the tier functions (the C code acts as the extension's owner) and uses
+-- them.  The update to 1.9 then stops rather than drop tiers in use; the
+-- owner's CREATE EXTENSION fleetmigrate_tiers takes them over, history
+-- included, and the update goes through.
 \c - :regress_superuser
 DROP SCHEMA fleetmigrate CASCADE;
 \c - regress_dbowner
 SET client_min_messages = warning;
 CREATE EXTENSION fleetmigrate VERSION '1.0';
 \c - :regress_superuser
-ALTER EXTENSION fleetmigrate UPDATE;
+ALTER EXTENSION fleetmigrate UPDATE TO '1.8';
 \c - regress_dbowner
 SET client_min_messages = warning;
-SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000002', 'ROBO_DAPP', 'after update');
+SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000002', 'ROBO_DAPP', 'on 1.8');
+\c - :regress_superuser
+\set SHOW_CONTEXT never
+ALTER EXTENSION fleetmigrate UPDATE;
+\set SHOW_CONTEXT errors
+\c - regress_dbowner
+SET client_min_messages = warning;
+CREATE EXTENSION fleetmigrate_tiers;
+\c - :regress_superuser
+ALTER EXTENSION fleetmigrate UPDATE;
+SELECT extname, extversion FROM pg_extension WHERE extname LIKE 'fleetmigrate%' ORDER BY 1;
+\c - regress_dbowner
+SET client_min_messages = warning;
+SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000002', 'ROBO_HUB', 'after update');
+SELECT from_tier, to_tier, reason FROM fleetmigrate.user_tier_history ORDER BY id;
 SELECT has_function_privilege('fleetmigrate.upgrade_user_tier(uuid,text,text,boolean)',
                               'EXECUTE WITH GRANT OPTION') AS may_delegate;
 

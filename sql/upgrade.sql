@@ -31,8 +31,10 @@ SELECT version, name, state FROM fleetmigrate.status;
 SELECT version, name, event FROM fleetmigrate.history;
 SELECT version, name, status FROM fleetmigrate.apply_pending();
 
--- the tiers arrived
-SELECT tier, rank FROM fleetmigrate.tiers ORDER BY rank, tier;
+-- the tiers came with 1.1 and went with 1.9, unused (tiers_extension tests
+-- the database that uses them)
+SELECT to_regclass('fleetmigrate.tiers') AS tiers_table,
+       to_regprocedure('fleetmigrate.upgrade_user_tier(uuid,text,text,boolean)') AS upgrade_user_tier;
 
 -- member objects, their comments and PUBLIC's privileges after the update ...
 CREATE TEMP VIEW members AS

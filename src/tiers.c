@@ -73,6 +73,7 @@
 #include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/indexing.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
@@ -391,21 +392,35 @@ tiers_xact_callback(XactEvent event, void *arg)
 
 /*
  * extension_owner
- *		The role that created the extension.  Can ERROR.
+ *		The role that created the extension holding fleetmigrate.tier_config:
+ *		fleetmigrate_tiers, or fleetmigrate itself in a database whose
+ *		fleetmigrate (1.1 to 1.8) still carries the tiers.  Can ERROR.
  */
 static Oid
 extension_owner(void)
 {
+	Oid			nsp = get_namespace_oid("fleetmigrate", false);
+	Oid			relid = get_relname_relid("tier_config", nsp);
+	Oid			extension = InvalidOid;
+	Oid			owner = InvalidOid;
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tuple;
-	Oid			owner = InvalidOid;
+
+	if (OidIsValid(relid))
+		extension = getExtensionOfObject(RelationRelationId, relid);
+	/* only a function left behind by a dropped extension gets here */
+	if (!OidIsValid(extension))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"fleetmigrate_tiers\" is not installed"),
+				 errhint("Run CREATE EXTENSION fleetmigrate_tiers.")));
 
 	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum("fleetmigrate"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber,
+				F_OIDEQ, ObjectIdGetDatum(extension));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
 	tuple = systable_getnext(scan);
 	if (HeapTupleIsValid(tuple))
 		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
@@ -413,7 +428,7 @@ extension_owner(void)
 	table_close(rel, AccessShareLock);
 
 	if (!OidIsValid(owner))
-		elog(ERROR, "extension \"fleetmigrate\" is not installed");
+		elog(ERROR, "cache lookup failed for extension %u", extension);
 	return owner;
 }
 

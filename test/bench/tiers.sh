@@ -196,6 +196,7 @@ fm_psql -q -c 'ALTER ROLE bench_tiers_bypass BYPASSRLS' \
 
 dbsql -v n_users="$n_users" -v n_requesters="$n_requesters" -v n_rows="$n_rows" <<'SQL'
 CREATE EXTENSION fleetmigrate;
+CREATE EXTENSION fleetmigrate_tiers;
 
 -- The tier capabilities differ: MAGIC_LINK may no longer view requests.
 UPDATE fleetmigrate.tiers SET capabilities = '{}' WHERE tier = 'MAGIC_LINK';

@@ -40,6 +40,7 @@ my $node = new_node('crash_soak',
 my $db = 'postgres';
 $node->safe_psql($db, q{
 	CREATE EXTENSION fleetmigrate;
+	CREATE EXTENSION fleetmigrate_tiers;
 	CREATE ROLE soak_reader LOGIN;
 	CREATE TYPE soak_mood AS ENUM ('calm', 'busy');
 	CREATE DOMAIN soak_dom AS soak_mood;

@@ -56,7 +56,7 @@ scenario() {
     dropdb --if-exists "$src"
     dropdb --if-exists "$dst"
     createdb "$src"
-    fm_psql -q -d "$src" -c 'CREATE EXTENSION fleetmigrate'
+    fm_psql -q -d "$src" -c 'CREATE EXTENSION fleetmigrate' -c 'CREATE EXTENSION fleetmigrate_tiers'
     bash "$FM_ROOT/test/scripts/register_dir.sh" "$fixtures" "$src"
     nfix=$(find "$fixtures" -maxdepth 1 -name '*.up.sql' | wc -l)
     applied=$(fm_psql -At -d "$src" -c "SELECT count(*) FROM fleetmigrate.apply_pending() WHERE status = 'applied'")
