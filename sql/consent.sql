@@ -151,6 +151,20 @@ SELECT * FROM fleetmigrate.apply_pending();
 SELECT version, status FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['027']);
 RESET ROLE;
 
+-- nor can rows a row-level security policy hides from it: the refusal does
+-- not tell it how many there are (here 3, all hidden), and it counts as data
+CREATE TABLE cs_hidden (id int, owner name DEFAULT current_user);
+INSERT INTO cs_hidden (id) SELECT generate_series(1, 3);
+ALTER TABLE cs_hidden OWNER TO regress_consent_runner;
+ALTER TABLE cs_hidden ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY cs_hidden_own ON cs_hidden USING (owner = current_user);
+SET ROLE regress_consent_runner;
+SELECT count(*) AS rows_it_sees FROM cs_hidden;
+SELECT fleetmigrate.register('028', 'drop_hidden', 'DROP TABLE cs_hidden', allow_destructive => true);
+SELECT * FROM fleetmigrate.apply_pending();
+SELECT version, status FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['028']);
+RESET ROLE;
+
 -- the new arguments and columns
 SELECT pg_get_function_arguments('fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[])'::regprocedure);
 SELECT pg_get_function_arguments('fleetmigrate.migrate(text, jsonb, boolean, boolean, text, bigint, integer, text, text[])'::regprocedure);

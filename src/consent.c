@@ -38,7 +38,9 @@
  * from it and no user code runs.  Counting stops at FM_COUNT_LIMIT rows (a
  * larger table holds "at least" that many), so that a DROP TABLE of a huge
  * table does not wait for a scan of all of it.  The caller needs SELECT on the table,
- * which an owner has; without it the amount is unknown and counts as data.
+ * which an owner has, and no row-level security policy may apply to it there
+ * (the count would tell it what the policy hides); otherwise the amount is
+ * unknown and counts as data.
  * A DROP SCHEMA counts the rows of the schema's tables, a DROP TYPE or
  * DROP DOMAIN ... CASCADE the non-null values of the columns of that type
  * (or its array type).  Views, functions, sequences and the like hold no
@@ -74,6 +76,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
@@ -294,6 +297,23 @@ count_rows(Oid relid, const char *column, int64 limit)
 }
 
 /*
+ * may_count
+ *		Whether the caller may count all the rows of relation "relid": it
+ *		has SELECT on it, and no row-level security policy hides rows from
+ *		it (count_rows() reads every row, so a count it could not make with
+ *		SELECT would tell it something).  "missing" is set when the
+ *		relation is gone.
+ */
+static bool
+may_count(Oid relid, bool *missing)
+{
+	*missing = false;
+	if (pg_class_aclcheck_ext(relid, GetUserId(), ACL_SELECT, missing) != ACLCHECK_OK)
+		return false;
+	return check_enable_rls(relid, InvalidOid, true) != RLS_ENABLED;
+}
+
+/*
  * measure_oids
  *		The rows (with "columns", List of char * in step with "relids",
  *		non-null values) of relations "relids", each locked ACCESS SHARE
@@ -311,7 +331,7 @@ measure_oids(List *relids, List *columns)
 		bool		missing = false;
 		int64		n;
 
-		if (pg_class_aclcheck_ext(relid, GetUserId(), ACL_SELECT, &missing) != ACLCHECK_OK)
+		if (!may_count(relid, &missing))
 		{
 			if (missing)
 				continue;
@@ -347,7 +367,7 @@ measure_relation(RangeVar *rv, const char *column, bool inh)
 
 	if (!OidIsValid(relid))
 		return FM_AMOUNT_ABSENT;
-	if (pg_class_aclcheck_ext(relid, GetUserId(), ACL_SELECT, &missing) != ACLCHECK_OK)
+	if (!may_count(relid, &missing))
 		return missing ? FM_AMOUNT_ABSENT : FM_AMOUNT_UNKNOWN;
 	relid = RangeVarGetRelidExtended(rv, AccessShareLock, RVR_MISSING_OK, NULL, NULL);
 	if (!OidIsValid(relid))
@@ -525,7 +545,7 @@ amount_text(const FmDataLoss *d)
 	if (d->amount == FM_AMOUNT_ABSENT)
 		return pstrdup("nothing (it does not exist)");
 	if (d->amount == FM_AMOUNT_UNKNOWN)
-		return pstrdup("an unknown amount of data (the caller may not read it to count it)");
+		return pstrdup("an unknown amount of data (the caller may not read all of it to count it)");
 	if (d->amount == FM_AMOUNT_ELSEWHERE)
 		return pstrdup("an unknown amount of data (a view or foreign table: its rows are elsewhere)");
 	return psprintf("%s" INT64_FORMAT " %s%s", d->at_least ? "at least " : "",
