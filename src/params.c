@@ -45,11 +45,13 @@ typedef struct SuppliedParam
 static List *supplied = NIL;
 static const FmMigration *running = NULL;
 static Oid	run_user = InvalidOid;	/* the role that started the run */
+static const char *run_caller = NULL;	/* "migrate()", for hints */
 
 static const char *json_type_name(const JsonbValue *v);
 static SuppliedParam *find_supplied(const char *name);
 static char *mask_text(const char *text);
 static bool declares(const FmMigration *m, const char *name);
+static char *example_call(const char *name);
 
 static const char *
 json_type_name(const JsonbValue *v)
@@ -80,6 +82,7 @@ FmParamsSetRun(Jsonb *params, const char *caller)
 
 	FmParamsReset();
 	run_user = GetUserId();
+	run_caller = caller;
 	if (!JB_ROOT_IS_OBJECT(params))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -123,6 +126,26 @@ FmParamsSetRun(Jsonb *params, const char *caller)
 		supplied = lappend(supplied, p);
 	}
 	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * example_call
+ *		The call of the run's function that supplies parameter "name", for
+ *		a hint: CALL fleetmigrate.migrate(params => '{"name": "..."}') when
+ *		migrate() runs, apply_pending()'s form otherwise.
+ */
+static char *
+example_call(const char *name)
+{
+	const char *caller = run_caller ? run_caller : "apply_pending()";
+	int			len = strlen(caller);
+
+	/* "migrate()" -> "migrate" */
+	if (len > 2 && strcmp(caller + len - 2, "()") == 0)
+		len -= 2;
+	return psprintf("%sfleetmigrate.%.*s(params => '{\"%s\": \"...\"}')",
+					strcmp(caller, "migrate()") == 0 ? "CALL " : "",
+					len, caller, name);
 }
 
 /*
@@ -246,8 +269,8 @@ FmCheckPlanParamsIn(List *migrations, List *plan)
 					 errmsg("%s needs parameters %s, which were not supplied",
 							FmMigrationLabel(m->version, m->name), missing.data),
 					 errdetail("Nothing was applied."),
-					 errhint("Supply %s by name, as in fleetmigrate.apply_pending(params => '{\"%s\": \"...\"}').",
-							 nmissing == 1 ? "it" : "them", first_missing)));
+					 errhint("Supply %s by name, as in %s.",
+							 nmissing == 1 ? "it" : "them", example_call(first_missing))));
 	}
 
 	foreach(lc, supplied)
@@ -446,7 +469,6 @@ fleetmigrate_param(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("parameter \"%s\" of %s was not supplied",
 						name, FmMigrationLabel(running->version, running->name)),
-				 errhint("Supply it by name, as in fleetmigrate.apply_pending(params => '{\"%s\": \"...\"}').",
-						 name)));
+				 errhint("Supply it by name, as in %s.", example_call(name))));
 	PG_RETURN_TEXT_P(cstring_to_text(p->value));
 }
