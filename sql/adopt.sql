@@ -149,6 +149,21 @@ SELECT count(*) AS repaired FROM fleetmigrate.history WHERE event = 'repaired';
 ALTER TABLE repair_me ADD COLUMN note text;
 SELECT fleetmigrate.repair('007', 'repair_me', reason => 'note was added by hand');
 SELECT count(*) AS repaired FROM fleetmigrate.history WHERE event = 'repaired';
+-- and only when its verify script passes, as for a baseline
+CREATE TABLE repair_v (id int);
+INSERT INTO repair_v VALUES (1);
+SELECT fleetmigrate.register('009', 'repair_v', 'CREATE TABLE repair_v (id int); INSERT INTO repair_v VALUES (1)',
+                             verify => 'SELECT count(*) = 1 FROM repair_v');
+SELECT * FROM fleetmigrate.baseline(ARRAY['009']);
+UPDATE fleetmigrate.migrations
+   SET up = 'CREATE TABLE repair_v (id int); INSERT INTO repair_v VALUES (1), (2)',
+       checksum = fleetmigrate.checksum('CREATE TABLE repair_v (id int); INSERT INTO repair_v VALUES (1), (2)'),
+       verify = 'SELECT count(*) = 2 FROM repair_v'
+ WHERE version = '009';
+SELECT fleetmigrate.repair('009', 'repair_v', reason => 'the file inserts two rows');
+INSERT INTO repair_v VALUES (2);
+SELECT fleetmigrate.repair('009', 'repair_v', reason => 'the second row was added by hand');
+SELECT version, event, reason FROM fleetmigrate.history WHERE event = 'repaired' ORDER BY id;
 
 -- not from inside a migration
 SELECT fleetmigrate.register('008', 'sneaky', 'SELECT fleetmigrate.unbaseline(''001'', ''users'', ''x'')');
@@ -166,5 +181,5 @@ DROP ROLE regress_adopt_nobody;
 DROP EXTENSION fleetmigrate;
 DROP SCHEMA IF EXISTS fleetmigrate;
 DROP SCHEMA legacy CASCADE;
-DROP TABLE users, bug_reports, user_feedback, sessions, repair_me, moved CASCADE;
+DROP TABLE users, bug_reports, user_feedback, sessions, repair_me, repair_v, moved CASCADE;
 DROP FUNCTION feedback_score(int), feedback_score(int, int);

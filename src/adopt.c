@@ -114,6 +114,10 @@ PG_FUNCTION_INFO_V1(fleetmigrate_baseline);
 PG_FUNCTION_INFO_V1(fleetmigrate_baseline_list);
 PG_FUNCTION_INFO_V1(fleetmigrate_unbaseline);
 PG_FUNCTION_INFO_V1(fleetmigrate_import_history);
+PG_FUNCTION_INFO_V1(fleetmigrate_repair);
+
+static char *verify_problem(const FmMigration *m, const char *verify,
+							 MemoryContext cxt);
 
 /*
  * adopt_problem
@@ -126,9 +130,7 @@ PG_FUNCTION_INFO_V1(fleetmigrate_import_history);
 static char *
 adopt_problem(FmAdoptable *a, MemoryContext cxt, char **unverified)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
 	FmObjectCheck check;
-	char	   *problem = NULL;
 
 	FmCheckObjects(a->up, psprintf("up script of migration \"%s %s\"",
 								   a->m.version, a->m.name), &check);
@@ -145,12 +147,27 @@ adopt_problem(FmAdoptable *a, MemoryContext cxt, char **unverified)
 	}
 	if (check.missing != NIL)
 		return psprintf("missing %s", FmObjectCheckText(&check, 20));
-	if (a->verify == NULL)
-		return NULL;
+	return verify_problem(&a->m, a->verify, cxt);
+}
 
+/*
+ * verify_problem
+ *		Why migration "m"'s verify script "verify" (NULL: none) fails, as
+ *		"its verify script fails: ..."; NULL when it passes.  The script
+ *		runs in a subtransaction that is rolled back, its memory in "cxt"
+ *		(reset here).  Allocated in the current memory context.
+ */
+static char *
+verify_problem(const FmMigration *m, const char *verify, MemoryContext cxt)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	char	   *problem = NULL;
+
+	if (verify == NULL)
+		return NULL;
 	PG_TRY();
 	{
-		(void) FmVerifyMigration(&a->m, a->verify, cxt);
+		(void) FmVerifyMigration(m, verify, cxt);
 	}
 	PG_CATCH();
 	{
@@ -1015,4 +1032,86 @@ fleetmigrate_import_history(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/*
+ * fleetmigrate.repair(version text, name text, reason text) RETURNS text
+ *
+ * Accept the registered up script of an applied migration as what the
+ * database has: its applied checksum becomes the registered one, and a
+ * 'repaired' event records who did it and why.  The database must match
+ * the text, as for a baseline: the objects it creates exist and its verify
+ * script, if any, passes.  Returns 'repaired', or 'unchanged' when there
+ * was nothing to accept.
+ */
+Datum
+fleetmigrate_repair(PG_FUNCTION_ARGS)
+{
+	char	   *version;
+	char	   *name;
+	char	   *reason;
+	char	   *p;
+	char	   *up;
+	char	   *verify;
+	bool		repaired;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("migration %s cannot be null",
+						PG_ARGISNULL(0) ? "version" : "name")));
+	FmRunRefuseNested("repair()");
+	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	reason = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	for (p = reason; p != NULL && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'); p++)
+		;
+	if (p == NULL || *p == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("repair() needs a reason"),
+				 errdetail("The reason is recorded in the history with who repaired the migration."),
+				 errhint("Say why the registered script is right, as in fleetmigrate.repair('%s', '%s', reason => 'whitespace fix in the file, same DDL').",
+						 version, name)));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	FmCatalogBegin();
+	/* the database must match the text to accept */
+	if (FmCatalogRepairScripts(version, name, &up, &verify))
+	{
+		FmMigration m = {.version = version, .name = name, .transactional = true};
+		FmObjectCheck check;
+		MemoryContext cxt;
+		char	   *problem;
+
+		FmCheckObjects(up, psprintf("up script of migration \"%s %s\"", version, name),
+					   &check);
+		if (check.missing != NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("cannot repair %s: %d object%s its registered up script creates do%s not exist",
+							FmMigrationLabel(version, name), list_length(check.missing),
+							list_length(check.missing) == 1 ? "" : "s",
+							list_length(check.missing) == 1 ? "es" : ""),
+					 errdetail("Missing: %s. repair() accepts the registered text as what ran, and the database does not match it. Nothing was changed.",
+							   FmObjectCheckText(&check, 20)),
+					 errhint("Register the text that actually ran again, or put the change in a new migration and apply it.")));
+		cxt = AllocSetContextCreate(CurrentMemoryContext, "fleetmigrate repair verify",
+									ALLOCSET_DEFAULT_SIZES);
+		problem = verify_problem(&m, verify, cxt);
+		MemoryContextDelete(cxt);
+		if (problem != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("cannot repair %s: the database does not match it",
+							FmMigrationLabel(version, name)),
+					 errdetail("Its objects exist, but %s. repair() accepts the registered text as what ran. Nothing was changed.",
+							   problem),
+					 errhint("Register the text that actually ran again, or put the change in a new migration and apply it.")));
+	}
+	repaired = FmCatalogRepair(version, name, GetUserNameFromId(GetUserId(), false),
+							   reason);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(repaired ? "repaired" : "unchanged"));
 }

@@ -46,7 +46,6 @@
 #include "utils/timestamp.h"
 
 #include "catalog.h"
-#include "objects.h"
 #include "compat.h"
 #include "definition.h"
 #include "lint.h"
@@ -781,7 +780,7 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		2, {TEXTOID, TEXTOID}
 	},
 	[STMT_REPAIR_UP] = {
-		"SELECT up FROM fleetmigrate.migrations"
+		"SELECT up, verify FROM fleetmigrate.migrations"
 		" WHERE version = $1 AND name = $2"
 		"   AND state IN ('applied', 'baseline')"
 		"   AND applied_checksum IS DISTINCT FROM checksum"
@@ -1912,92 +1911,68 @@ fleetmigrate_validate(PG_FUNCTION_ARGS)
 }
 
 /*
- * fleetmigrate.repair(version text, name text, reason text) RETURNS text
- *
- * Accept the registered up script of an applied migration as what the
- * database has: its applied checksum becomes the registered one, and a
- * 'repaired' event records who did it and why.  Returns 'repaired', or
- * 'unchanged' when there was nothing to accept.
+ * FmCatalogRepairScripts
+ *		Whether migration "version" "name" is in effect with a registered up
+ *		script that differs from the one that ran, which repair() would
+ *		accept; if so its up and verify (NULL: none) scripts, the row locked
+ *		(FOR UPDATE) to the end of the transaction.  Allocated in the
+ *		current memory context.
  */
-PG_FUNCTION_INFO_V1(fleetmigrate_repair);
-
-Datum
-fleetmigrate_repair(PG_FUNCTION_ARGS)
+bool
+FmCatalogRepairScripts(const char *version, const char *name, char **up,
+					   char **verify)
 {
-	char	   *version;
-	char	   *name;
-	char	   *reason;
-	char	   *p;
-	Datum		values[4];
-	const char *outcome = "repaired";
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		values[2];
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("migration %s cannot be null",
-						PG_ARGISNULL(0) ? "version" : "name")));
-	FmRunRefuseNested("repair()");
-	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	reason = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	for (p = reason; p != NULL && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'); p++)
-		;
-	if (p == NULL || *p == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("repair() needs a reason"),
-				 errdetail("The reason is recorded in the history with who repaired the migration."),
-				 errhint("Say why the registered script is right, as in fleetmigrate.repair('%s', '%s', reason => 'whitespace fix in the file, same DDL').",
-						 version, name)));
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	FmCatalogBegin();
 	values[0] = CStringGetTextDatum(version);
 	values[1] = CStringGetTextDatum(name);
-	values[2] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	if (execute_statement(STMT_REPAIR_UP, values, NULL, SPI_OK_SELECT) != 1)
+		return false;
+	MemoryContextSwitchTo(cxt);
+	*up = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	*verify = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
+/*
+ * FmCatalogRepair
+ *		Accept the registered up script of applied migration "version"
+ *		"name" as what ran: its applied checksum becomes the registered one,
+ *		with a 'repaired' event by "by" for "reason".  Returns false when
+ *		there was nothing to accept; ERRORs if it is not registered or not
+ *		in effect.
+ */
+bool
+FmCatalogRepair(const char *version, const char *name, const char *by,
+				const char *reason)
+{
+	Datum		values[4];
+	char	   *state = NULL;
+
+	values[0] = CStringGetTextDatum(version);
+	values[1] = CStringGetTextDatum(name);
+	values[2] = CStringGetTextDatum(by);
 	values[3] = CStringGetTextDatum(reason);
-	/* the database must have what the text to accept creates */
-	if (execute_statement(STMT_REPAIR_UP, values, NULL, SPI_OK_SELECT) == 1)
-	{
-		char	   *up = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		FmObjectCheck check;
+	if (execute_statement(STMT_REPAIR, values, NULL, SPI_OK_INSERT) > 0)
+		return true;
 
-		FmCheckObjects(up, psprintf("up script of migration \"%s %s\"", version, name),
-					   &check);
-		if (check.missing != NIL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("cannot repair %s: %d object%s its registered up script creates do%s not exist",
-							FmMigrationLabel(version, name), list_length(check.missing),
-							list_length(check.missing) == 1 ? "" : "s",
-							list_length(check.missing) == 1 ? "es" : ""),
-					 errdetail("Missing: %s. repair() accepts the registered text as what ran, and the database does not match it. Nothing was changed.",
-							   FmObjectCheckText(&check, 20)),
-					 errhint("Register the text that actually ran again, or put the change in a new migration and apply it.")));
-	}
-	if (execute_statement(STMT_REPAIR, values, NULL, SPI_OK_INSERT) == 0)
-	{
-		char	   *state = NULL;
-
-		if (execute_statement(STMT_STATE, values, NULL, SPI_OK_SELECT) == 1)
-			state = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		if (state == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("%s is not registered", FmMigrationLabel(version, name)),
-					 errhint("See SELECT version, name FROM fleetmigrate.status for the registered migrations.")));
-		if (strcmp(state, "applied") != 0 && strcmp(state, "baseline") != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("%s has not been applied", FmMigrationLabel(version, name)),
-					 errdetail("Its state is \"%s\". repair() is for applied migrations whose registered up script differs from the one that ran.",
-							   state),
-					 errhint("A migration that has not been applied takes a new script with register().")));
-		outcome = "unchanged";
-	}
-	SPI_finish();
-	PG_RETURN_TEXT_P(cstring_to_text(outcome));
+	if (execute_statement(STMT_STATE, values, NULL, SPI_OK_SELECT) == 1)
+		state = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (state == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s is not registered", FmMigrationLabel(version, name)),
+				 errhint("See SELECT version, name FROM fleetmigrate.status for the registered migrations.")));
+	if (strcmp(state, "applied") != 0 && strcmp(state, "baseline") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("%s has not been applied", FmMigrationLabel(version, name)),
+				 errdetail("Its state is \"%s\". repair() is for applied migrations whose registered up script differs from the one that ran.",
+						   state),
+				 errhint("A migration that has not been applied takes a new script with register().")));
+	return false;
 }
 
 /*

@@ -162,6 +162,10 @@ extern bool FmCatalogMarkAdopted(const FmMigration *m, const char *by,
 extern bool FmCatalogUnbaseline(const char *version, const char *name,
 								const char *by, const char *reason);
 extern char *FmCatalogState(const char *version, const char *name);
+extern bool FmCatalogRepairScripts(const char *version, const char *name,
+								   char **up, char **verify);
+extern bool FmCatalogRepair(const char *version, const char *name,
+							const char *by, const char *reason);
 extern List *FmCatalogDependents(const char *version, const char *name);
 
 /* consent scoped to data (issue 19) */
