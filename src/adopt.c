@@ -119,21 +119,32 @@ PG_FUNCTION_INFO_V1(fleetmigrate_repair);
 static char *verify_problem(const FmMigration *m, const char *verify,
 							 MemoryContext cxt);
 
+/* How a migration's up script is named in a syntax error. */
+static char *
+adopt_label(const FmAdoptable *a)
+{
+	return psprintf("up script of migration \"%s %s\"", a->m.version, a->m.name);
+}
+
 /*
  * adopt_problem
  *		Why migration "a" cannot be adopted: the objects its up script
  *		creates that do not exist, or its verify script's failure; NULL when
- *		it checks out.  *unverified gets what the parser could not see (NULL:
- *		nothing).  Allocated in the current memory context; "cxt" is the
+ *		it checks out.  "set_check" is its object check made with the other
+ *		migrations of a set (FmCheckObjectsSet()); NULL: check it alone.
+ *		*unverified gets what the parser could not see (NULL: nothing).  Allocated in the current memory context; "cxt" is the
  *		verify script's working context.
  */
 static char *
-adopt_problem(FmAdoptable *a, MemoryContext cxt, char **unverified)
+adopt_problem(FmAdoptable *a, const FmObjectCheck *set_check, MemoryContext cxt,
+			  char **unverified)
 {
 	FmObjectCheck check;
 
-	FmCheckObjects(a->up, psprintf("up script of migration \"%s %s\"",
-								   a->m.version, a->m.name), &check);
+	if (set_check != NULL)
+		check = *set_check;
+	else
+		FmCheckObjects(a->up, adopt_label(a), &check);
 	*unverified = NULL;
 	if (check.unverified != NIL)
 	{
@@ -147,6 +158,13 @@ adopt_problem(FmAdoptable *a, MemoryContext cxt, char **unverified)
 	}
 	if (check.missing != NIL)
 		return psprintf("missing %s", FmObjectCheckText(&check, 20));
+	/* its verify script checks a state that a later one of the set changes */
+	if (check.changed_later && a->verify != NULL)
+	{
+		*unverified = psprintf("%s%sits verify script (a later migration of the set changes what it creates)",
+							   *unverified ? *unverified : "", *unverified ? ", " : "");
+		return NULL;
+	}
 	return verify_problem(&a->m, a->verify, cxt);
 }
 
@@ -189,7 +207,9 @@ verify_problem(const FmMigration *m, const char *verify, MemoryContext cxt)
 
 /*
  * baseline_set
- *		Check every migration of "set" (FmAdoptable *), then mark each
+ *		Check every migration of "set" (FmAdoptable *, in apply order; the
+ *		objects against the state the set leaves, so that what a later one
+ *		drops is not expected of an earlier one), then mark each
  *		baselined and put a row for it into the result.  ERRORs, with
  *		nothing baselined, listing every migration that does not check out.
  */
@@ -205,14 +225,27 @@ baseline_set(List *set, const char *by, const char *reason,
 	ListCell   *lc;
 	int			nproblems = 0;
 	FmAdoptable *first = NULL;
+	List	   *scripts = NIL;
+	List	   *labels = NIL;
+	FmObjectCheck *checks = palloc0(sizeof(FmObjectCheck) * Max(list_length(set), 1));
 
 	initStringInfo(&problems);
 	initStringInfo(&unseen);
+	/* the objects, against the state the whole set leaves */
+	foreach(lc, set)
+	{
+		FmAdoptable *a = lfirst(lc);
+
+		scripts = lappend(scripts, a->up);
+		labels = lappend(labels, adopt_label(a));
+	}
+	FmCheckObjectsSet(scripts, labels, checks);
 	foreach(lc, set)
 	{
 		FmAdoptable *a = lfirst(lc);
 		char	   *unverified;
-		char	   *problem = adopt_problem(a, cxt, &unverified);
+		char	   *problem = adopt_problem(a, &checks[foreach_current_index(lc)],
+											cxt, &unverified);
 
 		if (problem != NULL)
 		{
@@ -237,7 +270,7 @@ baseline_set(List *set, const char *by, const char *reason,
 				 errhint("A baseline says that a migration already ran. Apply the migrations that did not run instead (fleetmigrate.apply_pending()), or baseline only the ones whose objects exist, as in fleetmigrate.baseline(ARRAY['001', '002 add_index'], reason => '...').")));
 	if (unseen.len > 0)
 		ereport(NOTICE,
-				(errmsg("what DO blocks create was not verified"),
+				(errmsg("part of what the baselined migrations do was not verified"),
 				 errdetail("Not verified: %s.", unseen.data)));
 
 	foreach(lc, set)
@@ -772,7 +805,7 @@ import_one(Import *imp, FmAdoptable *a, const char *note)
 			 psprintf("Its state is \"%s\".", a->state));
 		return;
 	}
-	problem = adopt_problem(a, imp->cxt, &unverified);
+	problem = adopt_problem(a, NULL, imp->cxt, &unverified);
 	if (problem != NULL)
 	{
 		emit(imp, a->m.version, a->m.name, "unverified",

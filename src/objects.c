@@ -14,7 +14,10 @@
  * range, composite, domain), a schema (with the objects of its schema
  * elements) and an extension.  A later statement of the same script that
  * drops, renames or moves one of them changes the expectation: an object
- * created and dropped by the same script is not expected.
+ * created and dropped by the same script is not expected.  A set of scripts
+ * (FmCheckObjectsSet()) is read the same way, in the order the migrations
+ * would run: an object a later migration of the set drops is not expected
+ * of the one that created it.
  *
  * Unqualified names are resolved as the migration would run: with a
  * "SET search_path" of the script in force from that statement on (its
@@ -105,7 +108,9 @@ typedef struct Expected
 	char	   *column;			/* a column's name; an index's table */
 	char	   *table_schema;	/* an index's table's schema */
 	int			nargs;			/* routines: input arguments; -1: any */
-	bool		gone;			/* dropped later in the script */
+	bool		gone;			/* dropped later in the script or set */
+	int			owner;			/* the script of the set that creates it */
+	bool		changed_later;	/* dropped, renamed or moved by a later one */
 } Expected;
 
 /* The reading of one script. */
@@ -115,10 +120,13 @@ typedef struct Reader
 	List	   *unverified;		/* char * */
 	char	   *path_schema;	/* first schema of the script's search_path;
 								 * NULL: the session's */
+	int			current;		/* the script being read, in the set */
 } Reader;
 
 static void read_statement(Reader *r, Node *tree, int number,
 						   const char *default_schema);
+static void gone(Reader *r, Expected *e);
+static void changed(Reader *r, Expected *e);
 static void check_one(Expected *e, List *expected, List *path, StringInfo out,
 					  bool *missing);
 
@@ -158,6 +166,22 @@ creation_schema(Reader *r, const char *schema, const char *default_schema)
 	return r->path_schema;
 }
 
+/* Expected object "e" is dropped by the statement being read. */
+static void
+gone(Reader *r, Expected *e)
+{
+	e->gone = true;
+	changed(r, e);
+}
+
+/* Expected object "e" is dropped, renamed or moved by the statement read. */
+static void
+changed(Reader *r, Expected *e)
+{
+	if (e->owner != r->current)
+		e->changed_later = true;
+}
+
 static Expected *
 expect(Reader *r, ObjKind kind, const char *schema, const char *name)
 {
@@ -167,6 +191,7 @@ expect(Reader *r, ObjKind kind, const char *schema, const char *name)
 	e->schema = schema ? pstrdup(schema) : NULL;
 	e->name = pstrdup(name);
 	e->nargs = -1;
+	e->owner = r->current;
 	r->expected = lappend(r->expected, e);
 	return e;
 }
@@ -197,7 +222,7 @@ forget(Reader *r, bool (*kinds) (ObjKind), ObjKind only, const char *schema,
 		if (is_routine_kind(e->kind) && nargs >= 0 && e->nargs >= 0 &&
 			nargs != e->nargs)
 			continue;
-		e->gone = true;
+		gone(r, e);
 		if (e->kind == OBJ_TABLE || e->kind == OBJ_VIEW || e->kind == OBJ_MATVIEW)
 		{
 			ListCell   *lc2;
@@ -208,10 +233,10 @@ forget(Reader *r, bool (*kinds) (ObjKind), ObjKind only, const char *schema,
 
 				if (c->kind == OBJ_COLUMN &&
 					FmNamesMatch(c->schema, c->name, schema, name))
-					c->gone = true;
+					gone(r, c);
 				if (c->kind == OBJ_INDEX &&
 					FmNamesMatch(c->table_schema, c->column, schema, name))
-					c->gone = true;
+					gone(r, c);
 			}
 		}
 	}
@@ -249,6 +274,7 @@ rename_objects(Reader *r, bool (*kinds) (ObjKind), ObjKind only,
 				if (c->kind == OBJ_COLUMN &&
 					FmNamesMatch(c->schema, c->name, e->schema, e->name))
 				{
+					changed(r, c);
 					if (newname)
 						c->name = pstrdup(newname);
 					if (newschema)
@@ -257,6 +283,7 @@ rename_objects(Reader *r, bool (*kinds) (ObjKind), ObjKind only,
 				if (c->kind == OBJ_INDEX &&
 					FmNamesMatch(c->table_schema, c->column, e->schema, e->name))
 				{
+					changed(r, c);
 					if (newname)
 						c->column = pstrdup(newname);
 					if (newschema)
@@ -267,6 +294,7 @@ rename_objects(Reader *r, bool (*kinds) (ObjKind), ObjKind only,
 				}
 			}
 		}
+		changed(r, e);
 		if (newname)
 			e->name = pstrdup(newname);
 		if (newschema)
@@ -499,7 +527,7 @@ read_statement(Reader *r, Node *tree, int number, const char *default_schema)
 								strcmp(e->column, cmd->name) == 0 &&
 								FmNamesMatch(e->schema, e->name,
 											 rv->schemaname, rv->relname))
-								e->gone = true;
+								gone(r, e);
 						}
 					}
 				}
@@ -547,7 +575,7 @@ read_statement(Reader *r, Node *tree, int number, const char *default_schema)
 
 							if ((e->kind == OBJ_SCHEMA && strcmp(e->name, name) == 0) ||
 								(e->schema != NULL && strcmp(e->schema, name) == 0))
-								e->gone = true;
+								gone(r, e);
 						}
 					}
 					else if (stmt->removeType == OBJECT_EXTENSION)
@@ -855,27 +883,54 @@ check_one(Expected *e, List *expected, List *path, StringInfo out, bool *missing
 void
 FmCheckObjects(const char *script, const char *label, FmObjectCheck *check)
 {
+	FmCheckObjectsSet(list_make1((char *) script), list_make1((char *) label),
+					  check);
+}
+
+/*
+ * FmCheckObjectsSet
+ *		FmCheckObjects() for the up scripts of a set of migrations, in the
+ *		order they would run ("scripts" and "labels", char *, in step):
+ *		what a later script of the set drops, renames or moves is not
+ *		expected of an earlier one, so a set is checked against the state
+ *		it leaves.  Fills checks[i] for scripts[i].  Each script starts with
+ *		the session's search_path.
+ */
+void
+FmCheckObjectsSet(List *scripts, List *labels, FmObjectCheck *checks)
+{
 	Reader		r = {0};
-	List	   *statements = FmSplitScript(script, label);
 	List	   *path = fetch_search_path(false);
 	ListCell   *lc;
 
-	foreach(lc, statements)
+	for (int i = 0; i < list_length(scripts); i++)
 	{
-		FmStatement *stmt = lfirst(lc);
+		List	   *statements = FmSplitScript(list_nth(scripts, i),
+											   list_nth(labels, i));
+		int			before = list_length(r.unverified);
 
-		read_statement(&r, stmt->parsetree, stmt->number, NULL);
+		r.current = i;
+		r.path_schema = NULL;
+		foreach(lc, statements)
+		{
+			FmStatement *stmt = lfirst(lc);
+
+			read_statement(&r, stmt->parsetree, stmt->number, NULL);
+		}
+		checks[i].checked = 0;
+		checks[i].changed_later = false;
+		checks[i].missing = NIL;
+		checks[i].unverified = list_copy_tail(r.unverified, before);
 	}
 
-	check->checked = 0;
-	check->missing = NIL;
-	check->unverified = r.unverified;
 	foreach(lc, r.expected)
 	{
 		Expected   *e = lfirst(lc);
+		FmObjectCheck *check = &checks[e->owner];
 		StringInfoData buf;
 		bool		missing = false;
 
+		check->changed_later |= e->changed_later;
 		if (e->gone)
 			continue;
 		check->checked++;

@@ -17,10 +17,14 @@ typedef struct FmObjectCheck
 	int			checked;		/* objects the script creates and keeps */
 	List	   *missing;		/* char *: "table public.bug_reports", ... */
 	List	   *unverified;		/* char *: "statement 3 (DO block)", ... */
+	bool		changed_later;	/* a later script of the set drops, renames
+								 * or moves something it creates */
 } FmObjectCheck;
 
 extern void FmCheckObjects(const char *script, const char *label,
 						   FmObjectCheck *check);
+extern void FmCheckObjectsSet(List *scripts, List *labels,
+							  FmObjectCheck *checks);
 extern char *FmObjectCheckText(const FmObjectCheck *check, int limit);
 
 #endif							/* FLEETMIGRATE_OBJECTS_H */
