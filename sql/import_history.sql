@@ -254,6 +254,18 @@ REVOKE ALL ON SCHEMA fleetmigrate FROM regress_importer;
 REVOKE ALL ON FUNCTION fleetmigrate.import_history(text, text, boolean, text) FROM regress_importer;
 DROP ROLE regress_importer, regress_import_nobody;
 
+-- the entries are checked together, in the history's order: a table one
+-- migration created and a later one dropped is not expected of the first
+SELECT fleetmigrate.register_bundle($b$
+-- migration: 090 audit_log
+CREATE TABLE audit_log (id int);
+-- migration: 091 drop_audit_log
+DROP TABLE audit_log;
+$b$);
+SELECT * FROM fleetmigrate.import_history('query', query => $q$
+    SELECT v AS version FROM (VALUES ('090'), ('091')) h(v) ORDER BY v
+$q$);
+
 -- not from inside a migration
 SELECT fleetmigrate.register('099', 'sneaky', 'SELECT * FROM fleetmigrate.import_history(''sqitch'')');
 SELECT version, name, status FROM fleetmigrate.apply_pending(target => '099');

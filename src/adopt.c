@@ -769,11 +769,51 @@ typedef struct Import
 	MemoryContext cxt;			/* verify scripts' working context */
 	StringInfoData refused;		/* for strict: not_registered, unverified */
 	int			nrefused;
+	List	   *items;			/* ImportItem *, in the history's order */
 } Import;
 
+/*
+ * One result of the import, kept until every entry is mapped: a row as it
+ * is ("a" NULL), or a migration to check and adopt.
+ */
+typedef struct ImportItem
+{
+	FmAdoptable *a;
+	const char *note;
+	const char *version;
+	const char *name;
+	const char *outcome;
+	const char *detail;
+} ImportItem;
+
+/* A result row, put out after the check (emit_now()). */
 static void
 emit(Import *imp, const char *version, const char *name, const char *outcome,
 	 const char *detail)
+{
+	ImportItem *item = palloc0(sizeof(ImportItem));
+
+	item->version = version;
+	item->name = name;
+	item->outcome = outcome;
+	item->detail = detail;
+	imp->items = lappend(imp->items, item);
+}
+
+/* Migration "a" to check and adopt, after every entry is mapped. */
+static void
+adopt_later(Import *imp, FmAdoptable *a, const char *note)
+{
+	ImportItem *item = palloc0(sizeof(ImportItem));
+
+	item->a = a;
+	item->note = note;
+	imp->items = lappend(imp->items, item);
+}
+
+static void
+emit_now(Import *imp, const char *version, const char *name, const char *outcome,
+		 const char *detail)
 {
 	Datum		row[4];
 	bool		nulls[4] = {version == NULL, name == NULL, false, detail == NULL};
@@ -792,37 +832,45 @@ emit(Import *imp, const char *version, const char *name, const char *outcome,
 	}
 }
 
-/* Check migration "a" and adopt it; report the outcome. */
+/*
+ * Check migration "a" and adopt it; report the outcome.  "check" is its
+ * object check, made with the others of the import.
+ */
 static void
-import_one(Import *imp, FmAdoptable *a, const char *note)
+import_one(Import *imp, FmAdoptable *a, const char *note,
+		   const FmObjectCheck *check)
 {
 	char	   *unverified;
 	char	   *problem;
 
 	if (a->in_effect)
 	{
-		emit(imp, a->m.version, a->m.name, "already_applied",
+		emit_now(imp, a->m.version, a->m.name, "already_applied",
 			 psprintf("Its state is \"%s\".", a->state));
 		return;
 	}
-	problem = adopt_problem(a, NULL, imp->cxt, &unverified);
+	problem = adopt_problem(a, check, imp->cxt, &unverified);
 	if (problem != NULL)
 	{
-		emit(imp, a->m.version, a->m.name, "unverified",
+		emit_now(imp, a->m.version, a->m.name, "unverified",
 			 psprintf("%s%s; not imported: it stays %s.", note ? note : "", problem,
 					  a->state));
 		return;
 	}
 	if (!FmCatalogMarkAdopted(&a->m, imp->by, imp->event_reason, "imported"))
 	{
-		emit(imp, a->m.version, a->m.name, "already_applied",
+		emit_now(imp, a->m.version, a->m.name, "already_applied",
 			 "It was already in effect.");
 		return;
 	}
 	a->in_effect = true;
-	emit(imp, a->m.version, a->m.name, "imported",
+	emit_now(imp, a->m.version, a->m.name, "imported",
 		 psprintf("%s%s%s%s", note ? note : "",
-				  "its objects exist", a->verify ? " and its verify script passes" : "",
+				  check && check->changed_later ?
+				  "its objects exist as later migrations of the history leave them" :
+				  "its objects exist",
+				  a->verify && !(check && check->changed_later) ?
+				  " and its verify script passes" : "",
 				  unverified ? psprintf(" (not verified: %s)", unverified) : ""));
 }
 
@@ -896,7 +944,7 @@ import_entry(Import *imp, SourceEntry *e, bool supabase, bool golang)
 			if (last && e->skip != NULL)
 				emit(imp, m->m.version, m->m.name, "skipped", e->skip);
 			else
-				import_one(imp, m, last ? NULL : psprintf("up to golang-migrate's version %s: ", e->version));
+				adopt_later(imp, m, last ? NULL : psprintf("up to golang-migrate's version %s: ", e->version));
 		}
 		if (!seen)
 			emit(imp, e->version, NULL, e->skip ? "skipped" : "not_registered",
@@ -940,7 +988,7 @@ import_entry(Import *imp, SourceEntry *e, bool supabase, bool golang)
 		a = register_from_statements(e);
 		if (a != NULL)
 		{
-			import_one(imp, a, "registered from its statements; ");
+			adopt_later(imp, a, "registered from its statements; ");
 			return;
 		}
 	}
@@ -965,7 +1013,47 @@ import_entry(Import *imp, SourceEntry *e, bool supabase, bool golang)
 					  list_length(found), names.data));
 		return;
 	}
-	import_one(imp, linitial(found), NULL);
+	adopt_later(imp, linitial(found), NULL);
+}
+
+/*
+ * import_items
+ *		Check the migrations the entries map to, together and in the
+ *		history's order (what a later one drops is not expected of an
+ *		earlier one, as for baseline()), adopt those that check out, and put
+ *		out every row in order.
+ */
+static void
+import_items(Import *imp)
+{
+	List	   *scripts = NIL;
+	List	   *labels = NIL;
+	FmObjectCheck *checks = palloc0(sizeof(FmObjectCheck) * Max(list_length(imp->items), 1));
+	FmObjectCheck *next = checks;
+	ListCell   *lc;
+
+	foreach(lc, imp->items)
+	{
+		ImportItem *item = lfirst(lc);
+
+		if (item->a != NULL && !item->a->in_effect)
+		{
+			scripts = lappend(scripts, item->a->up);
+			labels = lappend(labels, adopt_label(item->a));
+		}
+	}
+	FmCheckObjectsSet(scripts, labels, checks);
+	foreach(lc, imp->items)
+	{
+		ImportItem *item = lfirst(lc);
+
+		if (item->a == NULL)
+			emit_now(imp, item->version, item->name, item->outcome, item->detail);
+		else if (item->a->in_effect)
+			import_one(imp, item->a, item->note, NULL);
+		else
+			import_one(imp, item->a, item->note, next++);
+	}
 }
 
 /*
@@ -1050,6 +1138,7 @@ fleetmigrate_import_history(PG_FUNCTION_ARGS)
 		foreach(lc, entries)
 			import_entry(&imp, lfirst(lc), strcmp(tool->tool, "supabase") == 0,
 						 strcmp(tool->tool, "golang-migrate") == 0);
+		import_items(&imp);
 		if (strict && imp.nrefused > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
