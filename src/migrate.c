@@ -309,8 +309,11 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 			FmCatalogRunFinish(run_id, "failed", applied, m,
 							   edata->sqlerrcode, message);
 			SPI_commit();
-			/* what the run changed, for the status view's stored lint */
-			if (applied > 0 || !m->transactional)
+			/*
+			 * What the run changed, for the status view's stored lint; not
+			 * after a cancel, which must not wait for lint.
+			 */
+			if ((applied > 0 || !m->transactional) && !FmErrorIsInterrupt(edata))
 			{
 				FmRunRefreshLint(NULL, NULL);
 				SPI_commit();
