@@ -2445,7 +2445,7 @@ FmCatalogDependents(const char *version, const char *name)
  *		fleetmigrate.summary reads it instead of linting on every read.
  *		Lint looks at the database as it is now, so the value is the
  *		finding at registration, until a run lints it again
- *		(FmCatalogStoreLint(), FmRunRefreshLint()).
+ *		(FmCatalogStoreLint(), called after a run).
  */
 static void
 store_lint(const FmDefinition *def)
