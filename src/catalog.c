@@ -2441,8 +2441,9 @@ FmCatalogDependents(const char *version, const char *name)
  * store_lint
  *		Store the most severe lint finding of def's up script ("error",
  *		"warning", "info" or "ok") in its catalog row, which
- *		FmRegisterDefinition() has just written: the view
- *		fleetmigrate.summary reads it instead of linting on every read.
+ *		FmRegisterDefinition() has just written: the views
+ *		fleetmigrate.status and summary read it instead of linting on
+ *		every read.
  *		Lint looks at the database as it is now, so the value is the
  *		finding at registration, until a run lints it again
  *		(FmCatalogStoreLint(), called after a run).
