@@ -590,6 +590,8 @@ fleetmigrate_unbaseline(PG_FUNCTION_ARGS)
 		}
 		if (!FmCatalogUnbaseline(version, name, run.run_by, reason))
 			elog(ERROR, "migration %s %s changed during unbaseline()", version, name);
+		/* to run again: the status view shows its lint as of now */
+		FmRunRefreshLint(version, name);
 	}
 	PG_FINALLY();
 	{

@@ -83,7 +83,7 @@ PG_FUNCTION_INFO_V1(fleetmigrate_apply_pending);
 static void refuse_non_transactional(List *pending, const FmMigration *m);
 static bool planned_scripts(ApplyRun *run, const FmMigration *m,
 							char *scripts[3]);
-static void apply_all(ApplyRun *run, List *pending);
+static int	apply_all(ApplyRun *run, List *pending);
 static void apply_dry_run(ApplyRun *run, List *pending);
 static void put_row(ApplyRun *run, const char *version, const char *name,
 					const char *status, double duration_ms, int statements,
@@ -220,12 +220,14 @@ run_migration(void *arg)
  * apply_all
  *		The normal path: run every pending migration, each in a
  *		subtransaction so that, when one fails, its error can be explained
- *		with the catalog (FmExplainError()) before it propagates.
+ *		with the catalog (FmExplainError()) before it propagates.  Returns
+ *		the number of migrations applied.
  */
-static void
+static int
 apply_all(ApplyRun *run, List *pending)
 {
 	ListCell   *lc;
+	int			applied = 0;
 
 	foreach(lc, pending)
 	{
@@ -260,7 +262,9 @@ apply_all(ApplyRun *run, List *pending)
 				args.duration_ms, args.nstatements,
 				removed != NULL ? psprintf("removed: %s", removed) : NULL);
 		MemoryContextReset(run->migration_cxt);
+		applied++;
 	}
+	return applied;
 }
 
 /* pg_locks' modes, weakest first */
@@ -558,8 +562,9 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 
 			if (opts.dry_run)
 				apply_dry_run(&run, pending);
-			else
-				apply_all(&run, pending);
+			/* what is left to run is linted again, for the status view */
+			else if (apply_all(&run, pending) > 0)
+				FmRunRefreshLint(NULL, NULL);
 		}
 	}
 	PG_FINALLY();

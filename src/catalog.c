@@ -2416,38 +2416,23 @@ FmCatalogDependents(const char *version, const char *name)
  * store_lint
  *		Store the most severe lint finding of def's up script ("error",
  *		"warning", "info" or "ok") in its catalog row, which
- *		FmRegisterDefinition() has just written: the view
- *		fleetmigrate.summary reads it instead of linting on every read.
+ *		FmRegisterDefinition() has just written: the views
+ *		fleetmigrate.status and summary read it instead of linting on
+ *		every read.
  *		Lint looks at the database as it is now, so the value is the
- *		finding at registration.
+ *		finding at registration, until a run lints it again
+ *		(FmCatalogStoreLint(), called after a run).
  */
 static void
 store_lint(const FmDefinition *def)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	List	   *findings;
-	ListCell   *lc;
-	int			worst = -1;
-	Datum		values[3];
-
 	if (!catalog_keeps_text)
 		return;					/* a catalog older than 1.9 has no lint column */
-	findings = FmLint(def->up, psprintf("up script of %s",
-										FmMigrationLabel(def->version, def->name)));
-	foreach(lc, findings)
-	{
-		const FmFinding *f = lfirst(lc);
-
-		worst = Max(worst, (int) f->severity);
-	}
-	values[0] = CStringGetTextDatum(def->version);
-	values[1] = CStringGetTextDatum(def->name);
-	values[2] = CStringGetTextDatum(worst < 0 ? "ok" :
-									FmSeverityName((FmSeverity) worst));
-	if (execute_statement(STMT_STORE_LINT, values, NULL, SPI_OK_UPDATE) != 1)
+	if (!FmCatalogStoreLint(def->version, def->name, NULL,
+							FmLint(def->up, psprintf("up script of %s",
+													 FmMigrationLabel(def->version, def->name)))))
 		elog(ERROR, "could not store the lint finding of %s",
 			 FmMigrationLabel(def->version, def->name));
-	MemoryContextSwitchTo(cxt);
 }
 
 /*
@@ -2737,4 +2722,148 @@ FmCatalogRunSummarize(int64 run_id)
 		return run_id;
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									   SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* ---- a cheap status view (issue 20): stored lint, dated and refreshed ---- */
+
+/*
+ * FmCatalogStoreLint
+ *		Store the most severe of "findings", FmLint() of the up script of
+ *		migration "version name" with checksum "checksum" ("error",
+ *		"warning", "info" or "ok"), in its catalog row, and on a catalog of
+ *		1.10 or later the moment it was computed (linted_at).  The views
+ *		status and summary read it instead of linting on every read.
+ *		"checksum" NULL: the row FmRegisterDefinition() has just written;
+ *		otherwise the row is written only if its up script still has that
+ *		checksum (a register() since has stored the lint of its own text).
+ *		Returns whether the row was written.  On a catalog older than 1.9,
+ *		which has no lint column, does nothing and returns false.
+ */
+bool
+FmCatalogStoreLint(const char *version, const char *name,
+				   const char *checksum, List *findings)
+{
+	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	int			worst = -1;
+	ListCell   *lc;
+	int			rc;
+
+	if (!catalog_keeps_text)
+		return false;
+	foreach(lc, findings)
+	{
+		const FmFinding *f = lfirst(lc);
+
+		worst = Max(worst, (int) f->severity);
+	}
+	values[0] = CStringGetTextDatum(version);
+	values[1] = CStringGetTextDatum(name);
+	values[2] = CStringGetTextDatum(worst < 0 ? "ok" :
+									FmSeverityName((FmSeverity) worst));
+	values[3] = checksum ? CStringGetTextDatum(checksum) : (Datum) 0;
+	nulls[3] = checksum ? ' ' : 'n';
+	/* a catalog of 1.9 has no linted_at yet */
+	if (get_attnum(migrations_relid, "linted_at") == InvalidAttrNumber)
+		return execute_statement(STMT_STORE_LINT, values, NULL, SPI_OK_UPDATE) == 1;
+
+	{
+		MemoryContext oldcxt = CurrentMemoryContext;
+		FmRoleSwitch sw;
+
+		FmBeginAsRole(catalog_owner, &sw);
+		rc = SPI_execute_with_args("UPDATE fleetmigrate.migrations"
+								   "   SET lint = $3,"
+								   "       linted_at = pg_catalog.clock_timestamp()"
+								   " WHERE version OPERATOR(pg_catalog.=) $1"
+								   "   AND name OPERATOR(pg_catalog.=) $2"
+								   "   AND ($4 IS NULL OR checksum OPERATOR(pg_catalog.=) $4)",
+								   4, argtypes, values, nulls, false, 0);
+		FmEndAsRole(&sw);
+		MemoryContextSwitchTo(oldcxt);
+		if (rc != SPI_OK_UPDATE)
+			elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
+	}
+	return SPI_processed == 1;
+}
+
+/*
+ * FmCatalogLintDue
+ *		The migrations whose stored lint the views show (pending, failed or
+ *		rolled back), in apply order, each an FmMigration with version, name
+ *		and checksum set; "version" not NULL: only migration "version
+ *		name", if it is one of them, as the calling statement has just
+ *		left them (not read-only: the caller's own changes are seen).
+ *		Allocated in the current memory context; NIL on a catalog older
+ *		than 1.10, whose views do not read a refreshed finding.
+ */
+List *
+FmCatalogLintDue(const char *version, const char *name)
+{
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	List	   *result = NIL;
+	FmRoleSwitch sw;
+	MemoryContext cxt = CurrentMemoryContext;
+	int			rc;
+
+	/* before 1.10 the views do not read a refreshed value: nothing is due */
+	if (get_attnum(migrations_relid, "linted_at") == InvalidAttrNumber)
+		return NIL;
+	values[0] = version ? CStringGetTextDatum(version) : (Datum) 0;
+	values[1] = name ? CStringGetTextDatum(name) : (Datum) 0;
+	nulls[0] = version ? ' ' : 'n';
+	nulls[1] = name ? ' ' : 'n';
+	FmBeginAsRole(catalog_owner, &sw);
+	rc = SPI_execute_with_args("SELECT version, name, checksum"
+							   "  FROM fleetmigrate.migrations"
+							   " WHERE state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'failed', 'rolled_back'])"
+							   "   AND ($1 IS NULL OR (version OPERATOR(pg_catalog.=) $1"
+							   "                       AND name OPERATOR(pg_catalog.=) $2))"
+							   " ORDER BY repeatable, sort_key, version COLLATE \"C\", name COLLATE \"C\"",
+							   2, argtypes, values, nulls, false, 0);
+	FmEndAsRole(&sw);
+	MemoryContextSwitchTo(cxt);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "catalog statement failed: %s", SPI_result_code_string(rc));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		FmMigration *m = palloc0(sizeof(FmMigration));
+
+		m->version = nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		m->name = nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		m->checksum = nullable_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+		result = lappend(result, m);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * FmCatalogUpScript
+ *		The up script of migration "m" as registered now, if its checksum
+ *		is still m->checksum; NULL otherwise (registered again, or gone).
+ *		Allocated in the current memory context, which gets one copy of the
+ *		text (SPI's copy of the row is freed).
+ */
+char *
+FmCatalogUpScript(const FmMigration *m)
+{
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+	char	   *up = NULL;
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	values[2] = CStringGetTextDatum(m->checksum);
+	if (execute_as_owner("SELECT up FROM fleetmigrate.migrations"
+						 " WHERE version OPERATOR(pg_catalog.=) $1"
+						 "   AND name OPERATOR(pg_catalog.=) $2"
+						 "   AND checksum OPERATOR(pg_catalog.=) $3",
+						 3, argtypes, values, SPI_OK_SELECT) == 1)
+		up = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return up;
 }

@@ -177,4 +177,10 @@ extern bool FmCatalogRunLogSummarizes(void);
 extern uint64 FmCatalogRunPrune(int64 run_id, int seconds);
 extern int64 FmCatalogRunSummarize(int64 run_id);
 
+/* a cheap status view (issue 20): stored lint, dated and refreshed */
+extern bool FmCatalogStoreLint(const char *version, const char *name,
+							   const char *checksum, List *findings);
+extern List *FmCatalogLintDue(const char *version, const char *name);
+extern char *FmCatalogUpScript(const FmMigration *m);
+
 #endif							/* FLEETMIGRATE_CATALOG_H */

@@ -309,6 +309,15 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 			FmCatalogRunFinish(run_id, "failed", applied, m,
 							   edata->sqlerrcode, message);
 			SPI_commit();
+			/*
+			 * What the run changed, for the status view's stored lint; not
+			 * after a cancel, which must not wait for lint.
+			 */
+			if ((applied > 0 || !m->transactional) && !FmErrorIsInterrupt(edata))
+			{
+				FmRunRefreshLint(NULL, NULL);
+				SPI_commit();
+			}
 			ReThrowError(edata);
 		}
 
@@ -536,6 +545,12 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 				record_id = FmCatalogRunSummarize(run_id);
 		}
 		SPI_commit();
+		/* what is left to run is linted again, for the status view */
+		if (applied > 0)
+		{
+			FmRunRefreshLint(NULL, NULL);
+			SPI_commit();
+		}
 	}
 	PG_FINALLY();
 	{

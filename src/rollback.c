@@ -306,6 +306,9 @@ fleetmigrate_rollback(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			MemoryContextReset(cxt);
 		}
+		/* what is to run again is linted again, for the status view */
+		if (set != NIL)
+			FmRunRefreshLint(NULL, NULL);
 	}
 	PG_FINALLY();
 	{

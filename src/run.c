@@ -23,6 +23,11 @@
  *					released.  Callers call it on every way out (PG_FINALLY);
  *					it does nothing for a run that did not start.
  *
+ *	 FmRunRefreshLint()	after a run that changed the database: the lint
+ *					stored for every migration still to run is computed
+ *					again, as the database is now, for the views status and
+ *					summary, which read it instead of linting;
+ *
  *	 FmRunPlanUpToBlocked()	for migrate() run unattended: the plan up to
  *					the first migration the checks refuse, which is reported
  *					instead of refusing the whole plan (the migrations before
@@ -40,9 +45,11 @@
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "catalog.h"
 #include "consent.h"
+#include "lint.h"
 #include "params.h"
 #include "plan.h"
 #include "run.h"
@@ -73,6 +80,7 @@ typedef struct ReportArgs
 static int	plan_position(List *plan, const char *version, const char *name);
 static void check_one(void *arg);
 static void report_blocked(void *arg);
+static void lint_again(void *arg);
 
 /*
  * FmRunStart
@@ -351,4 +359,77 @@ FmRunPlanUpToBlocked(FmRun *run, const char *target, FmBlocked *blocked)
 	FmCheckPlan(kept, last);
 	run->plan = kept;
 	return kept;
+}
+
+/* ---- a cheap status view (issue 20) --------------------------------------- */
+
+/* Lint migration "arg" (an FmMigration) again and store the finding. */
+static void
+lint_again(void *arg)
+{
+	const FmMigration *m = (const FmMigration *) arg;
+	char	   *up = FmCatalogUpScript(m);
+
+	/* registered again since (its own lint is stored), or gone */
+	if (up == NULL)
+		return;
+	(void) FmCatalogStoreLint(m->version, m->name, m->checksum,
+							  FmLint(up, psprintf("up script of %s",
+												  FmMigrationLabel(m->version, m->name))));
+}
+
+/*
+ * FmRunRefreshLint
+ *		Lint again, as the database is now and with the caller's
+ *		search_path, the up script of every migration still to run
+ *		(pending, failed or rolled back), or with "version" not NULL of
+ *		migration "version name" only, and store the finding with the time
+ *		(FmCatalogStoreLint()).  The views status and summary read the
+ *		stored finding instead of linting on every read, so an entry point
+ *		calls this once it has changed what lint sees: applied or rolled
+ *		back migrations (which change the database), or made a migration
+ *		one to run again (unbaseline()).  Once per call, not per migration,
+ *		so a run of n migrations lints each remaining one once.
+ *
+ *		Each migration is linted in a subtransaction, in a memory context
+ *		reset after it (one copy of its text and lint's parse trees at a
+ *		time).  A script lint cannot read (a grammar that changed with a
+ *		server upgrade) keeps its earlier finding, with a WARNING; a cancel
+ *		is raised.  On a catalog older than 1.10 does nothing.  Connected to
+ *		SPI, after FmCatalogBegin(), in a transaction.
+ */
+void
+FmRunRefreshLint(const char *version, const char *name)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	MemoryContext cxt = AllocSetContextCreate(oldcxt,
+											  "fleetmigrate lint refresh",
+											  ALLOCSET_DEFAULT_SIZES);
+	List	   *due = FmCatalogLintDue(version, name);
+	ListCell   *lc;
+
+	foreach(lc, due)
+	{
+		FmMigration *m = (FmMigration *) lfirst(lc);
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = FmInSubtransaction(lint_again, m, true, oldcxt);
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextReset(cxt);
+		if (edata == NULL)
+			continue;
+		if (FmErrorIsInterrupt(edata))
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("could not lint %s again: %s",
+						FmMigrationLabel(m->version, m->name),
+						edata->message ? edata->message : "unknown error"),
+				 errdetail("The views status and summary keep its earlier lint finding, from the time in status.linted_at."),
+				 errhint("See what fleetmigrate.lint() says about its up script.")));
+		FreeErrorData(edata);
+	}
+	MemoryContextDelete(cxt);
+	list_free_deep(due);
 }

@@ -63,5 +63,6 @@ extern List *FmRunPlan(FmRun *run, const char *target);
 extern List *FmRunPlanUpToBlocked(FmRun *run, const char *target,
 								  FmBlocked *blocked);
 extern void FmRunEnd(FmRun *run);
+extern void FmRunRefreshLint(const char *version, const char *name);
 
 #endif							/* FLEETMIGRATE_RUN_H */

@@ -24,9 +24,9 @@
 # Prints a table of medians and ratios (fleetmigrate / psql) and the scaling
 # ratio apply_pending(10000) / apply_pending(1000), and writes them with the
 # method to BENCHMARKS.md at the repository root, keeping the blocks that
-# test/bench/tiers.sh, migrate.sh, register.sh, locks.sh and lint.sh write
-# there ("<!-- NAME:begin -->" .. "<!-- NAME:end -->", NAME tiers, migrate,
-# register, locks, lint).
+# test/bench/tiers.sh, migrate.sh, register.sh, locks.sh, lint.sh and
+# status.sh write there ("<!-- NAME:begin -->" .. "<!-- NAME:end -->", NAME
+# tiers, migrate, register, locks, lint, status).
 #
 # Options:
 #   --reuse-cluster  use the running server at FM_CLUSTER_DIR / FM_PORT instead
@@ -443,11 +443,12 @@ echo "benchmark time: $bench_s s; load average before $load_before, after $load_
 ((write)) || exit 0
 
 # The blocks of test/bench/tiers.sh, test/bench/migrate.sh,
-# test/bench/register.sh, test/bench/locks.sh and test/bench/lint.sh, kept
+# test/bench/register.sh, test/bench/locks.sh, test/bench/lint.sh and
+# test/bench/status.sh, kept
 # at the end of the rewritten file.
 tiers_block=
 if [[ -f "$output" ]]; then
-    tiers_block=$(sed -n '/^<!-- \(tiers\|migrate\|register\|locks\|lint\):begin -->$/,/^<!-- \(tiers\|migrate\|register\|locks\|lint\):end -->$/p' "$output")
+    tiers_block=$(sed -n '/^<!-- \(tiers\|migrate\|register\|locks\|lint\|status\):begin -->$/,/^<!-- \(tiers\|migrate\|register\|locks\|lint\|status\):end -->$/p' "$output")
 fi
 
 {

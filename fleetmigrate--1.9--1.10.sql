@@ -1,0 +1,74 @@
+/* fleetmigrate--1.9--1.10.sql */
+
+-- complain if script is sourced in psql, rather than via ALTER EXTENSION
+\echo Use "ALTER EXTENSION fleetmigrate UPDATE TO '1.10'" to load this file. \quit
+
+/*
+ * Live operations on big tables (issue 20).  As in the earlier scripts every
+ * reference is schema-qualified, operators included.  Each area has a
+ * section of its own below.
+ */
+
+-- ---- a cheap status view ---------------------------------------------------
+-- The view status read lint() of every migration still to run on every
+-- read: with one 50 MB pending migration a read took gigabytes.  It now
+-- reads the finding stored in migrations.lint, as summary does, which is
+-- computed when a migration is registered, after a run that applied or
+-- rolled back migrations, by unbaseline(), and here, by the lint rules of
+-- the library being updated to.  linted_at says when (NULL: not since 1.10).
+ALTER TABLE fleetmigrate.migrations ADD COLUMN linted_at timestamptz;
+
+-- Linted with the database's search_path (the one the migrations run with
+-- by default), not the extension script's, which would hide the tables in
+-- public; set back afterwards.
+DO $lint$
+DECLARE
+    script_path text := pg_catalog.current_setting('search_path');
+BEGIN
+    PERFORM pg_catalog.set_config('search_path',
+                                  (SELECT s.reset_val FROM pg_catalog.pg_settings s
+                                    WHERE s.name OPERATOR(pg_catalog.=) 'search_path'),
+                                  true);
+    UPDATE fleetmigrate.migrations m
+       SET lint = (SELECT CASE pg_catalog.max(CASE l.severity WHEN 'error' THEN 3
+                                                             WHEN 'warning' THEN 2
+                                                             ELSE 1 END)
+                          WHEN 3 THEN 'error' WHEN 2 THEN 'warning' WHEN 1 THEN 'info'
+                          ELSE 'ok' END
+                     FROM fleetmigrate.lint(m.up) l),
+           linted_at = pg_catalog.clock_timestamp()
+     WHERE m.state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'failed', 'rolled_back']::pg_catalog.text[]);
+    PERFORM pg_catalog.set_config('search_path', script_path, true);
+END
+$lint$;
+
+CREATE OR REPLACE VIEW fleetmigrate.status AS
+SELECT m.version,
+       m.name,
+       m.state,
+       m.applied_at,
+       m.applied_by,
+       m.duration_ms,
+       CASE WHEN m.applied_checksum IS NULL
+                 OR m.state OPERATOR(pg_catalog.<>) ALL (ARRAY['applied', 'baseline'])
+            THEN NULL
+            ELSE m.applied_checksum OPERATOR(pg_catalog.=) m.checksum END AS checksum_ok,
+       m.out_of_order,
+       m.statements,
+       m.transactional,
+       m.checksum,
+       m.registered_at,
+       m.statements_done,
+       m.repeatable,
+       m.requires,
+       m.conflicts,
+       CASE WHEN m.state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'failed', 'rolled_back'])
+            THEN m.lint END AS lint,
+       m.allow_destructive,
+       CASE WHEN m.state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'failed', 'rolled_back'])
+            THEN m.linted_at END AS linted_at
+  FROM fleetmigrate.migrations m
+ ORDER BY m.repeatable, m.sort_key, m.version COLLATE "C", m.name COLLATE "C";
+
+COMMENT ON VIEW fleetmigrate.status IS
+'One row per registered migration, in apply order: state, checksums, progress, and for a migration still to run its worst lint finding as stored when it was registered or last linted again (linted_at); reading it lints nothing';
