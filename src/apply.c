@@ -290,16 +290,72 @@ compare_relfiles(const void *a, const void *b)
 	return ra < rb ? -1 : ra > rb ? 1 : 0;
 }
 
+/* Locks by relation OID, then mode (HeldLocks). */
+static int
+compare_held(const void *a, const void *b)
+{
+	const FmLock *la = *(const FmLock *const *) a;
+	const FmLock *lb = *(const FmLock *const *) b;
+
+	if (la->relid != lb->relid)
+		return la->relid < lb->relid ? -1 : 1;
+	if (la->mode == NULL || lb->mode == NULL)
+		return 0;				/* a key with no mode matches any */
+	return strcmp(la->mode, lb->mode);
+}
+
+/*
+ * HeldLocks
+ *		The locks held when a dry run's migration starts, sorted by relation
+ *		and mode for bsearch(), so that telling a migration's new locks
+ *		costs what it locked, not what earlier ones did.
+ */
+typedef struct HeldLocks
+{
+	FmLock	  **locks;
+	int			n;
+} HeldLocks;
+
+static void
+held_locks_set(HeldLocks *held, List *locks)
+{
+	ListCell   *lc;
+
+	held->n = list_length(locks);
+	held->locks = palloc(sizeof(FmLock *) * (held->n + 1));
+	foreach(lc, locks)
+		held->locks[foreach_current_index(lc)] = lfirst(lc);
+	qsort(held->locks, held->n, sizeof(FmLock *), compare_held);
+}
+
+/* The held lock on "relid" in "mode" (NULL: any mode); NULL if none. */
+static const FmLock *
+held_lock(const HeldLocks *held, Oid relid, const char *mode)
+{
+	FmLock		key = {relid, NULL, (char *) mode, InvalidOid};
+	FmLock	   *keyp = &key;
+	FmLock	  **found;
+
+	if (held->n == 0)
+		return NULL;
+	found = bsearch(&keyp, held->locks, held->n, sizeof(FmLock *),
+					compare_held);
+	return found != NULL ? *found : NULL;
+}
+
 /*
  * describe_locks
  *		What a dry run's migration did to tables that existed before it:
  *		the strongest lock it took on each ("locks" now held, minus "held"
- *		before it), and whether it rewrote the table (its file changed from
- *		"files", sorted by OID).  Locks an earlier migration of the run took
- *		are not repeated.
+ *		before it), and whether it rewrote the table (its file changed).  A
+ *		table's file before the migration is the one it had when an earlier
+ *		migration of the run last locked it (a lock held keeps others from
+ *		rewriting it), else the one it had when the run began ("files",
+ *		sorted by OID); a table in neither was created by this migration.
+ *		Locks an earlier migration of the run took are not repeated.
  */
 static char *
-describe_locks(List *locks, List *held, FmRelFile *files, int nfiles)
+describe_locks(List *locks, const HeldLocks *held, FmRelFile *files, int nfiles)
 {
 	StringInfoData buf;
 	const FmLock *strongest = NULL;
@@ -311,21 +367,24 @@ describe_locks(List *locks, List *held, FmRelFile *files, int nfiles)
 	for (int i = 0; i <= list_length(locks); i++)
 	{
 		const FmLock *lock = i < list_length(locks) ? list_nth(locks, i) : NULL;
-		bool		new_lock = lock != NULL;
-		ListCell   *lc2;
 
 		if (strongest != NULL &&
 			(lock == NULL || lock->relid != strongest->relid))
 		{
+			const FmLock *earlier = held_lock(held, strongest->relid, NULL);
 			FmRelFile	key = {strongest->relid, InvalidOid};
-			FmRelFile  *before = bsearch(&key, files, nfiles, sizeof(FmRelFile),
-										 compare_relfiles);
+			FmRelFile  *at_start = earlier != NULL ? NULL :
+				bsearch(&key, files, nfiles, sizeof(FmRelFile),
+						compare_relfiles);
 
-			if (before != NULL)
+			if (earlier != NULL || at_start != NULL)
 			{
+				Oid			before = earlier != NULL ?
+					earlier->filenode : at_start->filenode;
+
 				appendStringInfo(&buf, "%s %s %s%s", any ? "," : "",
 								 strongest->relation, strongest->mode,
-								 before->filenode != strongest->filenode ?
+								 before != strongest->filenode ?
 								 " (rewritten)" : "");
 				any = true;
 			}
@@ -333,14 +392,7 @@ describe_locks(List *locks, List *held, FmRelFile *files, int nfiles)
 		}
 		if (lock == NULL)
 			break;
-		foreach(lc2, held)
-		{
-			const FmLock *old = lfirst(lc2);
-
-			if (old->relid == lock->relid && strcmp(old->mode, lock->mode) == 0)
-				new_lock = false;
-		}
-		if (new_lock &&
+		if (held_lock(held, lock->relid, lock->mode) == NULL &&
 			(strongest == NULL || lock_rank(lock->mode) > lock_rank(strongest->mode)))
 			strongest = lock;
 	}
@@ -388,20 +440,37 @@ typedef struct DryRunArgs
 {
 	ApplyRun   *run;
 	List	   *pending;
-	MemoryContext held_cxt;		/* the locks held so far */
+	MemoryContext run_cxt;		/* the tables' files when the run began */
 	FmMigration *current;		/* the migration running; NULL: none yet */
 	FmFailedAt	failed_at;
 } DryRunArgs;
 
-/* Run every migration of the dry run, reporting each (apply_dry_run()). */
+/*
+ * Run every migration of the dry run, reporting each (apply_dry_run()).
+ * The tables' files are read once, not before every migration: with many
+ * tables that read cost more than the migrations.
+ */
 static void
 dry_run_all(void *arg)
 {
 	DryRunArgs *args = (DryRunArgs *) arg;
 	ApplyRun   *run = args->run;
 	MemoryContext oldcxt = CurrentMemoryContext;
-	List	   *held = NIL;
+	/* the locks held before the migration, and the ones after it */
+	MemoryContext held_cxt = AllocSetContextCreate(args->run_cxt,
+												   "fleetmigrate dry run locks held",
+												   ALLOCSET_SMALL_SIZES);
+	MemoryContext locks_cxt = AllocSetContextCreate(args->run_cxt,
+													"fleetmigrate dry run locks",
+													ALLOCSET_SMALL_SIZES);
+	HeldLocks	held = {NULL, 0};
+	int			nfiles;
+	FmRelFile  *files;
 	ListCell   *lc;
+
+	MemoryContextSwitchTo(args->run_cxt);
+	files = FmCatalogTableFiles(&nfiles);
+	MemoryContextSwitchTo(oldcxt);
 
 	foreach(lc, args->pending)
 	{
@@ -409,19 +478,17 @@ dry_run_all(void *arg)
 		char	   *scripts[3];
 		double		duration_ms;
 		int			nstatements;
-		int			nfiles;
-		FmRelFile  *files;
 		List	   *locks;
 		List	   *findings;
 		List	   *destroyed;
 		char	   *message;
 		char	   *lint;
+		MemoryContext swap;
 
 		args->current = current;
 		if (!planned_scripts(run, current, scripts))
 			break;
 		MemoryContextSwitchTo(run->migration_cxt);
-		files = FmCatalogTableFiles(&nfiles);
 		/* linted as the database is before it runs */
 		findings = FmLint(scripts[FM_SCRIPT_UP],
 						  psprintf("up script of %s",
@@ -433,12 +500,19 @@ dry_run_all(void *arg)
 									 &args->failed_at);
 		/* measured as each statement ran (consent.c), not enforced */
 		destroyed = FmConsentLastDestroyed();
-		MemoryContextSwitchTo(args->held_cxt);
+		MemoryContextSwitchTo(locks_cxt);
 		locks = FmCatalogMyLocks();
+		MemoryContextSwitchTo(run->migration_cxt);
 		message = psprintf("dry run: rolled back; %s; %s%s", lint,
-						   describe_locks(locks, held, files, nfiles),
+						   describe_locks(locks, &held, files, nfiles),
 						   dry_run_consent(current, destroyed));
-		held = locks;
+		/* this migration's locks are the next one's "held" */
+		MemoryContextSwitchTo(locks_cxt);
+		held_locks_set(&held, locks);
+		MemoryContextReset(held_cxt);
+		swap = held_cxt;
+		held_cxt = locks_cxt;
+		locks_cxt = swap;
 		MemoryContextSwitchTo(oldcxt);
 		put_row(run, current->version, current->name, "would_apply",
 				duration_ms, nstatements, message);
@@ -459,9 +533,9 @@ apply_dry_run(ApplyRun *run, List *pending)
 	DryRunArgs	args = {run, pending, NULL, NULL, {0, 0}};
 	ErrorData  *edata;
 
-	args.held_cxt = AllocSetContextCreate(CurrentMemoryContext,
-										  "fleetmigrate dry run",
-										  ALLOCSET_SMALL_SIZES);
+	args.run_cxt = AllocSetContextCreate(CurrentMemoryContext,
+										 "fleetmigrate dry run",
+										 ALLOCSET_DEFAULT_SIZES);
 	/* success or not, nothing of the rehearsal stays */
 	edata = FmInSubtransaction(dry_run_all, &args, false, CurrentMemoryContext);
 	if (edata != NULL)
@@ -479,7 +553,7 @@ apply_dry_run(ApplyRun *run, List *pending)
 			MemoryContextReset(run->migration_cxt);
 		}
 	}
-	MemoryContextDelete(args.held_cxt);
+	MemoryContextDelete(args.run_cxt);
 }
 
 /*

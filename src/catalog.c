@@ -26,9 +26,11 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "common/cryptohash.h"
@@ -37,6 +39,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -44,6 +47,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/varlena.h"
 
 #include "catalog.h"
 #include "objects.h"
@@ -127,7 +131,6 @@ typedef enum CatalogStatement
 	STMT_RECORD_ROLLED_BACK,
 	STMT_VERIFIABLE,
 	STMT_TABLE_FILES,
-	STMT_MY_LOCKS,
 	STMT_SCHEMA,
 	/* history that tells the truth (1.9): on a catalog of 1.9 or later */
 	STMT_RECORD_APPLIED_TEXT,
@@ -137,8 +140,13 @@ typedef enum CatalogStatement
 	STMT_UNREGISTER_ROW,
 	STMT_UNREGISTER_REQUIRED,
 	STMT_UNREGISTER,
+	/* plan() (1.10) */
+	STMT_PENDING_UNLOCKED,
 	NUM_CATALOG_STATEMENTS
 } CatalogStatement;
+
+static List *read_pending(CatalogStatement id, const char *target,
+						  const FmMigration *last);
 
 #define MAX_STATEMENT_ARGS 19
 
@@ -538,20 +546,6 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		" ORDER BY c.oid",
 		0, {InvalidOid}
 	},
-	[STMT_MY_LOCKS] = {
-		"SELECT l.relation, l.mode, l.relation::pg_catalog.regclass::pg_catalog.text,"
-		"       c.relfilenode"
-		"  FROM pg_catalog.pg_locks l"
-		"  JOIN pg_catalog.pg_class c ON c.oid = l.relation"
-		" WHERE l.locktype = 'relation' AND l.granted"
-		"   AND l.pid = pg_catalog.pg_backend_pid()"
-		"   AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
-		"                      WHERE d.datname = pg_catalog.current_database())"
-		"   AND c.relkind IN ('r', 'm') AND c.oid >= 16384"
-		"   AND c.relnamespace <> (SELECT ns.oid FROM pg_catalog.pg_namespace ns WHERE ns.nspname = 'fleetmigrate')"
-		" ORDER BY 3, 2",
-		0, {InvalidOid}
-	},
 	[STMT_SCHEMA] = {
 		"WITH n AS ("
 		" SELECT oid, nspname FROM pg_catalog.pg_namespace"
@@ -707,6 +701,10 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"        statements, $4"
 		"   FROM m",
 		4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	},
+	[STMT_PENDING_UNLOCKED] = {
+		PENDING_SELECT,
+		1, {BYTEAOID}
 	},
 	[STMT_MENTIONING] = {
 		"SELECT version, name, up, " IN_EFFECT("migrations") ", repeatable, sort_key"
@@ -1417,6 +1415,13 @@ FmCatalogLastApplied(FmMigration *last)
 List *
 FmCatalogPending(const char *target, const FmMigration *last)
 {
+	return read_pending(STMT_PENDING, target, last);
+}
+
+/* FmCatalogPending() with statement "id": locking the rows or not. */
+static List *
+read_pending(CatalogStatement id, const char *target, const FmMigration *last)
+{
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		key[1] = {(Datum) 0};
 	char		nulls[1] = {'n'};
@@ -1429,7 +1434,7 @@ FmCatalogPending(const char *target, const FmMigration *last)
 		nulls[0] = ' ';
 	}
 
-	execute_statement(STMT_PENDING, key, nulls, SPI_OK_SELECT);
+	execute_statement(id, key, nulls, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];
@@ -2244,33 +2249,86 @@ FmCatalogTableFiles(int *n)
 	return files;
 }
 
+/* FmCatalogMyLocks()'s order: relation name, then mode, as text */
+static int
+compare_locks(const ListCell *a, const ListCell *b)
+{
+	const FmLock *la = (const FmLock *) lfirst(a);
+	const FmLock *lb = (const FmLock *) lfirst(b);
+	int			c;
+
+	c = varstr_cmp(la->relation, strlen(la->relation),
+				   lb->relation, strlen(lb->relation), DEFAULT_COLLATION_OID);
+	if (c == 0)
+		c = varstr_cmp(la->mode, strlen(la->mode),
+					   lb->mode, strlen(lb->mode), DEFAULT_COLLATION_OID);
+	return c;
+}
+
 /*
  * FmCatalogMyLocks
  *		The locks this backend holds on user tables and materialized views
  *		(FmLock), sorted by relation name and mode.
+ *
+ *		What pg_locks shows, read from the lock manager (GetLockStatusData())
+ *		without a query: a dry run asks after every migration, and a query
+ *		joining pg_locks to pg_class cost more than a small migration does.
+ *		The relations are looked up in the syscache, only those this backend
+ *		has locked, so the cost does not grow with the size of the catalog.
  */
 List *
 FmCatalogMyLocks(void)
 {
-	MemoryContext cxt = CurrentMemoryContext;
+	LockData   *data = GetLockStatusData();
+	Oid			fm_namespace = get_namespace_oid("fleetmigrate", true);
 	List	   *result = NIL;
 
-	execute_statement(STMT_MY_LOCKS, NULL, NULL, SPI_OK_SELECT);
-	MemoryContextSwitchTo(cxt);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	for (int i = 0; i < data->nelements; i++)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		FmLock	   *lock = palloc(sizeof(FmLock));
-		bool		isnull;
+		const LockInstanceData *instance = &data->locks[i];
+		const LOCKTAG *tag = &instance->locktag;
+		Oid			relid = (Oid) tag->locktag_field2;
+		HeapTuple	tuple;
+		Form_pg_class form;
+		char	   *relation;
 
-		lock->relid = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
-		lock->mode = nullable_text(tuple, desc, 2);
-		lock->relation = nullable_text(tuple, desc, 3);
-		lock->filenode = DatumGetObjectId(SPI_getbinval(tuple, desc, 4, &isnull));
-		result = lappend(result, lock);
+		if (instance->pid != MyProcPid || instance->holdMask == 0 ||
+			tag->locktag_type != LOCKTAG_RELATION ||
+			tag->locktag_field1 != MyDatabaseId ||
+			relid < FirstNormalObjectId)
+			continue;
+		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (!HeapTupleIsValid(tuple))
+			continue;			/* dropped in this transaction */
+		form = (Form_pg_class) GETSTRUCT(tuple);
+		if ((form->relkind != RELKIND_RELATION &&
+			 form->relkind != RELKIND_MATVIEW) ||
+			form->relnamespace == fm_namespace)
+		{
+			ReleaseSysCache(tuple);
+			continue;
+		}
+		/* as regclass prints it with search_path pg_catalog, pg_temp */
+		relation = isTempNamespace(form->relnamespace) ?
+			pstrdup(quote_identifier(NameStr(form->relname))) :
+			quote_qualified_identifier(get_namespace_name(form->relnamespace),
+									   NameStr(form->relname));
+		for (LOCKMODE mode = 1; mode <= MaxLockMode; mode++)
+		{
+			FmLock	   *lock;
+
+			if ((instance->holdMask & LOCKBIT_ON(mode)) == 0)
+				continue;
+			lock = palloc(sizeof(FmLock));
+			lock->relid = relid;
+			lock->mode = pstrdup(GetLockmodeName(tag->locktag_lockmethodid, mode));
+			lock->relation = relation;
+			lock->filenode = form->relfilenode;
+			result = lappend(result, lock);
+		}
+		ReleaseSysCache(tuple);
 	}
-	SPI_freetuptable(SPI_tuptable);
+	list_sort(result, compare_locks);
 	return result;
 }
 
@@ -2762,4 +2820,16 @@ FmCatalogRunSummarize(int64 run_id)
 		return run_id;
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									   SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * FmCatalogPendingUnlocked
+ *		FmCatalogPending() without locking the rows, for plan(): it reads
+ *		the plan a run would apply but runs nothing, so it must neither
+ *		write (a row lock does) nor wait for a run, nor make one wait.
+ */
+List *
+FmCatalogPendingUnlocked(const char *target, const FmMigration *last)
+{
+	return read_pending(STMT_PENDING_UNLOCKED, target, last);
 }
