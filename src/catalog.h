@@ -173,4 +173,8 @@ extern bool FmCatalogRunLogSummarizes(void);
 extern uint64 FmCatalogRunPrune(int64 run_id, int seconds);
 extern int64 FmCatalogRunSummarize(int64 run_id);
 
+/* plan() (1.10) */
+extern List *FmCatalogPendingUnlocked(const char *target,
+									  const FmMigration *last);
+
 #endif							/* FLEETMIGRATE_CATALOG_H */
