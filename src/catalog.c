@@ -30,7 +30,6 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "common/cryptohash.h"
@@ -47,7 +46,6 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
-#include "utils/varlena.h"
 
 #include "catalog.h"
 #include "objects.h"
@@ -2249,86 +2247,71 @@ FmCatalogTableFiles(int *n)
 	return files;
 }
 
-/* FmCatalogMyLocks()'s order: relation name, then mode, as text */
-static int
-compare_locks(const ListCell *a, const ListCell *b)
-{
-	const FmLock *la = (const FmLock *) lfirst(a);
-	const FmLock *lb = (const FmLock *) lfirst(b);
-	int			c;
-
-	c = varstr_cmp(la->relation, strlen(la->relation),
-				   lb->relation, strlen(lb->relation), DEFAULT_COLLATION_OID);
-	if (c == 0)
-		c = varstr_cmp(la->mode, strlen(la->mode),
-					   lb->mode, strlen(lb->mode), DEFAULT_COLLATION_OID);
-	return c;
-}
-
 /*
- * FmCatalogMyLocks
- *		The locks this backend holds on user tables and materialized views
- *		(FmLock), sorted by relation name and mode.
- *
- *		What pg_locks shows, read from the lock manager (GetLockStatusData())
- *		without a query: a dry run asks after every migration, and a query
- *		joining pg_locks to pg_class cost more than a small migration does.
- *		The relations are looked up in the syscache, only those this backend
- *		has locked, so the cost does not grow with the size of the catalog.
+ * FmCatalogMyRelationLocks
+ *		The relation locks this backend holds in this database on relations
+ *		that are not the system's, as (relation, modes held), one entry per
+ *		lock-manager entry (a relation may have two); sets *n.  Read from the
+ *		lock manager (GetLockStatusData()), without a query and without
+ *		looking the relations up: a dry run asks after every migration and
+ *		looks up only the relations whose modes are new
+ *		(FmCatalogUserTable()).  Allocated in the current memory context.
  */
-List *
-FmCatalogMyLocks(void)
+FmRelLock *
+FmCatalogMyRelationLocks(int *n)
 {
 	LockData   *data = GetLockStatusData();
-	Oid			fm_namespace = get_namespace_oid("fleetmigrate", true);
-	List	   *result = NIL;
+	FmRelLock  *result = palloc(sizeof(FmRelLock) * (data->nelements + 1));
 
+	*n = 0;
 	for (int i = 0; i < data->nelements; i++)
 	{
 		const LockInstanceData *instance = &data->locks[i];
 		const LOCKTAG *tag = &instance->locktag;
-		Oid			relid = (Oid) tag->locktag_field2;
-		HeapTuple	tuple;
-		Form_pg_class form;
-		char	   *relation;
 
 		if (instance->pid != MyProcPid || instance->holdMask == 0 ||
 			tag->locktag_type != LOCKTAG_RELATION ||
+			tag->locktag_lockmethodid != DEFAULT_LOCKMETHOD ||
 			tag->locktag_field1 != MyDatabaseId ||
-			relid < FirstNormalObjectId)
+			(Oid) tag->locktag_field2 < FirstNormalObjectId)
 			continue;
-		tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-		if (!HeapTupleIsValid(tuple))
-			continue;			/* dropped in this transaction */
-		form = (Form_pg_class) GETSTRUCT(tuple);
-		if ((form->relkind != RELKIND_RELATION &&
-			 form->relkind != RELKIND_MATVIEW) ||
-			form->relnamespace == fm_namespace)
-		{
-			ReleaseSysCache(tuple);
-			continue;
-		}
-		/* as regclass prints it with search_path pg_catalog, pg_temp */
-		relation = isTempNamespace(form->relnamespace) ?
+		result[*n].relid = (Oid) tag->locktag_field2;
+		result[*n].modes = instance->holdMask;
+		(*n)++;
+	}
+	return result;
+}
+
+/*
+ * FmCatalogUserTable
+ *		Whether "relid" is a user table or materialized view (not one of
+ *		fleetmigrate's own); if so, sets *name to its schema-qualified name
+ *		(as regclass prints it with search_path pg_catalog, pg_temp) and
+ *		*filenode to its file now.  A relation dropped in this transaction
+ *		is not.  Takes no lock.
+ */
+bool
+FmCatalogUserTable(Oid relid, char **name, Oid *filenode)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class form;
+	bool		result;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	form = (Form_pg_class) GETSTRUCT(tuple);
+	result = (form->relkind == RELKIND_RELATION ||
+			  form->relkind == RELKIND_MATVIEW) &&
+		form->relnamespace != get_namespace_oid("fleetmigrate", true);
+	if (result)
+	{
+		*name = isTempNamespace(form->relnamespace) ?
 			pstrdup(quote_identifier(NameStr(form->relname))) :
 			quote_qualified_identifier(get_namespace_name(form->relnamespace),
 									   NameStr(form->relname));
-		for (LOCKMODE mode = 1; mode <= MaxLockMode; mode++)
-		{
-			FmLock	   *lock;
-
-			if ((instance->holdMask & LOCKBIT_ON(mode)) == 0)
-				continue;
-			lock = palloc(sizeof(FmLock));
-			lock->relid = relid;
-			lock->mode = pstrdup(GetLockmodeName(tag->locktag_lockmethodid, mode));
-			lock->relation = relation;
-			lock->filenode = form->relfilenode;
-			result = lappend(result, lock);
-		}
-		ReleaseSysCache(tuple);
+		*filenode = form->relfilenode;
 	}
-	list_sort(result, compare_locks);
+	ReleaseSysCache(tuple);
 	return result;
 }
 
