@@ -25,8 +25,7 @@
  *
  * Everything it reads is the catalog (fleetmigrate's and the system's):
  * relation names are resolved without a lock, so plan() works in a
- * read-only transaction, writes nothing and leaves no
- * dead row.
+ * read-only transaction, writes nothing and leaves no dead row.
  *
  * Memory: the plan lives in the SPI procedure context; each migration's
  * scripts, parse trees and row datums in a per-migration context reset
