@@ -2816,3 +2816,27 @@ FmCatalogPendingUnlocked(const char *target, const FmMigration *last)
 {
 	return read_pending(STMT_PENDING_UNLOCKED, target, last);
 }
+
+/*
+ * FmCatalogUpScriptIfAny
+ *		The up script of migration "m", or NULL if it is no longer
+ *		registered: plan() reads its plan without locking the rows, so a
+ *		migration may be unregistered between the two reads.
+ */
+char *
+FmCatalogUpScriptIfAny(const FmMigration *m)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		values[2];
+	char	   *up = NULL;
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	if (execute_statement(STMT_SCRIPTS, values, NULL, SPI_OK_SELECT) == 1)
+	{
+		MemoryContextSwitchTo(cxt);
+		up = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return up;
+}

@@ -176,5 +176,6 @@ extern int64 FmCatalogRunSummarize(int64 run_id);
 /* plan() (1.10) */
 extern List *FmCatalogPendingUnlocked(const char *target,
 									  const FmMigration *last);
+extern char *FmCatalogUpScriptIfAny(const FmMigration *m);
 
 #endif							/* FLEETMIGRATE_CATALOG_H */

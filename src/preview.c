@@ -77,10 +77,10 @@ typedef struct PlanRow
 	const FmMigration *m;
 	int			position;		/* from 1 */
 	const char *status;			/* would_apply, refused, waits */
-	int			statements;		/* -1: unknown */
+	int			statements;		/* -1: unknown (unregistered meanwhile) */
 	char	   *lint;
 	char	   *locks;
-	int64		rows;			/* -1: touches no existing table */
+	int64		rows;			/* -1: no estimate */
 	char	   *checks;			/* NULL: nothing to say */
 } PlanRow;
 
@@ -253,7 +253,7 @@ describe_migration(PlanRow *row, char *checks)
 	 * about what a run spends checking its plan.  Whether the stored text
 	 * still matches its checksum is for the run (and validate()) to say.
 	 */
-	up = FmCatalogScript(m, FM_SCRIPT_UP);
+	up = FmCatalogUpScriptIfAny(m);
 	if (up == NULL)
 	{
 		row->statements = -1;
