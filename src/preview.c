@@ -240,9 +240,6 @@ describe_migration(PlanRow *row, char *checks)
 								 FmMigrationLabel(m->version, m->name));
 	char	   *up;
 	List	   *notes = NIL;
-	List	   *stmts;
-	List	   *findings;
-	char	   *consent;
 	StringInfoData buf;
 	ListCell   *lc;
 
@@ -264,8 +261,10 @@ describe_migration(PlanRow *row, char *checks)
 	}
 	else
 	{
-		stmts = FmSplitScript(up, label);
-		findings = FmLint(up, label);
+		List	   *stmts = FmSplitScript(up, label);
+		List	   *findings = FmLint(up, label);
+		char	   *consent;
+
 		row->statements = list_length(stmts);
 		row->lint = FmLintSummary(findings);
 		/* "lint: ok" in a column named lint says it twice */
