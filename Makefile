@@ -20,6 +20,7 @@ OBJS = \
 	src/runner.o \
 	src/run.o \
 	src/apply.o \
+	src/preview.o \
 	src/migrate.o \
 	src/worker.o \
 	src/definition.o \
@@ -35,9 +36,9 @@ DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.s
 	fleetmigrate_tiers--1.9.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
-REGRESS = install tiers_extension ordering register bundles register_dir_errors drift dependencies out_of_order baseline adopt import_history repeatable apply rollback settings verify params tolerate history_truth unregister summary status rehearse errors dry_run lint destructive consent privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate unattended integrity bad_input privilege_matrix upgrade upgrade_checksums
+REGRESS = install tiers_extension ordering register bundles register_dir_errors drift dependencies out_of_order baseline adopt import_history repeatable apply rollback settings verify params tolerate history_truth unregister summary status rehearse errors dry_run plan lint destructive consent privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate unattended integrity bad_input privilege_matrix upgrade upgrade_checksums
 REGRESS_OPTS = --inputdir=. --outputdir=.
-ISOLATION = concurrent_apply tier_upgrade lock_retry plan_snapshot
+ISOLATION = concurrent_apply tier_upgrade lock_retry plan_snapshot plan_live
 ISOLATION_OPTS = --inputdir=test
 # TAP tests: test/t/*.pl, each with its own PostgreSQL::Test::Cluster node
 TAP_TESTS = 1

@@ -72,3 +72,34 @@ SELECT m.version,
 
 COMMENT ON VIEW fleetmigrate.status IS
 'One row per registered migration, in apply order: state, checksums, progress, and for a migration still to run its worst lint finding as stored when it was registered or last linted again (linted_at); reading it lints nothing';
+
+-- ---- dry runs that are safe where they are used (issue 20, item 3) --------
+-- plan(): the plan-only dry run (src/preview.c).  It executes nothing of the
+-- migrations, takes no runner lock and locks no row, so it works in a
+-- read-only transaction.  It reads the migrations' scripts from the catalog,
+-- so, like export_bundle(), it is the installing role's to grant.
+CREATE FUNCTION fleetmigrate.plan(target text DEFAULT NULL,
+                                  params jsonb DEFAULT '{}')
+RETURNS TABLE(version text, name text, "position" integer, status text,
+              statements integer, lint text, locks text, "rows" bigint,
+              checks text)
+LANGUAGE C VOLATILE
+AS 'MODULE_PATHNAME', 'fleetmigrate_plan';
+
+COMMENT ON FUNCTION fleetmigrate.plan(text, jsonb) IS
+'The plan-only dry run: one row per pending migration up to target, in apply order, as a run would check it (status would_apply, refused or waits), with its lint findings, the relations it locks with the level the parser tells and their estimated rows (pg_class.reltuples), and the checks a run would make. Executes nothing, takes no runner lock, writes nothing: safe on production and in a read-only transaction.';
+
+REVOKE ALL ON FUNCTION fleetmigrate.plan(text, jsonb) FROM PUBLIC;
+
+-- Not @extowner@: on ALTER EXTENSION UPDATE that is whoever runs the update.
+DO $grant$
+DECLARE
+    owner text := (SELECT e.extowner::pg_catalog.regrole::pg_catalog.text
+                     FROM pg_catalog.pg_extension e
+                    WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate');
+BEGIN
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION fleetmigrate.plan(text, jsonb) TO %s WITH GRANT OPTION',
+        owner);
+END
+$grant$;

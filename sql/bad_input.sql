@@ -536,7 +536,15 @@ INSERT INTO bad_input VALUES
 (949, 'register_bundle: -- Ran', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- Ran\nSELECT 2;')$c$),
 (950, 'register_bundle: --end', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n--end')$c$),
 (951, 'register_bundle: -- ran: with a colon', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- ran:\nSELECT 2;')$c$),
-(952, 'register_bundle: -- Down inside a ran section', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- ran\n-- Down')$c$);
+(952, 'register_bundle: -- Down inside a ran section', false, '22023', $c$SELECT * FROM fleetmigrate.register_bundle(E'-- migration: 090 x\nSELECT 1;\n-- ran\n-- Down')$c$),
+-- dry runs that are safe where they are used (issue 20, item 3): plan() (1020-1039: this area's own range)
+(1020, 'plan: NULL params', false, '22004', $c$SELECT * FROM fleetmigrate.plan(params => NULL)$c$),
+(1021, 'plan: params not an object', false, '22023', $c$SELECT * FROM fleetmigrate.plan(params => '[1]')$c$),
+(1022, 'plan: params value an object', false, '22023', $c$SELECT * FROM fleetmigrate.plan(params => '{"who": {"a": 1}}')$c$),
+(1023, 'plan: parameter no migration declares', false, '42704', $c$SELECT * FROM fleetmigrate.plan(params => '{"nobody": "x"}')$c$),
+(1024, 'plan: unknown target', false, '42704', $c$SELECT * FROM fleetmigrate.plan(target => '404')$c$),
+(1025, 'plan: 100000-byte target', false, '54000', $c$SELECT * FROM fleetmigrate.plan(target => repeat('9', 100000))$c$),
+(1026, 'plan: empty target', false, '42704', $c$SELECT * FROM fleetmigrate.plan(target => '')$c$);
 SELECT count(*) AS cases FROM bad_input;
 
 -- the sweep

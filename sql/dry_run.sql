@@ -32,5 +32,21 @@ COMMIT;
 SELECT version, status FROM fleetmigrate.apply_pending(target => '002');
 SELECT count(*) AS items FROM items;
 
-DROP TABLE items;
+-- the locks of a run of several migrations: a lock an earlier migration
+-- took is not repeated, a stronger one is, a rewrite is told against the
+-- table's file before the migration, and a table created by the run counts
+-- as existing for the migrations after the one that created it
+DROP EXTENSION fleetmigrate;
+CREATE EXTENSION fleetmigrate;
+CREATE TABLE dr_t (id int, v int);
+CREATE TABLE "dr_T2" (id int);
+SELECT fleetmigrate.register('010', 'read_t', 'SELECT count(*) FROM dr_t;');
+SELECT fleetmigrate.register('011', 'rewrite_t', 'ALTER TABLE dr_t ALTER v TYPE bigint;');
+SELECT fleetmigrate.register('012', 'create_new', 'CREATE TABLE dr_new (id int);');
+SELECT fleetmigrate.register('013', 'alter_new', 'ALTER TABLE dr_new ADD COLUMN w int;');
+SELECT fleetmigrate.register('014', 'write_all', 'INSERT INTO dr_t VALUES (1); INSERT INTO "dr_T2" VALUES (1); LOCK dr_new IN ACCESS SHARE MODE;');
+SELECT version, name, status, message FROM fleetmigrate.apply_pending(dry_run => true, target => '014');
+SELECT to_regclass('dr_new') AS dr_new;
+
+DROP TABLE items, dr_t, "dr_T2";
 DROP EXTENSION fleetmigrate;

@@ -37,6 +37,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_collation.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -44,9 +45,11 @@
 #include "tcop/tcopprot.h"
 #include "utils/backend_status.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/varlena.h"
 
 #include "catalog.h"
 #include "consent.h"
@@ -267,24 +270,6 @@ apply_all(ApplyRun *run, List *pending)
 	return applied;
 }
 
-/* pg_locks' modes, weakest first */
-static const char *const lock_modes[] = {
-	"AccessShareLock", "RowShareLock", "RowExclusiveLock",
-	"ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock",
-	"ExclusiveLock", "AccessExclusiveLock"
-};
-
-static int
-lock_rank(const char *mode)
-{
-	for (int i = 0; i < lengthof(lock_modes); i++)
-	{
-		if (strcmp(lock_modes[i], mode) == 0)
-			return i;
-	}
-	return -1;
-}
-
 static int
 compare_relfiles(const void *a, const void *b)
 {
@@ -295,60 +280,142 @@ compare_relfiles(const void *a, const void *b)
 }
 
 /*
+ * KnownLock
+ *		What a dry run knows of a relation it holds locks on: the modes
+ *		held when the previous migration ended and the ones held now, so
+ *		that telling a migration's new locks costs a hash lookup per lock
+ *		held and a catalog lookup per new one, not a description of every
+ *		lock held after every migration.
+ */
+typedef struct KnownLock
+{
+	Oid			relid;			/* hash key */
+	int			round;			/* the migration "now" refers to */
+	LOCKMASK	before;			/* modes held before that migration */
+	LOCKMASK	now;			/* modes held after it */
+	int			listed;			/* the migration that listed it as new */
+	bool		looked_up;		/* table and filenode are set */
+	bool		table;			/* a user table or materialized view */
+	Oid			filenode;		/* its file when last looked up */
+} KnownLock;
+
+/* One relation a migration locked anew, for describe_locks(). */
+typedef struct NewLock
+{
+	char	   *relation;
+	LOCKMODE	mode;			/* the strongest new one */
+	bool		rewritten;
+} NewLock;
+
+/* New locks by relation name, in the database's collation (as listed before 1.10) */
+static int
+compare_new_locks(const void *a, const void *b)
+{
+	const char *ra = ((const NewLock *) a)->relation;
+	const char *rb = ((const NewLock *) b)->relation;
+
+	return varstr_cmp(ra, strlen(ra), rb, strlen(rb), DEFAULT_COLLATION_OID);
+}
+
+/*
  * describe_locks
- *		What a dry run's migration did to tables that existed before it:
- *		the strongest lock it took on each ("locks" now held, minus "held"
- *		before it), and whether it rewrote the table (its file changed from
- *		"files", sorted by OID).  Locks an earlier migration of the run took
- *		are not repeated.
+ *		What migration number "round" of a dry run did to tables that
+ *		existed before it: the strongest lock it took on each (the modes
+ *		held now that were not held when the previous migration ended, in
+ *		"known"), and whether it rewrote the table (its file changed).  A
+ *		table's file before the migration is the one it had when the run
+ *		last found a new lock on it (a lock held keeps other sessions from
+ *		rewriting it), else the one it had when the run began ("files",
+ *		sorted by OID); a table in neither was created by this migration.
+ *		One exception, as rare as it is harmless: a table this run already
+ *		holds ACCESS EXCLUSIVE on and rewrote in an earlier migration
+ *		without a new lock is reported as rewritten again when a later
+ *		migration takes a new, weaker mode on it.
  */
 static char *
-describe_locks(List *locks, List *held, FmRelFile *files, int nfiles)
+describe_locks(HTAB *known, int round, FmRelFile *files, int nfiles)
 {
 	StringInfoData buf;
-	const FmLock *strongest = NULL;
-	bool		any = false;
+	int			nheld;
+	FmRelLock  *held = FmCatalogMyRelationLocks(&nheld);
+	List	   *changed = NIL;
+	NewLock    *news;
+	int			nnew = 0;
+	ListCell   *lc;
+
+	for (int i = 0; i < nheld; i++)
+	{
+		bool		found;
+		KnownLock  *k = hash_search(known, &held[i].relid, HASH_ENTER, &found);
+
+		if (!found)
+		{
+			k->round = -1;
+			k->now = 0;
+			k->listed = -1;
+			k->looked_up = false;
+		}
+		if (k->round != round)
+		{
+			/* held when the previous migration ended, or not at all */
+			k->before = k->round == round - 1 ? k->now : 0;
+			k->now = 0;
+			k->round = round;
+		}
+		k->now |= held[i].modes;
+		if ((k->now & ~k->before) != 0 && k->listed != round)
+		{
+			k->listed = round;
+			changed = lappend(changed, k);
+		}
+	}
+
+	news = palloc(sizeof(NewLock) * (list_length(changed) + 1));
+	foreach(lc, changed)
+	{
+		KnownLock  *k = (KnownLock *) lfirst(lc);
+		LOCKMASK	fresh = k->now & ~k->before;
+		bool		had_file = k->looked_up && k->table && k->before != 0;
+		Oid			before_file = k->filenode;
+		char	   *name = NULL;
+		Oid			filenode;
+		FmRelFile	key = {k->relid, InvalidOid};
+		FmRelFile  *at_start;
+		LOCKMODE	mode;
+
+		k->looked_up = true;
+		k->table = FmCatalogUserTable(k->relid, &name, &filenode);
+		if (!k->table)
+			continue;
+		k->filenode = filenode;
+		if (!had_file)
+		{
+			at_start = bsearch(&key, files, nfiles, sizeof(FmRelFile),
+							   compare_relfiles);
+			if (at_start == NULL)
+				continue;		/* created by this migration */
+			before_file = at_start->filenode;
+		}
+		for (mode = MaxLockMode; mode > NoLock; mode--)
+		{
+			if (fresh & LOCKBIT_ON(mode))
+				break;
+		}
+		news[nnew].relation = name;
+		news[nnew].mode = mode;
+		news[nnew].rewritten = before_file != filenode;
+		nnew++;
+	}
+	qsort(news, nnew, sizeof(NewLock), compare_new_locks);
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "new locks:");
-	/* sorted by relation: one entry per relation, its strongest new mode */
-	for (int i = 0; i <= list_length(locks); i++)
-	{
-		const FmLock *lock = i < list_length(locks) ? list_nth(locks, i) : NULL;
-		bool		new_lock = lock != NULL;
-		ListCell   *lc2;
-
-		if (strongest != NULL &&
-			(lock == NULL || lock->relid != strongest->relid))
-		{
-			FmRelFile	key = {strongest->relid, InvalidOid};
-			FmRelFile  *before = bsearch(&key, files, nfiles, sizeof(FmRelFile),
-										 compare_relfiles);
-
-			if (before != NULL)
-			{
-				appendStringInfo(&buf, "%s %s %s%s", any ? "," : "",
-								 strongest->relation, strongest->mode,
-								 before->filenode != strongest->filenode ?
-								 " (rewritten)" : "");
-				any = true;
-			}
-			strongest = NULL;
-		}
-		if (lock == NULL)
-			break;
-		foreach(lc2, held)
-		{
-			const FmLock *old = lfirst(lc2);
-
-			if (old->relid == lock->relid && strcmp(old->mode, lock->mode) == 0)
-				new_lock = false;
-		}
-		if (new_lock &&
-			(strongest == NULL || lock_rank(lock->mode) > lock_rank(strongest->mode)))
-			strongest = lock;
-	}
-	if (!any)
+	for (int i = 0; i < nnew; i++)
+		appendStringInfo(&buf, "%s %s %s%s", i > 0 ? "," : "",
+						 news[i].relation,
+						 GetLockmodeName(DEFAULT_LOCKMETHOD, news[i].mode),
+						 news[i].rewritten ? " (rewritten)" : "");
+	if (nnew == 0)
 		appendStringInfoString(&buf, " none on existing tables");
 	return buf.data;
 }
@@ -392,20 +459,39 @@ typedef struct DryRunArgs
 {
 	ApplyRun   *run;
 	List	   *pending;
-	MemoryContext held_cxt;		/* the locks held so far */
+	MemoryContext run_cxt;		/* what the run knows of tables and locks */
 	FmMigration *current;		/* the migration running; NULL: none yet */
 	FmFailedAt	failed_at;
 } DryRunArgs;
 
-/* Run every migration of the dry run, reporting each (apply_dry_run()). */
+/*
+ * Run every migration of the dry run, reporting each (apply_dry_run()).
+ * The tables' files are read once, not before every migration, and the
+ * locks are compared with those known (describe_locks()): with many tables
+ * or many migrations, reading and describing everything after every
+ * migration cost more than the migrations.
+ */
 static void
 dry_run_all(void *arg)
 {
 	DryRunArgs *args = (DryRunArgs *) arg;
 	ApplyRun   *run = args->run;
 	MemoryContext oldcxt = CurrentMemoryContext;
-	List	   *held = NIL;
+	HASHCTL		ctl;
+	HTAB	   *known;
+	int			nfiles;
+	FmRelFile  *files;
 	ListCell   *lc;
+
+	MemoryContextSwitchTo(args->run_cxt);
+	files = FmCatalogTableFiles(&nfiles);
+	MemoryContextSwitchTo(oldcxt);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(Oid);
+	ctl.entrysize = sizeof(KnownLock);
+	ctl.hcxt = args->run_cxt;
+	known = hash_create("fleetmigrate dry run locks", 256, &ctl,
+						HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 
 	foreach(lc, args->pending)
 	{
@@ -413,9 +499,6 @@ dry_run_all(void *arg)
 		char	   *scripts[3];
 		double		duration_ms;
 		int			nstatements;
-		int			nfiles;
-		FmRelFile  *files;
-		List	   *locks;
 		List	   *findings;
 		List	   *destroyed;
 		char	   *message;
@@ -425,7 +508,6 @@ dry_run_all(void *arg)
 		if (!planned_scripts(run, current, scripts))
 			break;
 		MemoryContextSwitchTo(run->migration_cxt);
-		files = FmCatalogTableFiles(&nfiles);
 		/* linted as the database is before it runs */
 		findings = FmLint(scripts[FM_SCRIPT_UP],
 						  psprintf("up script of %s",
@@ -437,12 +519,11 @@ dry_run_all(void *arg)
 									 &args->failed_at);
 		/* measured as each statement ran (consent.c), not enforced */
 		destroyed = FmConsentLastDestroyed();
-		MemoryContextSwitchTo(args->held_cxt);
-		locks = FmCatalogMyLocks();
+		MemoryContextSwitchTo(run->migration_cxt);
 		message = psprintf("dry run: rolled back; %s; %s%s", lint,
-						   describe_locks(locks, held, files, nfiles),
+						   describe_locks(known, foreach_current_index(lc) + 1,
+										  files, nfiles),
 						   dry_run_consent(current, destroyed));
-		held = locks;
 		MemoryContextSwitchTo(oldcxt);
 		put_row(run, current->version, current->name, "would_apply",
 				duration_ms, nstatements, message);
@@ -463,9 +544,9 @@ apply_dry_run(ApplyRun *run, List *pending)
 	DryRunArgs	args = {run, pending, NULL, NULL, {0, 0}};
 	ErrorData  *edata;
 
-	args.held_cxt = AllocSetContextCreate(CurrentMemoryContext,
-										  "fleetmigrate dry run",
-										  ALLOCSET_SMALL_SIZES);
+	args.run_cxt = AllocSetContextCreate(CurrentMemoryContext,
+										 "fleetmigrate dry run",
+										 ALLOCSET_DEFAULT_SIZES);
 	/* success or not, nothing of the rehearsal stays */
 	edata = FmInSubtransaction(dry_run_all, &args, false, CurrentMemoryContext);
 	if (edata != NULL)
@@ -483,7 +564,7 @@ apply_dry_run(ApplyRun *run, List *pending)
 			MemoryContextReset(run->migration_cxt);
 		}
 	}
-	MemoryContextDelete(args.held_cxt);
+	MemoryContextDelete(args.run_cxt);
 }
 
 /*

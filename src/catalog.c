@@ -26,6 +26,7 @@
  */
 #include "postgres.h"
 
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -37,6 +38,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lock.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -126,7 +128,6 @@ typedef enum CatalogStatement
 	STMT_RECORD_ROLLED_BACK,
 	STMT_VERIFIABLE,
 	STMT_TABLE_FILES,
-	STMT_MY_LOCKS,
 	STMT_SCHEMA,
 	/* history that tells the truth (1.9): on a catalog of 1.9 or later */
 	STMT_RECORD_APPLIED_TEXT,
@@ -136,8 +137,13 @@ typedef enum CatalogStatement
 	STMT_UNREGISTER_ROW,
 	STMT_UNREGISTER_REQUIRED,
 	STMT_UNREGISTER,
+	/* plan() (1.10) */
+	STMT_PENDING_UNLOCKED,
 	NUM_CATALOG_STATEMENTS
 } CatalogStatement;
+
+static List *read_pending(CatalogStatement id, const char *target,
+						  const FmMigration *last);
 
 #define MAX_STATEMENT_ARGS 19
 
@@ -537,20 +543,6 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		" ORDER BY c.oid",
 		0, {InvalidOid}
 	},
-	[STMT_MY_LOCKS] = {
-		"SELECT l.relation, l.mode, l.relation::pg_catalog.regclass::pg_catalog.text,"
-		"       c.relfilenode"
-		"  FROM pg_catalog.pg_locks l"
-		"  JOIN pg_catalog.pg_class c ON c.oid = l.relation"
-		" WHERE l.locktype = 'relation' AND l.granted"
-		"   AND l.pid = pg_catalog.pg_backend_pid()"
-		"   AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d"
-		"                      WHERE d.datname = pg_catalog.current_database())"
-		"   AND c.relkind IN ('r', 'm') AND c.oid >= 16384"
-		"   AND c.relnamespace <> (SELECT ns.oid FROM pg_catalog.pg_namespace ns WHERE ns.nspname = 'fleetmigrate')"
-		" ORDER BY 3, 2",
-		0, {InvalidOid}
-	},
 	[STMT_SCHEMA] = {
 		"WITH n AS ("
 		" SELECT oid, nspname FROM pg_catalog.pg_namespace"
@@ -706,6 +698,10 @@ static const CatalogStatementDef statement_defs[NUM_CATALOG_STATEMENTS] = {
 		"        statements, $4"
 		"   FROM m",
 		4, {TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	},
+	[STMT_PENDING_UNLOCKED] = {
+		PENDING_SELECT,
+		1, {BYTEAOID}
 	},
 	[STMT_MENTIONING] = {
 		"SELECT version, name, up, " IN_EFFECT("migrations") ", repeatable, sort_key"
@@ -1416,6 +1412,13 @@ FmCatalogLastApplied(FmMigration *last)
 List *
 FmCatalogPending(const char *target, const FmMigration *last)
 {
+	return read_pending(STMT_PENDING, target, last);
+}
+
+/* FmCatalogPending() with statement "id": locking the rows or not. */
+static List *
+read_pending(CatalogStatement id, const char *target, const FmMigration *last)
+{
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		key[1] = {(Datum) 0};
 	char		nulls[1] = {'n'};
@@ -1428,7 +1431,7 @@ FmCatalogPending(const char *target, const FmMigration *last)
 		nulls[0] = ' ';
 	}
 
-	execute_statement(STMT_PENDING, key, nulls, SPI_OK_SELECT);
+	execute_statement(id, key, nulls, SPI_OK_SELECT);
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];
@@ -2220,32 +2223,70 @@ FmCatalogTableFiles(int *n)
 }
 
 /*
- * FmCatalogMyLocks
- *		The locks this backend holds on user tables and materialized views
- *		(FmLock), sorted by relation name and mode.
+ * FmCatalogMyRelationLocks
+ *		The relation locks this backend holds in this database on relations
+ *		that are not the system's, as (relation, modes held), one entry per
+ *		lock-manager entry (a relation may have two); sets *n.  Read from the
+ *		lock manager (GetLockStatusData()), without a query and without
+ *		looking the relations up: a dry run asks after every migration and
+ *		looks up only the relations whose modes are new
+ *		(FmCatalogUserTable()).  Allocated in the current memory context.
  */
-List *
-FmCatalogMyLocks(void)
+FmRelLock *
+FmCatalogMyRelationLocks(int *n)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	List	   *result = NIL;
+	LockData   *data = GetLockStatusData();
+	FmRelLock  *result = palloc(sizeof(FmRelLock) * (data->nelements + 1));
 
-	execute_statement(STMT_MY_LOCKS, NULL, NULL, SPI_OK_SELECT);
-	MemoryContextSwitchTo(cxt);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	*n = 0;
+	for (int i = 0; i < data->nelements; i++)
 	{
-		HeapTuple	tuple = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		FmLock	   *lock = palloc(sizeof(FmLock));
-		bool		isnull;
+		const LockInstanceData *instance = &data->locks[i];
+		const LOCKTAG *tag = &instance->locktag;
 
-		lock->relid = DatumGetObjectId(SPI_getbinval(tuple, desc, 1, &isnull));
-		lock->mode = nullable_text(tuple, desc, 2);
-		lock->relation = nullable_text(tuple, desc, 3);
-		lock->filenode = DatumGetObjectId(SPI_getbinval(tuple, desc, 4, &isnull));
-		result = lappend(result, lock);
+		if (instance->pid != MyProcPid || instance->holdMask == 0 ||
+			tag->locktag_type != LOCKTAG_RELATION ||
+			tag->locktag_lockmethodid != DEFAULT_LOCKMETHOD ||
+			tag->locktag_field1 != MyDatabaseId ||
+			(Oid) tag->locktag_field2 < FirstNormalObjectId)
+			continue;
+		result[*n].relid = (Oid) tag->locktag_field2;
+		result[*n].modes = instance->holdMask;
+		(*n)++;
 	}
-	SPI_freetuptable(SPI_tuptable);
+	return result;
+}
+
+/*
+ * FmCatalogUserTable
+ *		Whether "relid" is a user table or materialized view (not one of
+ *		fleetmigrate's own); if so, sets *name to its schema-qualified name
+ *		(as regclass prints it with search_path pg_catalog, pg_temp) and
+ *		*filenode to its file now.  A relation dropped in this transaction
+ *		is not.  Takes no lock.
+ */
+bool
+FmCatalogUserTable(Oid relid, char **name, Oid *filenode)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class form;
+	bool		result;
+
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	form = (Form_pg_class) GETSTRUCT(tuple);
+	result = (form->relkind == RELKIND_RELATION ||
+			  form->relkind == RELKIND_MATVIEW) &&
+		form->relnamespace != get_namespace_oid("fleetmigrate", true);
+	if (result)
+	{
+		*name = isTempNamespace(form->relnamespace) ?
+			pstrdup(quote_identifier(NameStr(form->relname))) :
+			quote_qualified_identifier(get_namespace_name(form->relnamespace),
+									   NameStr(form->relname));
+		*filenode = form->relfilenode;
+	}
+	ReleaseSysCache(tuple);
 	return result;
 }
 
@@ -2864,6 +2905,42 @@ FmCatalogUpScript(const FmMigration *m)
 						 "   AND checksum OPERATOR(pg_catalog.=) $3",
 						 3, argtypes, values, SPI_OK_SELECT) == 1)
 		up = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	SPI_freetuptable(SPI_tuptable);
+	return up;
+}
+
+/*
+ * FmCatalogPendingUnlocked
+ *		FmCatalogPending() without locking the rows, for plan(): it reads
+ *		the plan a run would apply but runs nothing, so it must neither
+ *		write (a row lock does) nor wait for a run, nor make one wait.
+ */
+List *
+FmCatalogPendingUnlocked(const char *target, const FmMigration *last)
+{
+	return read_pending(STMT_PENDING_UNLOCKED, target, last);
+}
+
+/*
+ * FmCatalogUpScriptIfAny
+ *		The up script of migration "m", or NULL if it is no longer
+ *		registered: plan() reads its plan without locking the rows, so a
+ *		migration may be unregistered between the two reads.
+ */
+char *
+FmCatalogUpScriptIfAny(const FmMigration *m)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		values[2];
+	char	   *up = NULL;
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	if (execute_statement(STMT_SCRIPTS, values, NULL, SPI_OK_SELECT) == 1)
+	{
+		MemoryContextSwitchTo(cxt);
+		up = nullable_text(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
 	SPI_freetuptable(SPI_tuptable);
 	return up;
 }

@@ -11,6 +11,7 @@
 #include "datatype/timestamp.h"
 #include "access/tupdesc.h"
 #include "nodes/pg_list.h"
+#include "storage/lock.h"
 #include "utils/tuplestore.h"
 
 #include "common.h"
@@ -80,14 +81,12 @@ typedef struct FmRelFile
 	Oid			filenode;
 } FmRelFile;
 
-/* A lock this backend holds on a table (FmCatalogMyLocks()). */
-typedef struct FmLock
+/* A relation this backend holds locks on (FmCatalogMyRelationLocks()). */
+typedef struct FmRelLock
 {
 	Oid			relid;
-	char	   *relation;		/* schema-qualified name */
-	char	   *mode;			/* as in pg_locks: "AccessExclusiveLock" */
-	Oid			filenode;		/* its relfilenode now */
-} FmLock;
+	LOCKMASK	modes;			/* LOCKBIT_ON(mode) for each mode held */
+} FmRelLock;
 
 /* A migration a baseline or an import may take (FmCatalogAdoptable()). */
 typedef struct FmAdoptable
@@ -133,7 +132,8 @@ extern void FmCatalogRecordRolledBack(const FmMigration *m, TimestampTz started,
 									  int statements, const char *reason);
 extern List *FmCatalogVerifiable(const char *version);
 extern FmRelFile *FmCatalogTableFiles(int *n);
-extern List *FmCatalogMyLocks(void);
+extern FmRelLock *FmCatalogMyRelationLocks(int *n);
+extern bool FmCatalogUserTable(Oid relid, char **name, Oid *filenode);
 extern List *FmCatalogSchema(void);
 extern void FmCatalogRecordApplied(const FmMigration *m, TimestampTz started,
 								   double duration_ms, const char *applied_by,
@@ -182,5 +182,9 @@ extern bool FmCatalogStoreLint(const char *version, const char *name,
 							   const char *checksum, List *findings);
 extern List *FmCatalogLintDue(const char *version, const char *name);
 extern char *FmCatalogUpScript(const FmMigration *m);
+/* plan() (1.10) */
+extern List *FmCatalogPendingUnlocked(const char *target,
+									  const FmMigration *last);
+extern char *FmCatalogUpScriptIfAny(const FmMigration *m);
 
 #endif							/* FLEETMIGRATE_CATALOG_H */

@@ -250,8 +250,10 @@ report_blocked(void *arg)
  *		FmRunPlan(): a value declared by no pending migration, an
  *		allow_data_loss entry naming none.  blocked->edata is the error the
  *		checks raise for the blocked migration.  Everything is allocated in
- *		the current memory context; run->plan is the plan kept.  Call with
- *		the runner lock held.
+ *		the current memory context; run->plan is the plan kept,
+ *		run->pending the whole plan read.  Call with the runner lock held,
+ *		or with opts.read_only (plan()), which reads the plan without
+ *		locking its rows.
  */
 List *
 FmRunPlanUpToBlocked(FmRun *run, const char *target, FmBlocked *blocked)
@@ -268,7 +270,10 @@ FmRunPlanUpToBlocked(FmRun *run, const char *target, FmBlocked *blocked)
 	Assert(run->started);
 	memset(blocked, 0, sizeof(FmBlocked));
 	last = FmCatalogLastApplied(&last_applied) ? &last_applied : NULL;
-	plan = FmCatalogPending(target, last);
+	/* plan() reads without locking the rows: it runs nothing */
+	plan = run->opts.read_only ? FmCatalogPendingUnlocked(target, last) :
+		FmCatalogPending(target, last);
+	run->pending = plan;
 	stop = list_length(plan);
 
 	/* what the call supplies must fit the plan: otherwise the call is wrong */

@@ -30,6 +30,8 @@ typedef struct FmRunOptions
 									 * call consents to */
 	bool		check_destructive;	/* refuse a plan, or a statement, that
 									 * loses data without consent */
+	bool		read_only;		/* plan(): read the plan without locking its
+								 * rows (FmRunPlanUpToBlocked() only) */
 	/* a check of the caller's own, for each migration of the plan; or NULL */
 	void		(*check_migration) (List *plan, const FmMigration *m);
 } FmRunOptions;
@@ -42,6 +44,8 @@ typedef struct FmRun
 	bool		started;		/* between FmRunStart() and FmRunEnd() */
 	bool		session_locked; /* holds the runner lock for the session */
 	List	   *plan;			/* FmMigration *: the plan as checked */
+	List	   *pending;		/* FmMigration *: the whole plan read
+								 * (FmRunPlanUpToBlocked()) */
 } FmRun;
 
 /* The first migration a plan cannot apply yet (FmRunPlanUpToBlocked()). */
