@@ -60,6 +60,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
@@ -79,6 +80,7 @@
 
 #include "catalog.h"
 #include "consent.h"
+#include "depend.h"
 #include "lint.h"
 #include "parse.h"
 
@@ -108,6 +110,7 @@ static int64 measure_relation(RangeVar *rv, const char *column, bool inh);
 static int64 measure_oids(List *relids, List *columns);
 static int64 measure_schema(const char *schema);
 static int64 measure_type(List *names);
+static int64 measure_dependents(const FmFinding *f, FmDataLoss *d);
 static FmDataLoss *measure(const FmFinding *f);
 static void judge(FmDataLoss *d, const FmMigration *m);
 static bool entry_matches(const char *entry, const FmMigration *m);
@@ -445,6 +448,41 @@ measure_type(List *names)
 }
 
 /*
+ * measure_dependents
+ *		The rows of the tables and the non-null values of the columns that
+ *		dropping the object of finding "f" takes with it now (depend.c);
+ *		FM_AMOUNT_ABSENT if the object does not exist.  Sets d->no_data
+ *		when nothing that goes holds data, and d->values when only columns
+ *		do.
+ */
+static int64
+measure_dependents(const FmFinding *f, FmDataLoss *d)
+{
+	ObjectAddress address;
+	FmDropReach *reach;
+	int64		rows;
+	int64		values;
+
+	if (!FmDropObjectAddress(f->objtype, f->object, &address))
+		return FM_AMOUNT_ABSENT;
+	reach = FmDropReachOf(&address, f->cascade);
+	if (!FmDropReachHoldsData(reach))
+	{
+		d->no_data = true;
+		return 0;
+	}
+	rows = measure_oids(reach->relids, NIL);
+	if (rows < 0)
+		return rows;
+	values = measure_oids(reach->colrels, reach->columns);
+	if (values < 0)
+		return values;
+	d->values = reach->relids == NIL;
+	d->mixed = reach->relids != NIL && reach->columns != NIL;
+	return Min(rows + values, FM_COUNT_LIMIT);
+}
+
+/*
  * measure
  *		What destructive finding "f" would remove now.  Must be connected to
  *		SPI.  Allocates in the current memory context.
@@ -474,6 +512,21 @@ measure(const FmFinding *f)
 			d->values = true;
 			d->amount = measure_type(f->names);
 			break;
+		case FM_DATA_DEPENDENTS:
+			d->amount = measure_dependents(f, d);
+			break;
+		case FM_DATA_OWNED:
+			{
+				Oid			roleid = get_role_oid(strVal(linitial(f->names)), true);
+
+				d->amount = OidIsValid(roleid) ?
+					measure_oids(FmOwnedReach(roleid)->relids, NIL) : FM_AMOUNT_ABSENT;
+				break;
+			}
+		case FM_DATA_DATABASE:
+			d->amount = OidIsValid(get_database_oid(strVal(linitial(f->names)), true)) ?
+				FM_AMOUNT_OTHER_DATABASE : FM_AMOUNT_ABSENT;
+			break;
 	}
 	d->at_least = d->amount >= FM_COUNT_LIMIT;
 	return d;
@@ -488,6 +541,13 @@ measure(const FmFinding *f)
 static void
 judge(FmDataLoss *d, const FmMigration *m)
 {
+	/* what goes holds no data: a view or function dropped with CASCADE */
+	if (d->no_data)
+	{
+		d->needs_call = false;
+		d->consented = true;
+		return;
+	}
 	/* data, or an amount that could not be counted */
 	d->needs_call = d->amount > 0 || d->amount < FM_AMOUNT_ABSENT;
 	if (call_consents(m))
@@ -510,7 +570,7 @@ destructive_findings(const FmMigration *m, const char *up)
 	{
 		FmFinding  *f = (FmFinding *) lfirst(lc);
 
-		if (FM_RULE_IS_DESTRUCTIVE(f->rule))
+		if (FM_FINDING_NEEDS_CONSENT(f))
 			result = lappend(result, f);
 	}
 	return result;
@@ -522,12 +582,19 @@ amount_text(const FmDataLoss *d)
 {
 	if (d->finding->data == FM_DATA_NONE)
 		return pstrdup("no rows");
+	if (d->no_data)
+		return pstrdup("no data (nothing that goes with it is a table or a column)");
+	if (d->amount == FM_AMOUNT_OTHER_DATABASE)
+		return pstrdup("an unknown amount of data (another database: it cannot be counted from this one)");
 	if (d->amount == FM_AMOUNT_ABSENT)
 		return pstrdup("nothing (it does not exist)");
 	if (d->amount == FM_AMOUNT_UNKNOWN)
 		return pstrdup("an unknown amount of data (the caller may not read it to count it)");
 	if (d->amount == FM_AMOUNT_ELSEWHERE)
 		return pstrdup("an unknown amount of data (a view or foreign table: its rows are elsewhere)");
+	if (d->mixed)
+		return psprintf("%s" INT64_FORMAT " rows and non-null values",
+						d->at_least ? "at least " : "", d->amount);
 	return psprintf("%s" INT64_FORMAT " %s%s", d->at_least ? "at least " : "",
 					d->amount,
 					d->values ? "non-null value" : "row",
@@ -565,6 +632,23 @@ loss_sentence(const FmDataLoss *d, bool past)
 						past ? "converted" : "converts", amount);
 	if (strcmp(rule, "drop_schema") == 0)
 		return psprintf("DROP SCHEMA %s %s %s", target, deletes, amount);
+	if (strcmp(rule, "merge_delete") == 0)
+		return psprintf("MERGE ... DELETE on %s %s up to %s", target,
+						past ? "could delete" : "can delete", amount);
+	if (strcmp(rule, "drop_owned") == 0)
+		return psprintf("DROP OWNED BY %s %s %s of the tables it owns",
+						target, deletes, amount);
+	if (strcmp(rule, "drop_database") == 0)
+		return psprintf("DROP DATABASE %s %s %s", target, deletes, amount);
+	if (strcmp(rule, "drop_extension") == 0)
+		return psprintf("DROP EXTENSION %s%s %s %s of what goes with it", target,
+						f->cascade ? " CASCADE" : "", deletes, amount);
+	if (f->data == FM_DATA_DEPENDENTS)
+		return psprintf("DROP %s %s CASCADE %s %s of what goes with it",
+						f->objtype == OBJECT_VIEW ? "VIEW" :
+						f->objtype == OBJECT_PROCEDURE ? "PROCEDURE" :
+						f->objtype == OBJECT_ROUTINE ? "ROUTINE" : "FUNCTION",
+						target, deletes, amount);
 	if (f->data == FM_DATA_TYPE)
 		return psprintf("dropping type %s with CASCADE %s %s of columns of that type",
 						target, deletes, amount);
@@ -912,6 +996,8 @@ FmConsentAfterStatement(const FmStatement *stmt, int rc, uint64 processed)
 		if (d->finding->statement != stmt->number || d->ran)
 			continue;
 		d->ran = true;
+		if (d->finding->nested)
+			continue;			/* the row count is the outer statement's */
 		if (rc == SPI_OK_DELETE || rc == SPI_OK_DELETE_RETURNING ||
 			rc == SPI_OK_UPDATE || rc == SPI_OK_UPDATE_RETURNING)
 		{
