@@ -4,9 +4,13 @@
  *	  Consent to data loss, scoped to the data that exists.
  *
  * lint.c finds a migration's destructive statements (DROP TABLE, DROP
- * COLUMN, TRUNCATE, DELETE or UPDATE without WHERE, a lossy type change,
- * DROP SCHEMA, DROP TYPE ... CASCADE, DROP of a view or function) and says
- * what holds the data each can remove (FmFinding.data).  Here that data is
+ * COLUMN, TRUNCATE, DELETE or UPDATE without WHERE, also inside a WITH
+ * query or EXPLAIN ANALYZE, MERGE ... THEN DELETE, a lossy type change,
+ * DROP SCHEMA, DROP TYPE ... CASCADE, DROP OWNED, DROP EXTENSION, DROP
+ * DATABASE, DROP of a sequence or type) and says what holds the data each
+ * can remove (FmFinding.data); those that need consent are
+ * FM_FINDING_NEEDS_CONSENT (a view or function dropped without CASCADE is
+ * not: it holds no data).  Here that data is
  * measured and weighed against the run's consent:
  *	 - consent given at registration (allow_destructive => true, in a
  *	   bundle "-- flags: allow_destructive") and the call's
@@ -41,8 +45,13 @@
  * which an owner has; without it the amount is unknown and counts as data.
  * A DROP SCHEMA counts the rows of the schema's tables, a DROP TYPE or
  * DROP DOMAIN ... CASCADE the non-null values of the columns of that type
- * (or its array type).  Views, functions, sequences and the like hold no
- * rows.
+ * (or its array type), a DROP VIEW/FUNCTION ... CASCADE or a DROP EXTENSION
+ * the rows of the tables and the values of the columns that go with it
+ * (depend.c; when none go, no consent is needed), a DROP OWNED the rows of
+ * the tables the role owns here, a MERGE ... THEN DELETE every row of its
+ * target (an upper bound); a DROP DATABASE cannot be counted from here and
+ * needs allow_data_loss when the database exists.  Sequences, types without
+ * CASCADE and the like hold no rows.
  *
  * State: the run's consent is backend-local, set when a run starts and
  * forgotten when it ends (FmConsentSetRun(), FmConsentReset(), called by

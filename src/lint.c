@@ -11,11 +11,23 @@
  *
  * Four families of rules:
  *	 destructive	what can lose data: DROP TABLE/SCHEMA/COLUMN/..., TRUNCATE,
- *					DELETE or UPDATE without WHERE, a lossy column type change.
- *					Runs refuse such a migration without consent.
+ *					DELETE or UPDATE without WHERE (also inside a WITH query
+ *					or EXPLAIN ANALYZE), MERGE ... THEN DELETE, DROP OWNED,
+ *					DROP EXTENSION, DROP DATABASE, a lossy column type change.
+ *					Runs refuse such a migration without consent
+ *					(FmFinding.consent, measured by consent.c).  A view or
+ *					function holds no data: dropped and created again in the
+ *					same script it is replaced and not reported; dropped on
+ *					its own it is a warning that needs no consent; with
+ *					CASCADE, what goes with it is read from pg_depend
+ *					(depend.c), named, and measured by the run.
  *	 blocking		the lock a statement takes on an existing relation, and
  *					the ones held for a time that grows with the table
- *					(rewrite, full scan, index build).
+ *					(rewrite, full scan, index build); and, reading the
+ *					migration as a whole (one transaction: every lock is held
+ *					to its end), such work on a table that an earlier
+ *					statement locked SHARE or stronger (blocking.lock_held,
+ *					see hold_lock()).
  *	 compatibility	renames that running application code may not know.
  *	 structure		transaction control, statements that cannot run in a
  *					transaction block.
@@ -87,6 +99,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -144,6 +157,13 @@ typedef struct HeldLock
 	bool		briefly;		/* the finding's hint still says "briefly" */
 } HeldLock;
 
+/* The strongest lock held on a relation (the earliest of equals). */
+typedef struct HeldRel
+{
+	Oid			relid;			/* hash key */
+	HeldLock   *lock;
+} HeldRel;
+
 typedef struct LintState
 {
 	const char *script;
@@ -155,7 +175,12 @@ typedef struct LintState
 	int			non_transactional;	/* such statements seen so far */
 	bool		one_transaction;	/* no statement must run top-level: every
 									 * lock is held to the migration's end */
-	List	   *held;			/* HeldLock *: locks taken so far */
+	List	   *held;			/* HeldLock *: locks taken so far, in
+								 * statement order */
+	int			held_said;		/* the first held[] whose hint may still
+								 * say "briefly" */
+	HTAB	   *held_rel;		/* relid -> HeldRel: the strongest lock
+								 * held on each relation */
 	int			nested;			/* > 0: inside a WITH query or EXPLAIN */
 	int			warned_statement;	/* the last blocking.lock_held: */
 	Oid			warned_relid;	/* statement and relation */
@@ -185,6 +210,7 @@ static void add_finding(LintState *st, const char *rule, FmSeverity severity,
 						const char *hint, const char *fmt,...) pg_attribute_printf(5, 6);
 static void lint_statement(LintState *st, Node *tree);
 static void hold_lock(LintState *st, Oid relid, LOCKMODE mode, FmFinding *info);
+static void hold_strongest(LintState *st, HeldLock *h);
 static void lint_with(LintState *st, WithClause *with);
 static void note_work(LintState *st, Oid relid, const char *what);
 
@@ -472,6 +498,29 @@ hold_lock(LintState *st, Oid relid, LOCKMODE mode, FmFinding *info)
 	h->info = info;
 	h->briefly = info != NULL;
 	st->held = lappend(st->held, h);
+	hold_strongest(st, h);
+}
+
+/* Remember "h" as the strongest lock on its relation if it is. */
+static void
+hold_strongest(LintState *st, HeldLock *h)
+{
+	HeldRel    *entry;
+	bool		found;
+
+	if (st->held_rel == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(HeldRel);
+		ctl.hcxt = CurrentMemoryContext;
+		st->held_rel = hash_create("fleetmigrate lint locks", 64, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(st->held_rel, &h->relid, HASH_ENTER, &found);
+	if (!found || h->mode > entry->lock->mode)
+		entry->lock = h;
 }
 
 /*
@@ -509,19 +558,19 @@ note_work(LintState *st, Oid relid, const char *what)
 {
 	HeldLock   *strongest = NULL;
 	char	   *relname;
-	ListCell   *lc;
 
 	if (!st->one_transaction || !OidIsValid(relid))
 		return;
 	relname = relation_name(relid);
 	if (relname == NULL)
 		return;					/* dropped since it was found */
-	foreach(lc, st->held)
+	/* every lock taken before this statement is held through it */
+	for (; st->held_said < list_length(st->held); st->held_said++)
 	{
-		HeldLock   *h = (HeldLock *) lfirst(lc);
+		HeldLock   *h = (HeldLock *) list_nth(st->held, st->held_said);
 
 		if (h->statement >= st->stmt->number)
-			continue;
+			break;
 		if (h->briefly)
 		{
 			h->briefly = false;
@@ -529,9 +578,13 @@ note_work(LintState *st, Oid relid, const char *what)
 									 st->stmt->number, what, relname,
 									 estimated_rows(relid));
 		}
-		if (h->relid == relid &&
-			(strongest == NULL || h->mode > strongest->mode))
-			strongest = h;
+	}
+	if (st->held_rel != NULL)
+	{
+		HeldRel    *entry = hash_search(st->held_rel, &relid, HASH_FIND, NULL);
+
+		if (entry != NULL && entry->lock->statement < st->stmt->number)
+			strongest = entry->lock;
 	}
 	if (strongest == NULL ||
 		(st->warned_statement == st->stmt->number && st->warned_relid == relid))
@@ -1363,7 +1416,7 @@ lint_drop_no_data(LintState *st, DropStmt *stmt, Node *object,
 		return;
 	}
 	itself = replaced ?
-		psprintf("%s ... CASCADE replaces %s %s (the migration creates it again) and", st->tag, what, qname) :
+		psprintf("%s ... CASCADE replaces %s %s (the migration creates it again) but deletes", st->tag, what, qname) :
 		psprintf("%s ... CASCADE deletes %s %s and", st->tag, what, qname);
 	if (!FmDropObjectAddress(stmt->removeType, object, &address))
 		add_finding(st, "destructive.drop", FM_SEVERITY_WARNING,
@@ -2118,20 +2171,23 @@ hold_statement_locks(LintState *st, Node *tree)
 		FmLockTarget *t = (FmLockTarget *) lfirst(lc);
 		Oid			relid;
 		bool		known = false;
-		ListCell   *lc2;
 
 		if (t->mode < ShareLock || t->relation == NULL)
 			continue;
 		relid = existing_relation(st, t->relation);
 		if (!OidIsValid(relid))
 			continue;
-		foreach(lc2, st->held)
+		/* this statement's own locks are at the end of the list */
+		for (int i = list_length(st->held) - 1; i >= 0; i--)
 		{
-			HeldLock   *h = (HeldLock *) lfirst(lc2);
+			HeldLock   *h = (HeldLock *) list_nth(st->held, i);
 
-			if (h->statement == st->stmt->number && h->relid == relid)
+			if (h->statement != st->stmt->number)
+				break;
+			if (h->relid == relid)
 			{
 				h->mode = Max(h->mode, t->mode);
+				hold_strongest(st, h);
 				known = true;
 			}
 		}
