@@ -114,9 +114,12 @@ FmDropObjectAddress(ObjectType type, Node *object, ObjectAddress *address)
 						oid = c->oid;
 				}
 				else
-					oid = LookupFuncWithArgs(type == OBJECT_AGGREGATE ?
-											 OBJECT_AGGREGATE : OBJECT_ROUTINE,
-											 owa, true);
+
+					/*
+					 * as a routine: with the kind the DROP says, a function
+					 * of another kind is an ERROR even with missing_ok
+					 */
+					oid = LookupFuncWithArgs(OBJECT_ROUTINE, owa, true);
 				break;
 			}
 		case OBJECT_TYPE:
