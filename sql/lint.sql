@@ -327,6 +327,19 @@ $$) ORDER BY statement, rule;
 SELECT statement, rule, severity,
        message LIKE 'DROP EXTENSION ... CASCADE deletes extension plpgsql and what goes with it, with data: column b of table lx20_gen, %' AS names_the_column
   FROM fleetmigrate.lint('DROP EXTENSION plpgsql CASCADE');
+-- DROP SCHEMA ... CASCADE and DROP TABLE ... CASCADE name what goes, as the
+-- server's own "drop cascades to" notice would (a foreign key of another
+-- table, a view; not the parts of what goes, such as its indexes)
+CREATE SCHEMA lx20_s;
+CREATE TABLE lx20_s.a (id int PRIMARY KEY);
+CREATE VIEW lx20_s.v AS SELECT id FROM lx20_s.a;
+CREATE TABLE lx20_refs (a_id int REFERENCES lx20_s.a);
+SELECT statement, rule, severity, message FROM fleetmigrate.lint($$
+DROP SCHEMA lx20_s CASCADE;
+DROP TABLE lx20_s.a CASCADE;
+$$) ORDER BY statement, rule;
+DROP SCHEMA lx20_s CASCADE;
+DROP TABLE lx20_refs;
 -- DROP OWNED names what the role owns here
 CREATE ROLE regress_lx20_owner;
 CREATE TABLE lx20_owned (id int);

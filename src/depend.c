@@ -327,8 +327,9 @@ FmDropReachOf(const ObjectAddress *root, bool cascade)
  * part_of_dropped_relation
  *		Does "obj" depend automatically or internally on a relation or a
  *		column that goes (a table's index, default, constraint, trigger; a
- *		column's default), or is it owned by such a part (a primary key's
- *		index)?  Such parts go with their relation and are not named.
+ *		column's default), or is it an internal part of another object that
+ *		goes (a constraint's index or triggers)?  Such parts go with their
+ *		owner and are not named.
  */
 static bool
 part_of_dropped_relation(List *set, const ObjectAddress *obj)
@@ -356,18 +357,13 @@ part_of_dropped_relation(List *set, const ObjectAddress *obj)
 		if (d->refclassid == RelationRelationId &&
 			in_set(set, d->refclassid, d->refobjid, d->refobjsubid))
 			part = true;
-		/* an index that a constraint of such a relation owns */
-		if (d->deptype == DEPENDENCY_INTERNAL && d->refclassid != RelationRelationId)
-		{
-			ObjectAddress owner;
-
-			owner.classId = d->refclassid;
-			owner.objectId = d->refobjid;
-			owner.objectSubId = d->refobjsubid;
-			if (in_set(set, owner.classId, owner.objectId, owner.objectSubId) &&
-				part_of_dropped_relation(set, &owner))
-				part = true;
-		}
+		/*
+		 * an internal part of another object that goes (a constraint's
+		 * index or triggers): named through its owner
+		 */
+		if (d->deptype == DEPENDENCY_INTERNAL &&
+			in_set(set, d->refclassid, d->refobjid, d->refobjsubid))
+			part = true;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);

@@ -1660,19 +1660,19 @@ lint_drop(LintState *st, DropStmt *stmt)
 			if (reach != NULL)
 				add_finding(st, "destructive.drop", FM_SEVERITY_ERROR,
 							"CASCADE also drops what depends on it: columns, views, defaults and tables included. Drop those explicitly instead. " CONSENT_HINT,
-							"DROP %s ... CASCADE deletes %s %s and everything that depends on it: %s",
-							what, what, quote_qualified_identifier(schema, name), reach);
+							"%s ... CASCADE deletes %s %s and everything that depends on it: %s",
+							st->tag, what, quote_qualified_identifier(schema, name), reach);
 			else
 				add_finding(st, "destructive.drop", FM_SEVERITY_ERROR,
 							"CASCADE also drops what depends on it: columns, views, defaults and tables included. Drop those explicitly instead. " CONSENT_HINT,
-							"DROP %s ... CASCADE deletes %s %s and everything that depends on it",
-							what, what, quote_qualified_identifier(schema, name));
+							"%s ... CASCADE deletes %s %s and everything that depends on it",
+							st->tag, what, quote_qualified_identifier(schema, name));
 		}
 		else
 			add_finding(st, "destructive.drop", FM_SEVERITY_WARNING,
 						"Application code that still uses it fails. " CONSENT_HINT,
-						"DROP %s deletes %s %s",
-						what, what, quote_qualified_identifier(schema, name));
+						"%s deletes %s %s",
+						st->tag, what, quote_qualified_identifier(schema, name));
 		/* a type's columns go with it under CASCADE; the rest holds no rows */
 		set_data(st, kind == CREATED_TYPE && stmt->behavior == DROP_CASCADE ?
 				 FM_DATA_TYPE : FM_DATA_NONE, NULL, NULL, names,
