@@ -20,7 +20,11 @@
  * Locks: none on the objects (lint() takes none, see lint.c); pg_depend and
  * pg_shdepend are read with ACCESS SHARE through their indexes, and every
  * other row through the syscache, so an object dropped meanwhile is simply
- * not found.  Results are palloc'd in CurrentMemoryContext.  Uses no other
+ * not found.  The server functions that look an object up by name or
+ * describe it (LookupFuncWithArgs(), getObjectDescription()) can still
+ * fail with "cache lookup failed" when a row they read vanishes between two
+ * reads; they run in a subtransaction here (gone_safe()), and such an
+ * error means the object is gone.  Results are palloc'd in CurrentMemoryContext.  Uses no other
  * file of fleetmigrate.
  *
  *-------------------------------------------------------------------------
@@ -31,6 +35,7 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
@@ -48,10 +53,10 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
-#include "parser/parse_type.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 
 #include "depend.h"
@@ -66,6 +71,111 @@ static void add_object(List **set, List **queue, Oid classid, Oid objid,
 static void add_owners(List **set, List **queue, const ObjectAddress *obj);
 static bool part_of_dropped_relation(List *set, const ObjectAddress *obj);
 static bool worth_naming(List *set, const ObjectAddress *obj);
+
+/*
+ * gone_safe
+ *		fn(arg) in a subtransaction: false when it failed because an object
+ *		it read was dropped meanwhile (an internal "cache lookup failed", or
+ *		"does not exist"); any other error is raised again.  Memory that fn
+ *		allocates in CurrentMemoryContext stays.
+ */
+static bool
+gone_safe(void (*fn) (void *arg), void *arg)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		fn(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode != ERRCODE_INTERNAL_ERROR &&
+			edata->sqlerrcode != ERRCODE_UNDEFINED_OBJECT &&
+			edata->sqlerrcode != ERRCODE_UNDEFINED_FUNCTION &&
+			edata->sqlerrcode != ERRCODE_UNDEFINED_SCHEMA)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/* A function lookup, for gone_safe(). */
+typedef struct FuncLookup
+{
+	ObjectWithArgs *owa;
+	Oid			oid;
+} FuncLookup;
+
+static void
+lookup_function(void *arg)
+{
+	FuncLookup *l = (FuncLookup *) arg;
+
+	if (l->owa->args_unspecified)
+	{
+		FuncCandidateList c = FuncnameGetCandidates(l->owa->objname, -1, NIL,
+													false, false, false, true);
+
+		if (c != NULL && c->next == NULL)
+			l->oid = c->oid;
+	}
+	else
+
+		/*
+		 * as a routine: with the kind the DROP says, a function of another
+		 * kind is an ERROR even with missing_ok
+		 */
+		l->oid = LookupFuncWithArgs(OBJECT_ROUTINE, l->owa, true);
+}
+
+/*
+ * type_now
+ *		The type a DROP TYPE or DROP DOMAIN names, looked up as
+ *		LookupTypeNameOid() would but without reading its row (which can be
+ *		dropped in between): InvalidOid if there is none.
+ */
+static Oid
+type_now(TypeName *typeName)
+{
+	char	   *schema;
+	char	   *name;
+	Oid			typoid;
+
+	DeconstructQualifiedName(typeName->names, &schema, &name);
+	if (schema != NULL)
+	{
+		Oid			namespace = get_namespace_oid(schema, true);
+
+		if (!OidIsValid(namespace))
+			return InvalidOid;
+		typoid = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+								 PointerGetDatum(name),
+								 ObjectIdGetDatum(namespace));
+	}
+	else
+		typoid = TypenameGetTypidExtended(name, true);
+	if (OidIsValid(typoid) && typeName->arrayBounds != NIL)
+		typoid = get_array_type(typoid);
+	return typoid;
+}
 
 /*
  * FmDropObjectAddress
@@ -97,35 +207,25 @@ FmDropObjectAddress(ObjectType type, Node *object, ObjectAddress *address)
 		case OBJECT_ROUTINE:
 		case OBJECT_AGGREGATE:
 			{
-				ObjectWithArgs *owa = castNode(ObjectWithArgs, object);
+				FuncLookup	l;
 				char	   *schema;
 				char	   *name;
 
 				classid = ProcedureRelationId;
-				DeconstructQualifiedName(owa->objname, &schema, &name);
+				l.owa = castNode(ObjectWithArgs, object);
+				l.oid = InvalidOid;
+				DeconstructQualifiedName(l.owa->objname, &schema, &name);
 				if (schema != NULL && !OidIsValid(get_namespace_oid(schema, true)))
 					return false;
-				if (owa->args_unspecified)
-				{
-					FuncCandidateList c = FuncnameGetCandidates(owa->objname, -1, NIL,
-																false, false, false, true);
-
-					if (c != NULL && c->next == NULL)
-						oid = c->oid;
-				}
-				else
-
-					/*
-					 * as a routine: with the kind the DROP says, a function
-					 * of another kind is an ERROR even with missing_ok
-					 */
-					oid = LookupFuncWithArgs(OBJECT_ROUTINE, owa, true);
+				if (!gone_safe(lookup_function, &l))
+					return false;
+				oid = l.oid;
 				break;
 			}
 		case OBJECT_TYPE:
 		case OBJECT_DOMAIN:
 			classid = TypeRelationId;
-			oid = LookupTypeNameOid(NULL, castNode(TypeName, object), true);
+			oid = type_now(castNode(TypeName, object));
 			break;
 		case OBJECT_EXTENSION:
 			classid = ExtensionRelationId;
@@ -468,12 +568,28 @@ FmDropReachHoldsData(const FmDropReach *reach)
 	return reach->relids != NIL || reach->columns != NIL;
 }
 
+/* getObjectDescription(), for gone_safe(). */
+typedef struct Describe
+{
+	const ObjectAddress *object;
+	char	   *description;
+} Describe;
+
+static void
+describe(void *arg)
+{
+	Describe   *d = (Describe *) arg;
+
+	d->description = getObjectDescription(d->object, true);
+}
+
 /*
  * FmDropReachText
  *		"view public.totals, column total of table public.orders and 3
  *		more", naming at most "max" objects, in the server's own words
  *		(getObjectDescription()), sorted so that the text is stable; NULL
- *		if the reach names nothing.
+ *		if the reach names nothing.  An object dropped meanwhile is left
+ *		out.
  */
 static int
 compare_text(const ListCell *a, const ListCell *b)
@@ -495,11 +611,15 @@ FmDropReachText(const FmDropReach *reach, int max)
 	foreach(lc, reach->objects)
 	{
 		ObjectAddress *obj = (ObjectAddress *) lfirst(lc);
-		char	   *description = getObjectDescription(obj, true);
+		Describe	d;
+		char	   *description;
 		bool		holds = false;
 
-		if (description == NULL)
+		d.object = obj;
+		d.description = NULL;
+		if (!gone_safe(describe, &d) || d.description == NULL)
 			continue;
+		description = d.description;
 		if (obj->classId == RelationRelationId)
 		{
 			char		relkind = get_rel_relkind(obj->objectId);
