@@ -1402,8 +1402,6 @@ lint_drop_no_data(LintState *st, DropStmt *stmt, Node *object,
 	char	   *qname = quote_qualified_identifier(schema, name);
 	const char *itself;
 	ObjectAddress address;
-	FmDropReach *reach;
-	char	   *text;
 
 	if (stmt->behavior != DROP_CASCADE)
 	{
@@ -1425,8 +1423,9 @@ lint_drop_no_data(LintState *st, DropStmt *stmt, Node *object,
 					itself);
 	else
 	{
-		reach = FmDropReachOf(&address, true);
-		text = FmDropReachText(reach, 10);
+		FmDropReach *reach = FmDropReachOf(&address, true);
+		char	   *text = FmDropReachText(reach, 10);
+
 		if (FmDropReachHoldsData(reach))
 			add_finding(st, "destructive.drop", FM_SEVERITY_ERROR,
 						"Tables or columns that depend on it are dropped with their data. Drop the dependent objects explicitly instead, or drop without CASCADE. " CONSENT_HINT,
@@ -1468,8 +1467,6 @@ lint_drop_extension(LintState *st, DropStmt *stmt, Node *object)
 	bool		cascade = stmt->behavior == DROP_CASCADE;
 	const char *name = quote_identifier(strVal(object));
 	ObjectAddress address;
-	FmDropReach *reach;
-	char	   *text;
 	FmFinding  *f;
 
 	if (!FmDropObjectAddress(OBJECT_EXTENSION, object, &address))
@@ -1487,8 +1484,9 @@ lint_drop_extension(LintState *st, DropStmt *stmt, Node *object)
 	}
 	else
 	{
-		reach = FmDropReachOf(&address, cascade);
-		text = FmDropReachText(reach, 10);
+		FmDropReach *reach = FmDropReachOf(&address, cascade);
+		char	   *text = FmDropReachText(reach, 10);
+
 		if (FmDropReachHoldsData(reach))
 			add_finding(st, "destructive.drop_extension", FM_SEVERITY_ERROR,
 						cascade ?
