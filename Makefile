@@ -11,6 +11,7 @@ OBJS = \
 	src/rollback.o \
 	src/order.o \
 	src/parse.o \
+	src/depend.o \
 	src/lint.o \
 	src/locks.o \
 	src/runlock.o \

@@ -78,13 +78,13 @@ DELETE FROM cs_log;
 TRUNCATE cs_events;
 $m$, allow_destructive => true);
 -- a view the same script creates is not destructive to drop; one that
--- exists holds no rows: registration consent is enough (022)
+-- exists holds no rows: no consent is needed (022, issue 20)
 SELECT fleetmigrate.register('021', 'drop_view', $m$
 CREATE VIEW cs_v AS SELECT 1 AS one;
 DROP VIEW cs_v;
 $m$);
 CREATE VIEW cs_v2 AS SELECT 1 AS one;
-SELECT fleetmigrate.register('022', 'drop_view_again', 'DROP VIEW cs_v2', allow_destructive => true);
+SELECT fleetmigrate.register('022', 'drop_view_again', 'DROP VIEW cs_v2');
 
 -- migrate() refuses the same way, and records the refused run
 CALL fleetmigrate.migrate();
@@ -164,6 +164,70 @@ SELECT fleetmigrate.register('028', 'drop_hidden', 'DROP TABLE cs_hidden', allow
 SELECT * FROM fleetmigrate.apply_pending();
 SELECT version, status FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['028']);
 RESET ROLE;
+
+-- Issue 20: a view or function dropped and created again in the same
+-- migration is replaced, and one dropped on its own holds no data: neither
+-- needs consent.  CASCADE needs it when what goes holds data, and so does the
+-- destruction that used to pass: a DELETE inside a WITH query, MERGE ...
+-- THEN DELETE, EXPLAIN ANALYZE of a DELETE, DROP OWNED, DROP EXTENSION ...
+-- CASCADE, DROP DATABASE.
+CREATE TABLE cs_orders (id int, total int);
+INSERT INTO cs_orders VALUES (1, 10), (2, 20);
+CREATE VIEW cs_totals AS SELECT sum(total) AS total FROM cs_orders;
+CREATE FUNCTION cs_twice(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2';
+SELECT fleetmigrate.register('030', 'replace_view', $m$
+DROP VIEW cs_totals;
+CREATE VIEW cs_totals AS SELECT sum(total) AS total, count(*) AS n FROM cs_orders;
+DROP FUNCTION cs_twice(int);
+CREATE FUNCTION cs_twice(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 + $1';
+$m$);
+SELECT version, lint FROM fleetmigrate.status WHERE version = '030';
+SELECT version, name, status, message FROM fleetmigrate.apply_pending();
+SELECT * FROM cs_totals;
+SELECT version, consent, destroyed FROM fleetmigrate.history WHERE version = '030';
+
+CREATE FUNCTION cs_thrice(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS 'BEGIN RETURN $1 * 3; END';
+CREATE TABLE cs_gen (a int, b int GENERATED ALWAYS AS (cs_twice(a)) STORED,
+                     c int GENERATED ALWAYS AS (cs_thrice(a)) STORED);
+INSERT INTO cs_gen (a) VALUES (1), (2), (NULL);
+CREATE ROLE regress_cs_owner;
+CREATE TABLE cs_owned (id int);
+INSERT INTO cs_owned VALUES (1);
+ALTER TABLE cs_owned OWNER TO regress_cs_owner;
+SELECT fleetmigrate.register('031', 'drop_twice', 'DROP FUNCTION cs_twice(int) CASCADE', allow_destructive => true);
+SELECT fleetmigrate.register('032', 'cte_delete', 'WITH d AS (DELETE FROM cs_orders RETURNING id) SELECT count(*) FROM d');
+SELECT fleetmigrate.register('033', 'merge_delete', $m$
+INSERT INTO cs_orders VALUES (3, 30);
+MERGE INTO cs_orders o USING (SELECT 3 AS id) s ON o.id = s.id WHEN MATCHED THEN DELETE;
+$m$);
+SELECT fleetmigrate.register('034', 'explain_delete', $m$
+INSERT INTO cs_orders VALUES (4, 40);
+EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) DELETE FROM cs_orders;
+$m$);
+SELECT fleetmigrate.register('035', 'drop_owned', 'DROP OWNED BY regress_cs_owner');
+SELECT fleetmigrate.register('036', 'drop_plpgsql', 'DROP EXTENSION plpgsql CASCADE');
+-- refused before anything runs; every statement is named with what it removes
+SELECT * FROM fleetmigrate.apply_pending();
+SELECT count(*) AS orders_rows FROM cs_orders;
+SELECT fleetmigrate.unregister('036', 'drop_plpgsql');
+SELECT version, status, message FROM fleetmigrate.apply_pending(dry_run => true) WHERE version = '031';
+-- named in the call: applied, and each removal is recorded (the DELETE of a
+-- WITH query with what was there just before it ran)
+SELECT version, name, status, message
+  FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['031', '032', '033', '034', '035']);
+SELECT version, destroyed FROM fleetmigrate.history WHERE version BETWEEN '031' AND '035' ORDER BY version;
+SELECT count(*) AS orders_rows FROM cs_orders;
+SELECT attname FROM pg_attribute WHERE attrelid = 'cs_gen'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+SELECT to_regclass('cs_owned') AS cs_owned;
+DROP ROLE regress_cs_owner;
+-- DROP DATABASE: migrate() refuses it too (a database that exists could not
+-- be counted from here: only allow_data_loss consents to it)
+SELECT fleetmigrate.register('037', 'drop_db', 'DROP DATABASE IF EXISTS regress_cs_no_such_db');
+CALL fleetmigrate.migrate();
+SELECT fleetmigrate.unregister('037', 'drop_db');
+DROP VIEW cs_totals;
+DROP TABLE cs_orders, cs_gen;
+DROP FUNCTION cs_thrice(int);
 
 -- the new arguments and columns
 SELECT pg_get_function_arguments('fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[])'::regprocedure);

@@ -65,6 +65,33 @@ CALL fleetmigrate.migrate(allow_destructive => true);
 SELECT version, event, consent, destroyed FROM fleetmigrate.history ORDER BY id;
 SELECT count(*) AS users_left FROM ds_users;
 
+-- Issue 20: migrate() judges as apply_pending() does (sql/consent.sql): a
+-- view dropped and created again needs no consent; a DELETE inside a WITH
+-- query is refused without it; the dry run names a lock held across work
+CREATE TABLE ds_orders (id int);
+INSERT INTO ds_orders VALUES (1), (2);
+CREATE VIEW ds_orders_v AS SELECT id FROM ds_orders;
+SELECT fleetmigrate.register('020a', 'replace_view', $m$
+DROP VIEW ds_orders_v;
+CREATE VIEW ds_orders_v AS SELECT id, id * 2 AS twice FROM ds_orders;
+$m$);
+CALL fleetmigrate.migrate();
+SELECT * FROM ds_orders_v ORDER BY id;
+SELECT fleetmigrate.register('020b', 'purge_in_cte', 'WITH d AS (DELETE FROM ds_orders RETURNING id) SELECT count(*) FROM d');
+CALL fleetmigrate.migrate();
+SELECT count(*) AS orders_left FROM ds_orders;
+CALL fleetmigrate.migrate(allow_data_loss => ARRAY['020b']);
+SELECT count(*) AS orders_left FROM ds_orders;
+SELECT version, consent, destroyed FROM fleetmigrate.history WHERE version IN ('020a', '020b') ORDER BY id;
+SELECT fleetmigrate.register('020c', 'backfill', $m$
+ALTER TABLE ds_orders ADD COLUMN twice int;
+UPDATE ds_orders SET twice = id * 2 WHERE twice IS NULL;
+$m$);
+SELECT version, status, message FROM fleetmigrate.apply_pending(dry_run => true);
+SELECT version, status FROM fleetmigrate.apply_pending();
+DROP VIEW ds_orders_v;
+DROP TABLE ds_orders;
+
 -- bad input
 SELECT * FROM fleetmigrate.apply_pending(allow_destructive => NULL);
 CALL fleetmigrate.migrate(allow_destructive => NULL);

@@ -139,12 +139,15 @@ DROP ROLE regress_integrity_other;
 
 -- a migration cannot drop or recreate the extension that runs it: a clear
 -- error, and the statement is rolled back with the migration
+-- (since 1.10 the drop also needs consent: the extension's tables, the
+-- history among them, go with it; the calls below give it)
 SELECT fleetmigrate.register('011', 'recreates_extension', 'DROP EXTENSION fleetmigrate; CREATE EXTENSION fleetmigrate;');
 SELECT version, status FROM fleetmigrate.apply_pending();
-CALL fleetmigrate.migrate();
+SELECT version, status FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['011']);
+CALL fleetmigrate.migrate(allow_data_loss => ARRAY['011']);
 SELECT fleetmigrate.register('011', 'recreates_extension', 'DROP EXTENSION fleetmigrate CASCADE;');
 SELECT version, status FROM fleetmigrate.apply_pending(dry_run => true);
-CALL fleetmigrate.migrate(allow_destructive => true);
+CALL fleetmigrate.migrate(allow_data_loss => ARRAY['011']);
 SELECT version, state FROM fleetmigrate.status WHERE version = '011';
 SELECT event, sqlstate FROM fleetmigrate.history WHERE version = '011' ORDER BY id;
 DELETE FROM fleetmigrate.migrations WHERE version = '011';

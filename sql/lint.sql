@@ -274,5 +274,82 @@ DROP TABLE lx_t;
 DROP DOMAIN lx_short;
 
 RESET search_path;
+-- Issue 20: whole-migration lock analysis.  The issue's migration: the
+-- ALTER's lock is held through the backfill and the SET NOT NULL, so its
+-- hint must not say "briefly"; each later statement names the table, its
+-- estimated rows (pg_class.reltuples) and the lock, and says how to split.
+CREATE TABLE lx20_big (id int PRIMARY KEY, v text) WITH (autovacuum_enabled = false);
+INSERT INTO lx20_big SELECT g, 'x' FROM generate_series(1, 3000) g;
+ANALYZE lx20_big;
+CREATE TABLE lx20_fresh (id int) WITH (autovacuum_enabled = false);
+SELECT statement, rule, severity, message, hint FROM fleetmigrate.lint($$
+ALTER TABLE lx20_big ADD COLUMN n int;
+UPDATE lx20_big SET n = id;
+ALTER TABLE lx20_big ALTER n SET NOT NULL;
+$$) ORDER BY statement, rule;
+-- a table never analyzed: its row count is unknown, and says so
+SELECT statement, rule, message FROM fleetmigrate.lint($$
+CREATE INDEX lx20_fresh_id ON lx20_fresh (id);
+DELETE FROM lx20_fresh WHERE id < 0;
+$$) ORDER BY statement, rule;
+-- the lock alone, or followed only by quick statements: "held briefly" is true
+SELECT statement, rule, hint FROM fleetmigrate.lint($$
+ALTER TABLE lx20_big ADD COLUMN n int;
+COMMENT ON COLUMN lx20_big.n IS 'new';
+$$) ORDER BY statement, rule;
+
+-- Issue 20: drops.  CASCADE names what goes with the object, from pg_depend;
+-- a generated column computed by the function is data.
+CREATE FUNCTION lx20_double(int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS 'BEGIN RETURN $1 * 2; END';
+CREATE TABLE lx20_gen (a int, b int GENERATED ALWAYS AS (lx20_double(a)) STORED);
+CREATE VIEW lx20_v AS SELECT id FROM lx20_big;
+CREATE VIEW lx20_v2 AS SELECT id FROM lx20_v;
+SELECT statement, rule, severity, message FROM fleetmigrate.lint($$
+DROP FUNCTION lx20_double(int) CASCADE;
+DROP VIEW lx20_v CASCADE;
+DROP VIEW lx20_v2;
+DROP TABLE lx20_big CASCADE;
+$$) ORDER BY statement, rule;
+-- replaced: dropped and created again, with or without CASCADE of nothing
+SELECT statement, rule, severity, message FROM fleetmigrate.lint($$
+DROP VIEW lx20_v2;
+DROP FUNCTION lx20_double(int);
+CREATE VIEW lx20_v2 AS SELECT 1 AS id;
+CREATE OR REPLACE FUNCTION lx20_double(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1 * 2';
+$$) ORDER BY statement, rule;
+-- replaced with CASCADE: what depends on it still goes
+SELECT statement, rule, severity, message FROM fleetmigrate.lint($$
+DROP VIEW lx20_v CASCADE;
+CREATE VIEW lx20_v AS SELECT id FROM lx20_big;
+$$) ORDER BY statement, rule;
+-- DROP EXTENSION ... CASCADE of plpgsql would take the function, and with
+-- it the generated column (the names are listed, data first)
+SELECT statement, rule, severity,
+       message LIKE 'DROP EXTENSION ... CASCADE deletes extension plpgsql and what goes with it, with data: column b of table lx20_gen, %' AS names_the_column
+  FROM fleetmigrate.lint('DROP EXTENSION plpgsql CASCADE');
+-- DROP SCHEMA ... CASCADE and DROP TABLE ... CASCADE name what goes, as the
+-- server's own "drop cascades to" notice would (a foreign key of another
+-- table, a view; not the parts of what goes, such as its indexes)
+CREATE SCHEMA lx20_s;
+CREATE TABLE lx20_s.a (id int PRIMARY KEY);
+CREATE VIEW lx20_s.v AS SELECT id FROM lx20_s.a;
+CREATE TABLE lx20_refs (a_id int REFERENCES lx20_s.a);
+SELECT statement, rule, severity, message FROM fleetmigrate.lint($$
+DROP SCHEMA lx20_s CASCADE;
+DROP TABLE lx20_s.a CASCADE;
+$$) ORDER BY statement, rule;
+DROP SCHEMA lx20_s CASCADE;
+DROP TABLE lx20_refs;
+-- DROP OWNED names what the role owns here
+CREATE ROLE regress_lx20_owner;
+CREATE TABLE lx20_owned (id int);
+ALTER TABLE lx20_owned OWNER TO regress_lx20_owner;
+SELECT statement, rule, severity, message FROM fleetmigrate.lint('DROP OWNED BY regress_lx20_owner');
+DROP TABLE lx20_owned;
+DROP ROLE regress_lx20_owner;
+DROP TABLE lx20_gen;
+DROP FUNCTION lx20_double(int);
+DROP TABLE lx20_big CASCADE;
+DROP TABLE lx20_fresh;
 DROP SCHEMA lint_fixture CASCADE;
 DROP SCHEMA other CASCADE;

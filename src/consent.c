@@ -4,9 +4,13 @@
  *	  Consent to data loss, scoped to the data that exists.
  *
  * lint.c finds a migration's destructive statements (DROP TABLE, DROP
- * COLUMN, TRUNCATE, DELETE or UPDATE without WHERE, a lossy type change,
- * DROP SCHEMA, DROP TYPE ... CASCADE, DROP of a view or function) and says
- * what holds the data each can remove (FmFinding.data).  Here that data is
+ * COLUMN, TRUNCATE, DELETE or UPDATE without WHERE, also inside a WITH
+ * query or EXPLAIN ANALYZE, MERGE ... THEN DELETE, a lossy type change,
+ * DROP SCHEMA, DROP TYPE ... CASCADE, DROP OWNED, DROP EXTENSION, DROP
+ * DATABASE, DROP of a sequence or type) and says what holds the data each
+ * can remove (FmFinding.data); those that need consent are
+ * FM_FINDING_NEEDS_CONSENT (a view or function dropped without CASCADE is
+ * not: it holds no data).  Here that data is
  * measured and weighed against the run's consent:
  *	 - consent given at registration (allow_destructive => true, in a
  *	   bundle "-- flags: allow_destructive") and the call's
@@ -43,8 +47,13 @@
  * unknown and counts as data.
  * A DROP SCHEMA counts the rows of the schema's tables, a DROP TYPE or
  * DROP DOMAIN ... CASCADE the non-null values of the columns of that type
- * (or its array type).  Views, functions, sequences and the like hold no
- * rows.
+ * (or its array type), a DROP VIEW/FUNCTION ... CASCADE or a DROP EXTENSION
+ * the rows of the tables and the values of the columns that go with it
+ * (depend.c; when none go, no consent is needed), a DROP OWNED the rows of
+ * the tables the role owns here, a MERGE ... THEN DELETE every row of its
+ * target (an upper bound); a DROP DATABASE cannot be counted from here and
+ * needs allow_data_loss when the database exists.  Sequences, types without
+ * CASCADE and the like hold no rows.
  *
  * State: the run's consent is backend-local, set when a run starts and
  * forgotten when it ends (FmConsentSetRun(), FmConsentReset(), called by
@@ -62,6 +71,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "lib/stringinfo.h"
@@ -82,6 +92,7 @@
 
 #include "catalog.h"
 #include "consent.h"
+#include "depend.h"
 #include "lint.h"
 #include "parse.h"
 
@@ -111,6 +122,7 @@ static int64 measure_relation(RangeVar *rv, const char *column, bool inh);
 static int64 measure_oids(List *relids, List *columns);
 static int64 measure_schema(const char *schema);
 static int64 measure_type(List *names);
+static int64 measure_dependents(const FmFinding *f, FmDataLoss *d);
 static FmDataLoss *measure(const FmFinding *f);
 static void judge(FmDataLoss *d, const FmMigration *m);
 static bool entry_matches(const char *entry, const FmMigration *m);
@@ -465,6 +477,41 @@ measure_type(List *names)
 }
 
 /*
+ * measure_dependents
+ *		The rows of the tables and the non-null values of the columns that
+ *		dropping the object of finding "f" takes with it now (depend.c);
+ *		FM_AMOUNT_ABSENT if the object does not exist.  Sets d->no_data
+ *		when nothing that goes holds data, and d->values when only columns
+ *		do.
+ */
+static int64
+measure_dependents(const FmFinding *f, FmDataLoss *d)
+{
+	ObjectAddress address;
+	FmDropReach *reach;
+	int64		rows;
+	int64		values;
+
+	if (!FmDropObjectAddress(f->objtype, f->object, &address))
+		return FM_AMOUNT_ABSENT;
+	reach = FmDropReachOf(&address, f->cascade);
+	if (!FmDropReachHoldsData(reach))
+	{
+		d->no_data = true;
+		return 0;
+	}
+	rows = measure_oids(reach->relids, NIL);
+	if (rows < 0)
+		return rows;
+	values = measure_oids(reach->colrels, reach->columns);
+	if (values < 0)
+		return values;
+	d->values = reach->relids == NIL;
+	d->mixed = reach->relids != NIL && reach->columns != NIL;
+	return Min(rows + values, FM_COUNT_LIMIT);
+}
+
+/*
  * measure
  *		What destructive finding "f" would remove now.  Must be connected to
  *		SPI.  Allocates in the current memory context.
@@ -494,6 +541,21 @@ measure(const FmFinding *f)
 			d->values = true;
 			d->amount = measure_type(f->names);
 			break;
+		case FM_DATA_DEPENDENTS:
+			d->amount = measure_dependents(f, d);
+			break;
+		case FM_DATA_OWNED:
+			{
+				Oid			roleid = get_role_oid(strVal(linitial(f->names)), true);
+
+				d->amount = OidIsValid(roleid) ?
+					measure_oids(FmOwnedReach(roleid)->relids, NIL) : FM_AMOUNT_ABSENT;
+				break;
+			}
+		case FM_DATA_DATABASE:
+			d->amount = OidIsValid(get_database_oid(strVal(linitial(f->names)), true)) ?
+				FM_AMOUNT_OTHER_DATABASE : FM_AMOUNT_ABSENT;
+			break;
 	}
 	d->at_least = d->amount >= FM_COUNT_LIMIT;
 	return d;
@@ -508,6 +570,13 @@ measure(const FmFinding *f)
 static void
 judge(FmDataLoss *d, const FmMigration *m)
 {
+	/* what goes holds no data: a view or function dropped with CASCADE */
+	if (d->no_data)
+	{
+		d->needs_call = false;
+		d->consented = true;
+		return;
+	}
 	/* data, or an amount that could not be counted */
 	d->needs_call = d->amount > 0 || d->amount < FM_AMOUNT_ABSENT;
 	if (call_consents(m))
@@ -530,7 +599,7 @@ destructive_findings(const FmMigration *m, const char *up)
 	{
 		FmFinding  *f = (FmFinding *) lfirst(lc);
 
-		if (FM_RULE_IS_DESTRUCTIVE(f->rule))
+		if (FM_FINDING_NEEDS_CONSENT(f))
 			result = lappend(result, f);
 	}
 	return result;
@@ -542,12 +611,19 @@ amount_text(const FmDataLoss *d)
 {
 	if (d->finding->data == FM_DATA_NONE)
 		return pstrdup("no rows");
+	if (d->no_data)
+		return pstrdup("no data (nothing that goes with it is a table or a column)");
+	if (d->amount == FM_AMOUNT_OTHER_DATABASE)
+		return pstrdup("an unknown amount of data (another database: it cannot be counted from this one)");
 	if (d->amount == FM_AMOUNT_ABSENT)
 		return pstrdup("nothing (it does not exist)");
 	if (d->amount == FM_AMOUNT_UNKNOWN)
 		return pstrdup("an unknown amount of data (the caller may not read all of it to count it)");
 	if (d->amount == FM_AMOUNT_ELSEWHERE)
 		return pstrdup("an unknown amount of data (a view or foreign table: its rows are elsewhere)");
+	if (d->mixed)
+		return psprintf("%s" INT64_FORMAT " rows and non-null values",
+						d->at_least ? "at least " : "", d->amount);
 	return psprintf("%s" INT64_FORMAT " %s%s", d->at_least ? "at least " : "",
 					d->amount,
 					d->values ? "non-null value" : "row",
@@ -585,6 +661,23 @@ loss_sentence(const FmDataLoss *d, bool past)
 						past ? "converted" : "converts", amount);
 	if (strcmp(rule, "drop_schema") == 0)
 		return psprintf("DROP SCHEMA %s %s %s", target, deletes, amount);
+	if (strcmp(rule, "merge_delete") == 0)
+		return psprintf("MERGE ... DELETE on %s %s up to %s", target,
+						past ? "could delete" : "can delete", amount);
+	if (strcmp(rule, "drop_owned") == 0)
+		return psprintf("DROP OWNED BY %s %s %s of the tables it owns",
+						target, deletes, amount);
+	if (strcmp(rule, "drop_database") == 0)
+		return psprintf("DROP DATABASE %s %s %s", target, deletes, amount);
+	if (strcmp(rule, "drop_extension") == 0)
+		return psprintf("DROP EXTENSION %s%s %s %s of what goes with it", target,
+						f->cascade ? " CASCADE" : "", deletes, amount);
+	if (f->data == FM_DATA_DEPENDENTS)
+		return psprintf("DROP %s %s CASCADE %s %s of what goes with it",
+						f->objtype == OBJECT_VIEW ? "VIEW" :
+						f->objtype == OBJECT_PROCEDURE ? "PROCEDURE" :
+						f->objtype == OBJECT_ROUTINE ? "ROUTINE" : "FUNCTION",
+						target, deletes, amount);
 	if (f->data == FM_DATA_TYPE)
 		return psprintf("dropping type %s with CASCADE %s %s of columns of that type",
 						target, deletes, amount);
@@ -932,6 +1025,8 @@ FmConsentAfterStatement(const FmStatement *stmt, int rc, uint64 processed)
 		if (d->finding->statement != stmt->number || d->ran)
 			continue;
 		d->ran = true;
+		if (d->finding->nested)
+			continue;			/* the row count is the outer statement's */
 		if (rc == SPI_OK_DELETE || rc == SPI_OK_DELETE_RETURNING ||
 			rc == SPI_OK_UPDATE || rc == SPI_OK_UPDATE_RETURNING)
 		{

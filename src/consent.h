@@ -23,6 +23,8 @@
 #define FM_AMOUNT_UNKNOWN	(-2)	/* the caller may not read it */
 #define FM_AMOUNT_ELSEWHERE	(-3)	/* a view or foreign table: its rows
 									 * are elsewhere */
+#define FM_AMOUNT_OTHER_DATABASE	(-4)	/* DROP DATABASE: not countable
+											 * from this one */
 
 /*
  * Counting stops here: a larger table is reported as holding "at least" this
@@ -37,6 +39,9 @@ typedef struct FmDataLoss
 	int64		amount;			/* rows (values for a column); or above */
 	bool		values;			/* amount counts a column's non-null values */
 	bool		at_least;		/* counting stopped at FM_COUNT_LIMIT */
+	bool		mixed;			/* amount counts rows and column values */
+	bool		no_data;		/* what goes holds no data: no consent is
+								 * needed (FM_DATA_DEPENDENTS) */
 	bool		ran;			/* the statement ran (FmConsentAfterStatement) */
 	bool		needs_call;		/* only allow_data_loss can consent to it */
 	bool		consented;		/* the run's consent covers it */

@@ -11,11 +11,23 @@
  *
  * Four families of rules:
  *	 destructive	what can lose data: DROP TABLE/SCHEMA/COLUMN/..., TRUNCATE,
- *					DELETE or UPDATE without WHERE, a lossy column type change.
- *					Runs refuse such a migration without consent.
+ *					DELETE or UPDATE without WHERE (also inside a WITH query
+ *					or EXPLAIN ANALYZE), MERGE ... THEN DELETE, DROP OWNED,
+ *					DROP EXTENSION, DROP DATABASE, a lossy column type change.
+ *					Runs refuse such a migration without consent
+ *					(FmFinding.consent, measured by consent.c).  A view or
+ *					function holds no data: dropped and created again in the
+ *					same script it is replaced and not reported; dropped on
+ *					its own it is a warning that needs no consent; with
+ *					CASCADE, what goes with it is read from pg_depend
+ *					(depend.c), named, and measured by the run.
  *	 blocking		the lock a statement takes on an existing relation, and
  *					the ones held for a time that grows with the table
- *					(rewrite, full scan, index build).
+ *					(rewrite, full scan, index build); and, reading the
+ *					migration as a whole (one transaction: every lock is held
+ *					to its end), such work on a table that an earlier
+ *					statement locked SHARE or stronger (blocking.lock_held,
+ *					see hold_lock()).
  *	 compatibility	renames that running application code may not know.
  *	 structure		transaction control, statements that cannot run in a
  *					transaction block.
@@ -84,12 +96,15 @@
 #include "parser/parse_type.h"
 #include "storage/sinval.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
+#include "depend.h"
 #include "lint.h"
 #include "parse.h"
 
@@ -119,13 +134,56 @@ typedef struct NotNullCheck
 	bool		validated;
 } NotNullCheck;
 
+/* A view or function the script creates, and where (the pre-pass). */
+typedef struct Creation
+{
+	CreatedKind kind;
+	char	   *schema;
+	char	   *name;
+	int			statement;
+} Creation;
+
+/*
+ * A lock a statement takes on an existing relation, held until the
+ * migration ends when the migration is one transaction.
+ */
+typedef struct HeldLock
+{
+	int			statement;
+	const char *tag;			/* the command tag of that statement */
+	Oid			relid;
+	LOCKMODE	mode;
+	FmFinding  *info;			/* its blocking.lock finding, if any */
+	bool		briefly;		/* the finding's hint still says "briefly" */
+} HeldLock;
+
+/* The strongest lock held on a relation (the earliest of equals). */
+typedef struct HeldRel
+{
+	Oid			relid;			/* hash key */
+	HeldLock   *lock;
+} HeldRel;
+
 typedef struct LintState
 {
 	const char *script;
 	List	   *findings;
 	List	   *created;		/* Created * */
+	List	   *creations;		/* Creation *: every view and function the
+								 * script creates (the pre-pass) */
 	List	   *checks;			/* NotNullCheck * */
 	int			non_transactional;	/* such statements seen so far */
+	bool		one_transaction;	/* no statement must run top-level: every
+									 * lock is held to the migration's end */
+	List	   *held;			/* HeldLock *: locks taken so far, in
+								 * statement order */
+	int			held_said;		/* the first held[] whose hint may still
+								 * say "briefly" */
+	HTAB	   *held_rel;		/* relid -> HeldRel: the strongest lock
+								 * held on each relation */
+	int			nested;			/* > 0: inside a WITH query or EXPLAIN */
+	int			warned_statement;	/* the last blocking.lock_held: */
+	Oid			warned_relid;	/* statement and relation */
 	const FmStatement *stmt;	/* the statement being classified */
 	const char *tag;			/* its command tag */
 } LintState;
@@ -151,6 +209,10 @@ static const char *const lock_mode_names[] = {
 static void add_finding(LintState *st, const char *rule, FmSeverity severity,
 						const char *hint, const char *fmt,...) pg_attribute_printf(5, 6);
 static void lint_statement(LintState *st, Node *tree);
+static void hold_lock(LintState *st, Oid relid, LOCKMODE mode, FmFinding *info);
+static void hold_strongest(LintState *st, HeldLock *h);
+static void lint_with(LintState *st, WithClause *with);
+static void note_work(LintState *st, Oid relid, const char *what);
 
 const char *
 FmSeverityName(FmSeverity severity)
@@ -211,6 +273,7 @@ add_finding(LintState *st, const char *rule, FmSeverity severity,
 	f->severity = severity;
 	f->message = buf.data;
 	f->hint = hint ? pstrdup(hint) : NULL;
+	f->nested = st->nested > 0;
 	st->findings = lappend(st->findings, f);
 }
 
@@ -231,6 +294,7 @@ set_data(LintState *st, FmDataTarget data, RangeVar *relation,
 	f->names = names ? copyObject(names) : NIL;
 	f->inh = relation ? relation->inh : false;
 	f->target = target ? pstrdup(target) : NULL;
+	f->consent = true;
 }
 
 /*
@@ -402,6 +466,139 @@ note_lock(LintState *st, Oid relid, LOCKMODE mode)
 				"The lock is held briefly. fleetmigrate.lock_timeout limits how long the migration waits for it in front of application queries.",
 				"%s takes %s %s lock on %s: %s",
 				st->tag, article(mode), FmLockModeName(mode), name, effect);
+	hold_lock(st, relid, mode, (FmFinding *) llast(st->findings));
+}
+
+/*
+ * Whole-migration lock analysis
+ *
+ * A migration that is one transaction holds every lock it takes until it
+ * commits.  A strong lock (SHARE or stronger: writes wait; ACCESS EXCLUSIVE:
+ * reads too) taken by a quick statement is held through every later
+ * statement, so a later statement whose work grows with a table (an UPDATE,
+ * a DELETE, INSERT ... SELECT, a scan or an index build, a rewrite) keeps
+ * the lock for as long as that work takes.  hold_lock() remembers each lock
+ * as a statement takes it; note_work() is called for each such work, and
+ * warns when the work is on a relation an earlier statement locked, and
+ * corrects the "held briefly" hint of every lock taken before it.
+ */
+static void
+hold_lock(LintState *st, Oid relid, LOCKMODE mode, FmFinding *info)
+{
+	HeldLock   *h;
+
+	if (!st->one_transaction || st->nested > 0 || !OidIsValid(relid) ||
+		mode < ShareLock)
+		return;
+	h = palloc0(sizeof(HeldLock));
+	h->statement = st->stmt->number;
+	h->tag = st->tag;
+	h->relid = relid;
+	h->mode = mode;
+	h->info = info;
+	h->briefly = info != NULL;
+	st->held = lappend(st->held, h);
+	hold_strongest(st, h);
+}
+
+/* Remember "h" as the strongest lock on its relation if it is. */
+static void
+hold_strongest(LintState *st, HeldLock *h)
+{
+	HeldRel    *entry;
+	bool		found;
+
+	if (st->held_rel == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(HeldRel);
+		ctl.hcxt = CurrentMemoryContext;
+		st->held_rel = hash_create("fleetmigrate lint locks", 64, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(st->held_rel, &h->relid, HASH_ENTER, &found);
+	if (!found || h->mode > entry->lock->mode)
+		entry->lock = h;
+}
+
+/*
+ * estimated_rows
+ *		"about 3000000 rows (pg_class.reltuples)", or why the number is not
+ *		known: the planner's estimate, read without a lock.
+ */
+static char *
+estimated_rows(Oid relid)
+{
+	HeapTuple	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	float4		reltuples;
+	char		relkind;
+
+	if (!HeapTupleIsValid(tuple))
+		return pstrdup("row count unknown");
+	reltuples = ((Form_pg_class) GETSTRUCT(tuple))->reltuples;
+	relkind = ((Form_pg_class) GETSTRUCT(tuple))->relkind;
+	ReleaseSysCache(tuple);
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+		return pstrdup("row count unknown: a partitioned table, pg_class has no estimate for it");
+	if (reltuples < 0)
+		return pstrdup("row count unknown: never analyzed or vacuumed");
+	return psprintf("about %.0f row%s by pg_class.reltuples", reltuples,
+					reltuples == 1 ? "" : "s");
+}
+
+/*
+ * note_work
+ *		Statement st->stmt does work that grows with relation "relid"
+ *		("what": "UPDATE", "SET NOT NULL", ...).
+ */
+static void
+note_work(LintState *st, Oid relid, const char *what)
+{
+	HeldLock   *strongest = NULL;
+	char	   *relname;
+
+	if (!st->one_transaction || !OidIsValid(relid))
+		return;
+	relname = relation_name(relid);
+	if (relname == NULL)
+		return;					/* dropped since it was found */
+	/* every lock taken before this statement is held through it */
+	for (; st->held_said < list_length(st->held); st->held_said++)
+	{
+		HeldLock   *h = (HeldLock *) list_nth(st->held, st->held_said);
+
+		if (h->statement >= st->stmt->number)
+			break;
+		if (h->briefly)
+		{
+			h->briefly = false;
+			h->info->hint = psprintf("The lock is not held briefly: it is held until the migration ends, through statement %d (%s of %s, %s). fleetmigrate.lock_timeout limits only the wait for it. Split the migration so that this statement ends one and the work runs in the next.",
+									 st->stmt->number, what, relname,
+									 estimated_rows(relid));
+		}
+	}
+	if (st->held_rel != NULL)
+	{
+		HeldRel    *entry = hash_search(st->held_rel, &relid, HASH_FIND, NULL);
+
+		if (entry != NULL && entry->lock->statement < st->stmt->number)
+			strongest = entry->lock;
+	}
+	if (strongest == NULL ||
+		(st->warned_statement == st->stmt->number && st->warned_relid == relid))
+		return;
+	st->warned_statement = st->stmt->number;
+	st->warned_relid = relid;
+	add_finding(st, "blocking.lock_held", FM_SEVERITY_WARNING,
+				psprintf("Split the migration: end it after statement %d and move %s to a later migration, so that no lock of statement %d is held while it runs. A large UPDATE or DELETE can run as a batched backfill (see README: Batched backfills), which commits between batches.",
+						 strongest->statement, what, strongest->statement),
+				"%s of %s (%s) runs while the %s lock that statement %d (%s) took on it is held: %s of it wait until the migration ends",
+				what, relname, estimated_rows(relid),
+				FmLockModeName(strongest->mode), strongest->statement,
+				strongest->tag,
+				strongest->mode == AccessExclusiveLock ? "reads and writes" : "writes");
 }
 
 /*
@@ -728,6 +925,7 @@ lint_type_change(LintState *st, Oid relid, RangeVar *rv, AlterTableCmd *cmd,
 				"Reads and writes wait for the whole rewrite. Add a column of the new type, fill it in batches and switch over instead.",
 				"changing column %s of %s from %s to %s rewrites the table under an ACCESS EXCLUSIVE lock",
 				column, relname, from, to);
+	note_work(st, relid, "the rewrite");
 }
 
 /*
@@ -883,6 +1081,7 @@ lint_add_column(LintState *st, Oid relid, ColumnDef *def, bool *said)
 					"Reads and writes wait for the whole rewrite. Add the column without a default (or with a constant one), then fill it in batches.",
 					"adding column %s to %s with a volatile default, an identity or a stored generated value rewrites the table under an ACCESS EXCLUSIVE lock",
 					quote_identifier(def->colname), relname);
+		note_work(st, relid, "the rewrite");
 	}
 	if (validates)
 	{
@@ -891,6 +1090,7 @@ lint_add_column(LintState *st, Oid relid, ColumnDef *def, bool *said)
 					"Add the column first, then the constraint as NOT VALID (or a unique index CONCURRENTLY) and validate it in a later migration.",
 					"adding column %s to %s with a constraint checks or indexes every row under an ACCESS EXCLUSIVE lock",
 					quote_identifier(def->colname), relname);
+		note_work(st, relid, "the constraint check");
 	}
 }
 
@@ -1044,6 +1244,7 @@ lint_add_constraint(LintState *st, Oid relid, Constraint *con, bool *said)
 							con->contype == CONSTR_PRIMARY ? "primary key" :
 							con->contype == CONSTR_UNIQUE ? "unique" : "exclusion",
 							relname);
+				note_work(st, relid, "the index build");
 			}
 			return;
 		default:
@@ -1056,6 +1257,7 @@ lint_add_constraint(LintState *st, Oid relid, Constraint *con, bool *said)
 				"Add the constraint with NOT VALID (a brief lock), then run ALTER TABLE ... VALIDATE CONSTRAINT, which lets reads and writes go on, in a later migration.",
 				"adding %s to %s checks every row while the lock is held",
 				what, relname);
+	note_work(st, relid, "the constraint check");
 }
 
 /* ALTER TABLE */
@@ -1108,6 +1310,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 				}
 			case AT_ValidateConstraint:
 				validate_check(st, rv, cmd->name);
+				note_work(st, relid, "the VALIDATE CONSTRAINT scan");
 				break;
 			case AT_SetNotNull:
 				if (OidIsValid(relid) &&
@@ -1120,6 +1323,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 								"Add CHECK (column IS NOT NULL) NOT VALID, validate it in a later migration (reads and writes go on), then SET NOT NULL, which uses the validated constraint instead of a scan.",
 								"setting column %s of %s NOT NULL scans every row under an ACCESS EXCLUSIVE lock",
 								quote_identifier(cmd->name), relname);
+					note_work(st, relid, "the SET NOT NULL scan");
 				}
 				break;
 			case AT_SetTableSpace:
@@ -1134,6 +1338,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 								cmd->subtype == AT_SetTableSpace ? "SET TABLESPACE" :
 								cmd->subtype == AT_SetLogged ? "SET LOGGED" : "SET UNLOGGED",
 								relname);
+					note_work(st, relid, "the copy");
 				}
 				break;
 			default:
@@ -1144,6 +1349,169 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 		note_lock(st, relid, AlterTableGetLockLevel(stmt->cmds));
 }
 
+/*
+ * cascade_text
+ *		The objects that a DROP ... CASCADE of "object" (of kind "type")
+ *		would take with it as the catalog is now, in the server's words
+ *		("view public.totals, column total of table public.orders"); NULL
+ *		when it does not exist now or takes nothing.
+ */
+static char *
+cascade_text(LintState *st, ObjectType type, Node *object)
+{
+	ObjectAddress address;
+
+	if (!FmDropObjectAddress(type, object, &address))
+		return NULL;
+	return FmDropReachText(FmDropReachOf(&address, true), 10);
+}
+
+/* Was an object of this kind and name created later in the script? */
+static bool
+created_later(const LintState *st, CreatedKind kind, const char *schema,
+			  const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, st->creations)
+	{
+		Creation   *c = (Creation *) lfirst(lc);
+
+		if (c->kind == kind && c->statement > st->stmt->number &&
+			FmNamesMatch(c->schema, c->name, schema, name))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * lint_drop_no_data
+ *		DROP VIEW, DROP FUNCTION or DROP PROCEDURE of an object the script
+ *		did not create: such an object holds no data.  Dropped and created
+ *		again later in the same migration, it is replaced, and nothing is
+ *		said; dropped on its own, a warning that needs no consent.  With
+ *		CASCADE, what goes with it may hold data: a finding that a run
+ *		measures (FM_DATA_DEPENDENTS), an error when it holds data now.
+ */
+static void
+lint_drop_no_data(LintState *st, DropStmt *stmt, Node *object,
+				  const char *what, CreatedKind kind, const char *schema,
+				  const char *name)
+{
+	bool		replaced = created_later(st, kind, schema, name);
+	char	   *qname = quote_qualified_identifier(schema, name);
+	const char *itself;
+	ObjectAddress address;
+
+	if (stmt->behavior != DROP_CASCADE)
+	{
+		if (replaced)
+			return;
+		add_finding(st, "destructive.drop", FM_SEVERITY_WARNING,
+					"Application code that still uses it fails. It holds no data, so no consent is needed; a migration that creates it again after the DROP replaces it and is not reported.",
+					"%s deletes %s %s",
+					st->tag, what, qname);
+		return;
+	}
+	itself = replaced ?
+		psprintf("%s ... CASCADE replaces %s %s (the migration creates it again) but deletes", st->tag, what, qname) :
+		psprintf("%s ... CASCADE deletes %s %s and", st->tag, what, qname);
+	if (!FmDropObjectAddress(stmt->removeType, object, &address))
+		add_finding(st, "destructive.drop", FM_SEVERITY_WARNING,
+					"What depends on it when the migration runs goes too; a run measures the data among it and needs consent only for that. Drop the dependent objects explicitly instead. " CONSENT_HINT,
+					"%s everything that depends on it; it does not exist now, so what that is cannot be told",
+					itself);
+	else
+	{
+		FmDropReach *reach = FmDropReachOf(&address, true);
+		char	   *text = FmDropReachText(reach, 10);
+
+		if (FmDropReachHoldsData(reach))
+			add_finding(st, "destructive.drop", FM_SEVERITY_ERROR,
+						"Tables or columns that depend on it are dropped with their data. Drop the dependent objects explicitly instead, or drop without CASCADE. " CONSENT_HINT,
+						"%s everything that depends on it, with data: %s",
+						itself, text ? text : "?");
+		else if (text != NULL)
+			add_finding(st, "destructive.drop", FM_SEVERITY_WARNING,
+						"Nothing that goes holds data, so no consent is needed; application code that uses what goes fails. Drop the dependent objects explicitly instead.",
+						"%s everything that depends on it, none of which holds data: %s",
+						itself, text);
+		else if (!replaced)
+			add_finding(st, "destructive.drop", FM_SEVERITY_WARNING,
+						"Application code that still uses it fails. It holds no data, so no consent is needed.",
+						"%s ... CASCADE deletes %s %s; nothing depends on it now",
+						st->tag, what, qname);
+		else
+			return;
+	}
+	set_data(st, FM_DATA_DEPENDENTS, NULL, NULL, NIL, qname);
+	{
+		FmFinding  *f = (FmFinding *) llast(st->findings);
+
+		f->objtype = stmt->removeType;
+		f->object = copyObject(object);
+		f->cascade = true;
+	}
+}
+
+/*
+ * lint_drop_extension
+ *		DROP EXTENSION takes every object the extension created (its tables
+ *		too) and, with CASCADE, everything that depends on them (a column
+ *		of one of its types): a run measures the data among it
+ *		(FM_DATA_DEPENDENTS).
+ */
+static void
+lint_drop_extension(LintState *st, DropStmt *stmt, Node *object)
+{
+	bool		cascade = stmt->behavior == DROP_CASCADE;
+	const char *name = quote_identifier(strVal(object));
+	ObjectAddress address;
+	FmFinding  *f;
+
+	if (!FmDropObjectAddress(OBJECT_EXTENSION, object, &address))
+	{
+		if (cascade)
+			add_finding(st, "destructive.drop_extension", FM_SEVERITY_ERROR,
+						"A column of one of its types, and every table that uses one, goes with it. " CONSENT_HINT,
+						"DROP EXTENSION ... CASCADE deletes extension %s, its objects and everything that depends on them; it is not installed now, so what that is cannot be told",
+						name);
+		else
+			add_finding(st, "destructive.drop_extension", FM_SEVERITY_WARNING,
+						"The extension's own tables go with it; a run measures their data and needs consent only for that.",
+						"DROP EXTENSION deletes extension %s and every object it created; it is not installed now",
+						name);
+	}
+	else
+	{
+		FmDropReach *reach = FmDropReachOf(&address, cascade);
+		char	   *text = FmDropReachText(reach, 10);
+
+		if (FmDropReachHoldsData(reach))
+			add_finding(st, "destructive.drop_extension", FM_SEVERITY_ERROR,
+						cascade ?
+						"Drop or convert the columns that use its types first, then drop it without CASCADE. " CONSENT_HINT :
+						"The extension's tables are dropped with their data. " CONSENT_HINT,
+						"DROP EXTENSION%s deletes extension %s and what goes with it, with data: %s",
+						cascade ? " ... CASCADE" : "", name, text ? text : "?");
+		else if (text != NULL)
+			add_finding(st, "destructive.drop_extension", FM_SEVERITY_WARNING,
+						"Nothing that goes holds data, so no consent is needed; application code that uses what goes fails.",
+						"DROP EXTENSION%s deletes extension %s and what goes with it, none of which holds data: %s",
+						cascade ? " ... CASCADE" : "", name, text);
+		else
+			add_finding(st, "destructive.drop_extension", FM_SEVERITY_WARNING,
+						"Nothing that goes holds data, so no consent is needed; application code that uses it fails.",
+						"DROP EXTENSION%s deletes extension %s",
+						cascade ? " ... CASCADE" : "", name);
+	}
+	set_data(st, FM_DATA_DEPENDENTS, NULL, NULL, NIL, name);
+	f = (FmFinding *) llast(st->findings);
+	f->objtype = OBJECT_EXTENSION;
+	f->object = copyObject(object);
+	f->cascade = cascade;
+}
+
 /* DROP ... */
 static void
 lint_drop(LintState *st, DropStmt *stmt)
@@ -1151,6 +1519,7 @@ lint_drop(LintState *st, DropStmt *stmt)
 	ListCell   *lc;
 	const char *what = NULL;
 	CreatedKind kind = CREATED_RELATION;
+	bool		no_data = false;
 
 	switch (stmt->removeType)
 	{
@@ -1159,24 +1528,38 @@ lint_drop(LintState *st, DropStmt *stmt)
 			{
 				RangeVar   *rv = makeRangeVarFromNameList((List *) lfirst(lc));
 
+				char	   *reach;
+
 				if (is_new(st, rv))
 					continue;
-				add_finding(st, "destructive.drop_table", FM_SEVERITY_ERROR,
-							"Keep a copy (rename the table, or CREATE TABLE ... AS) if the data may be needed. " CONSENT_HINT,
-							"DROP TABLE deletes table %s and all its data",
-							rangevar_name(rv));
+				reach = stmt->behavior == DROP_CASCADE ?
+					cascade_text(st, OBJECT_TABLE, (Node *) lfirst(lc)) : NULL;
+				if (reach != NULL)
+					add_finding(st, "destructive.drop_table", FM_SEVERITY_ERROR,
+								"Keep a copy (rename the table, or CREATE TABLE ... AS) if the data may be needed. " CONSENT_HINT,
+								"DROP TABLE deletes table %s and all its data, and CASCADE also drops %s",
+								rangevar_name(rv), reach);
+				else
+					add_finding(st, "destructive.drop_table", FM_SEVERITY_ERROR,
+								"Keep a copy (rename the table, or CREATE TABLE ... AS) if the data may be needed. " CONSENT_HINT,
+								"DROP TABLE deletes table %s and all its data",
+								rangevar_name(rv));
 				set_data(st, FM_DATA_TABLE, rv, NULL, NIL, rangevar_name(rv));
 			}
 			return;
 		case OBJECT_SCHEMA:
 			foreach(lc, stmt->objects)
 			{
+				char	   *reach = stmt->behavior == DROP_CASCADE ?
+					cascade_text(st, OBJECT_SCHEMA, (Node *) lfirst(lc)) : NULL;
+
 				add_finding(st, "destructive.drop_schema", FM_SEVERITY_ERROR,
 							CONSENT_HINT,
-							"DROP SCHEMA deletes schema %s%s",
+							"DROP SCHEMA deletes schema %s%s%s",
 							quote_identifier(strVal(lfirst(lc))),
 							stmt->behavior == DROP_CASCADE ?
-							" and every table and object in it" : "");
+							" and every table and object in it" : "",
+							reach ? psprintf(": %s", reach) : "");
 				set_data(st, FM_DATA_SCHEMA, NULL, NULL,
 						 list_make1(lfirst(lc)),
 						 quote_identifier(strVal(lfirst(lc))));
@@ -1215,7 +1598,12 @@ lint_drop(LintState *st, DropStmt *stmt)
 			return;
 		case OBJECT_VIEW:
 			what = "view";
+			no_data = true;
 			break;
+		case OBJECT_EXTENSION:
+			foreach(lc, stmt->objects)
+				lint_drop_extension(st, stmt, (Node *) lfirst(lc));
+			return;
 		case OBJECT_MATVIEW:
 			what = "materialized view";
 			break;
@@ -1231,6 +1619,7 @@ lint_drop(LintState *st, DropStmt *stmt)
 		case OBJECT_AGGREGATE:
 			what = stmt->removeType == OBJECT_PROCEDURE ? "procedure" : "function";
 			kind = CREATED_FUNCTION;
+			no_data = stmt->removeType != OBJECT_AGGREGATE;
 			break;
 		case OBJECT_TYPE:
 		case OBJECT_DOMAIN:
@@ -1257,16 +1646,31 @@ lint_drop(LintState *st, DropStmt *stmt)
 		DeconstructQualifiedName(names, &schema, &name);
 		if (created_earlier(st, kind, schema, name))
 			continue;
+		if (no_data)
+		{
+			lint_drop_no_data(st, stmt, object, what, kind, schema, name);
+			continue;
+		}
 		if (stmt->behavior == DROP_CASCADE)
-			add_finding(st, "destructive.drop", FM_SEVERITY_ERROR,
-						"CASCADE also drops what depends on it: columns, views, defaults and tables included. Drop those explicitly instead. " CONSENT_HINT,
-						"DROP %s ... CASCADE deletes %s %s and everything that depends on it",
-						what, what, quote_qualified_identifier(schema, name));
+		{
+			char	   *reach = cascade_text(st, stmt->removeType, object);
+
+			if (reach != NULL)
+				add_finding(st, "destructive.drop", FM_SEVERITY_ERROR,
+							"CASCADE also drops what depends on it: columns, views, defaults and tables included. Drop those explicitly instead. " CONSENT_HINT,
+							"%s ... CASCADE deletes %s %s and everything that depends on it: %s",
+							st->tag, what, quote_qualified_identifier(schema, name), reach);
+			else
+				add_finding(st, "destructive.drop", FM_SEVERITY_ERROR,
+							"CASCADE also drops what depends on it: columns, views, defaults and tables included. Drop those explicitly instead. " CONSENT_HINT,
+							"%s ... CASCADE deletes %s %s and everything that depends on it",
+							st->tag, what, quote_qualified_identifier(schema, name));
+		}
 		else
 			add_finding(st, "destructive.drop", FM_SEVERITY_WARNING,
 						"Application code that still uses it fails. " CONSENT_HINT,
-						"DROP %s deletes %s %s",
-						what, what, quote_qualified_identifier(schema, name));
+						"%s deletes %s %s",
+						st->tag, what, quote_qualified_identifier(schema, name));
 		/* a type's columns go with it under CASCADE; the rest holds no rows */
 		set_data(st, kind == CREATED_TYPE && stmt->behavior == DROP_CASCADE ?
 				 FM_DATA_TYPE : FM_DATA_NONE, NULL, NULL, names,
@@ -1313,13 +1717,16 @@ lint_create_table(LintState *st, CreateStmt *stmt)
 /* One warning about an existing relation: "<what> <relation><how>". */
 static void
 warn_relation(LintState *st, const char *rule, RangeVar *rv, const char *hint,
-			  const char *what, const char *how)
+			  const char *what, const char *how, const char *work)
 {
-	char	   *name = relation_name(existing_relation(st, rv));
+	Oid			relid = existing_relation(st, rv);
+	char	   *name = relation_name(relid);
 
-	if (name != NULL)
-		add_finding(st, rule, FM_SEVERITY_WARNING, hint, "%s %s%s", what,
-					name, how);
+	if (name == NULL)
+		return;
+	add_finding(st, rule, FM_SEVERITY_WARNING, hint, "%s %s%s", what,
+				name, how);
+	note_work(st, relid, work);
 }
 
 static void
@@ -1338,7 +1745,8 @@ lint_maintenance(LintState *st, Node *tree)
 					warn_relation(st, "blocking.vacuum_full",
 								  lfirst_node(VacuumRelation, lc)->relation,
 								  "Reads and writes wait until the table is rewritten. Plain VACUUM does not block them; pg_repack rewrites without a long lock.",
-								  "VACUUM FULL rewrites", " under an ACCESS EXCLUSIVE lock");
+								  "VACUUM FULL rewrites", " under an ACCESS EXCLUSIVE lock",
+								  "the VACUUM FULL rewrite");
 				return;
 			}
 		case T_ClusterStmt:
@@ -1348,7 +1756,8 @@ lint_maintenance(LintState *st, Node *tree)
 				if (stmt->relation != NULL)
 					warn_relation(st, "blocking.cluster", stmt->relation,
 								  "Reads and writes wait until the table is rewritten. Run it in a maintenance window.",
-								  "CLUSTER rewrites", " under an ACCESS EXCLUSIVE lock");
+								  "CLUSTER rewrites", " under an ACCESS EXCLUSIVE lock",
+								  "the CLUSTER rewrite");
 				return;
 			}
 		case T_RefreshMatViewStmt:
@@ -1360,7 +1769,8 @@ lint_maintenance(LintState *st, Node *tree)
 				else
 					warn_relation(st, "blocking.refresh", stmt->relation,
 								  "Reads of it wait for the whole query. With a unique index on it, REFRESH MATERIALIZED VIEW CONCURRENTLY lets them go on.",
-								  "REFRESH MATERIALIZED VIEW without CONCURRENTLY keeps", " locked (ACCESS EXCLUSIVE) for the whole refresh");
+								  "REFRESH MATERIALIZED VIEW without CONCURRENTLY keeps", " locked (ACCESS EXCLUSIVE) for the whole refresh",
+								  "the refresh");
 				return;
 			}
 		case T_ReindexStmt:
@@ -1371,11 +1781,102 @@ lint_maintenance(LintState *st, Node *tree)
 					return;
 				warn_relation(st, "blocking.reindex", stmt->relation,
 							  "Writes (and, for the index, reads that use it) wait for the whole rebuild. REINDEX ... CONCURRENTLY lets them go on.",
-							  "REINDEX without CONCURRENTLY rebuilds", " under a lock that blocks writes");
+							  "REINDEX without CONCURRENTLY rebuilds", " under a lock that blocks writes",
+							  "the index rebuild");
 				return;
 			}
 		default:
 			return;
+	}
+}
+
+/*
+ * lint_with
+ *		The data-modifying queries of a WITH clause (WITH d AS (DELETE ...)),
+ *		which run whether or not the statement reads their result: linted
+ *		as statements of their own, nested.
+ */
+static void
+lint_with(LintState *st, WithClause *with)
+{
+	ListCell   *lc;
+
+	if (with == NULL)
+		return;
+	foreach(lc, with->ctes)
+	{
+		Node	   *query = lfirst_node(CommonTableExpr, lc)->ctequery;
+
+		if (query == NULL || IsA(query, SelectStmt))
+			continue;
+		st->nested++;
+		lint_statement(st, query);
+		st->nested--;
+	}
+}
+
+/* MERGE: a WHEN ... THEN DELETE clause deletes the rows it matches. */
+static void
+lint_merge(LintState *st, MergeStmt *stmt)
+{
+	ListCell   *lc;
+	bool		deletes = false;
+
+	lint_with(st, stmt->withClause);
+	foreach(lc, stmt->mergeWhenClauses)
+	{
+		if (lfirst_node(MergeWhenClause, lc)->commandType == CMD_DELETE)
+			deletes = true;
+	}
+	if (deletes && !is_new(st, stmt->relation))
+	{
+		add_finding(st, "destructive.merge_delete", FM_SEVERITY_ERROR,
+					"Check the join and the WHEN conditions: every row they match is deleted. " CONSENT_HINT,
+					"MERGE ... THEN DELETE deletes the rows of %s that it matches%s",
+					rangevar_name(stmt->relation),
+					st->nested > 0 ? " (inside another statement)" : "");
+		set_data(st, FM_DATA_TABLE, stmt->relation, NULL, NIL,
+				 rangevar_name(stmt->relation));
+	}
+	note_work(st, existing_relation(st, stmt->relation), "the MERGE");
+}
+
+/* DROP OWNED BY: every object the roles own in this database. */
+static void
+lint_drop_owned(LintState *st, DropOwnedStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->roles)
+	{
+		RoleSpec   *spec = lfirst_node(RoleSpec, lc);
+		char	   *role;
+		Oid			roleid;
+		char	   *owned = NULL;
+
+		if (spec->roletype == ROLESPEC_CSTRING)
+			role = spec->rolename;
+		else if (spec->roletype == ROLESPEC_SESSION_USER)
+			role = GetUserNameFromId(GetSessionUserId(), false);
+		else if (spec->roletype == ROLESPEC_PUBLIC)
+			continue;			/* the server refuses it */
+		else
+			role = GetUserNameFromId(GetUserId(), false);
+		roleid = get_role_oid(role, true);
+		if (OidIsValid(roleid))
+			owned = FmDropReachText(FmOwnedReach(roleid), 10);
+		if (owned != NULL)
+			add_finding(st, "destructive.drop_owned", FM_SEVERITY_ERROR,
+						"Use REASSIGN OWNED BY to keep the objects under another owner. " CONSENT_HINT,
+						"DROP OWNED BY %s deletes every object it owns in this database, with the data of its tables: %s",
+						quote_identifier(role), owned);
+		else
+			add_finding(st, "destructive.drop_owned", FM_SEVERITY_ERROR,
+						"Use REASSIGN OWNED BY to keep the objects under another owner. " CONSENT_HINT,
+						"DROP OWNED BY %s deletes every object it owns in this database, with the data of its tables",
+						quote_identifier(role));
+		set_data(st, FM_DATA_OWNED, NULL, NULL,
+				 list_make1(makeString(role)), quote_identifier(role));
 	}
 }
 
@@ -1430,30 +1931,87 @@ lint_statement(LintState *st, Node *tree)
 			{
 				DeleteStmt *stmt = (DeleteStmt *) tree;
 
+				lint_with(st, stmt->withClause);
 				if (stmt->whereClause == NULL && !is_new(st, stmt->relation))
 				{
 					add_finding(st, "destructive.delete_all", FM_SEVERITY_ERROR,
 								"Add a WHERE clause if only some rows should go. " CONSENT_HINT,
-								"DELETE without WHERE deletes every row of %s",
-								rangevar_name(stmt->relation));
+								"DELETE without WHERE deletes every row of %s%s",
+								rangevar_name(stmt->relation),
+								st->nested > 0 ? " (inside another statement)" : "");
 					set_data(st, FM_DATA_TABLE, stmt->relation, NULL, NIL,
 							 rangevar_name(stmt->relation));
 				}
+				note_work(st, existing_relation(st, stmt->relation), "the DELETE");
 				break;
 			}
 		case T_UpdateStmt:
 			{
 				UpdateStmt *stmt = (UpdateStmt *) tree;
 
+				lint_with(st, stmt->withClause);
 				if (stmt->whereClause == NULL && !is_new(st, stmt->relation))
 				{
 					add_finding(st, "destructive.update_all", FM_SEVERITY_WARNING,
 								"It also locks every row until the migration ends; fill large tables in batches. " CONSENT_HINT,
-								"UPDATE without WHERE overwrites every row of %s",
-								rangevar_name(stmt->relation));
+								"UPDATE without WHERE overwrites every row of %s%s",
+								rangevar_name(stmt->relation),
+								st->nested > 0 ? " (inside another statement)" : "");
 					set_data(st, FM_DATA_TABLE, stmt->relation, NULL, NIL,
 							 rangevar_name(stmt->relation));
 				}
+				note_work(st, existing_relation(st, stmt->relation), "the UPDATE");
+				break;
+			}
+		case T_InsertStmt:
+			{
+				InsertStmt *stmt = (InsertStmt *) tree;
+				SelectStmt *select = (SelectStmt *) stmt->selectStmt;
+
+				lint_with(st, stmt->withClause);
+				if (select == NULL || !IsA(select, SelectStmt))
+					break;
+				lint_with(st, select->withClause);
+				if (select->fromClause == NIL)
+					break;		/* VALUES, or constants */
+				note_work(st, existing_relation(st, stmt->relation), "the INSERT ... SELECT");
+				foreach(lc, select->fromClause)
+				{
+					if (IsA(lfirst(lc), RangeVar))
+						note_work(st, existing_relation(st, (RangeVar *) lfirst(lc)),
+								  "the INSERT ... SELECT");
+				}
+				break;
+			}
+		case T_MergeStmt:
+			lint_merge(st, (MergeStmt *) tree);
+			break;
+		case T_ExplainStmt:
+			{
+				ExplainStmt *stmt = (ExplainStmt *) tree;
+
+				/* EXPLAIN ANALYZE runs the statement */
+				if (!FmOptionIsTrue(stmt->options, "analyze"))
+					break;
+				st->nested++;
+				lint_statement(st, stmt->query);
+				st->nested--;
+				break;
+			}
+		case T_DropOwnedStmt:
+			lint_drop_owned(st, (DropOwnedStmt *) tree);
+			break;
+		case T_DropdbStmt:
+			{
+				DropdbStmt *stmt = (DropdbStmt *) tree;
+
+				add_finding(st, "destructive.drop_database", FM_SEVERITY_ERROR,
+							"Every table of that database goes with it, and fleetmigrate cannot count them from this one. " CONSENT_HINT,
+							"DROP DATABASE deletes database %s and all its data",
+							quote_identifier(stmt->dbname));
+				set_data(st, FM_DATA_DATABASE, NULL, NULL,
+						 list_make1(makeString(stmt->dbname)),
+						 quote_identifier(stmt->dbname));
 				break;
 			}
 		case T_AlterTableStmt:
@@ -1507,7 +2065,8 @@ lint_statement(LintState *st, Node *tree)
 				if (!stmt->concurrent)
 					warn_relation(st, "blocking.create_index", stmt->relation,
 								  "Writes wait for the whole build. Use CREATE INDEX CONCURRENTLY, in a migration of its own.",
-								  "CREATE INDEX without CONCURRENTLY blocks writes to", " (SHARE lock) for the whole index build");
+								  "CREATE INDEX without CONCURRENTLY blocks writes to", " (SHARE lock) for the whole index build",
+								  "the index build");
 				break;
 			}
 		case T_CreateTrigStmt:
@@ -1550,6 +2109,7 @@ lint_statement(LintState *st, Node *tree)
 			 * and SELECT INTO, a raw tree of its own), routines and types
 			 */
 		case T_SelectStmt:
+			lint_with(st, ((SelectStmt *) tree)->withClause);
 			if (((SelectStmt *) tree)->intoClause != NULL)
 				remember_relation(st, ((SelectStmt *) tree)->intoClause->rel);
 			break;
@@ -1592,6 +2152,49 @@ lint_statement(LintState *st, Node *tree)
 }
 
 /*
+ * hold_statement_locks
+ *		The strong locks statement st->stmt took that lint_statement() did
+ *		not already note (a statement with warnings of its own, a DML
+ *		statement's table), for note_work() of the later statements.
+ */
+static void
+hold_statement_locks(LintState *st, Node *tree)
+{
+	ListCell   *lc;
+
+	if (!st->one_transaction)
+		return;
+	foreach(lc, FmStatementLocks(tree))
+	{
+		FmLockTarget *t = (FmLockTarget *) lfirst(lc);
+		Oid			relid;
+		bool		known = false;
+
+		if (t->mode < ShareLock || t->relation == NULL)
+			continue;
+		relid = existing_relation(st, t->relation);
+		if (!OidIsValid(relid))
+			continue;
+		/* this statement's own locks are at the end of the list */
+		for (int i = list_length(st->held) - 1; i >= 0; i--)
+		{
+			HeldLock   *h = (HeldLock *) list_nth(st->held, i);
+
+			if (h->statement != st->stmt->number)
+				break;
+			if (h->relid == relid)
+			{
+				h->mode = Max(h->mode, t->mode);
+				hold_strongest(st, h);
+				known = true;
+			}
+		}
+		if (!known)
+			hold_lock(st, relid, t->mode, NULL);
+	}
+}
+
+/*
  * FmLint
  *		The findings for every statement of "script", in statement order.
  *		"label" names the script in a syntax error.
@@ -1605,6 +2208,41 @@ FmLint(const char *script, const char *label)
 
 	memset(&st, 0, sizeof(st));
 	st.script = script;
+	st.one_transaction = true;
+
+	/*
+	 * First what the whole script creates, for a DROP that a later CREATE
+	 * undoes, and whether it is one transaction.
+	 */
+	foreach(lc, statements)
+	{
+		FmStatement *stmt = (FmStatement *) lfirst(lc);
+		Node	   *tree = stmt->parsetree;
+		Creation   *c = NULL;
+
+		if (FmStatementNeedsTopLevel(tree))
+			st.one_transaction = false;
+		if (IsA(tree, ViewStmt))
+		{
+			c = palloc(sizeof(Creation));
+			c->kind = CREATED_RELATION;
+			c->schema = ((ViewStmt *) tree)->view->schemaname;
+			c->name = ((ViewStmt *) tree)->view->relname;
+		}
+		else if (IsA(tree, CreateFunctionStmt))
+		{
+			c = palloc(sizeof(Creation));
+			c->kind = CREATED_FUNCTION;
+			DeconstructQualifiedName(((CreateFunctionStmt *) tree)->funcname,
+									 &c->schema, &c->name);
+		}
+		if (c != NULL)
+		{
+			c->statement = stmt->number;
+			st.creations = lappend(st.creations, c);
+		}
+	}
+
 	foreach(lc, statements)
 	{
 		FmStatement *stmt = (FmStatement *) lfirst(lc);
@@ -1612,6 +2250,7 @@ FmLint(const char *script, const char *label)
 		st.stmt = stmt;
 		st.tag = CreateCommandName(stmt->parsetree);
 		lint_statement(&st, stmt->parsetree);
+		hold_statement_locks(&st, stmt->parsetree);
 	}
 	return st.findings;
 }

@@ -10,6 +10,7 @@
 #ifndef FLEETMIGRATE_LINT_H
 #define FLEETMIGRATE_LINT_H
 
+#include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "nodes/primnodes.h"
 #include "storage/lockdefs.h"
@@ -31,8 +32,14 @@ typedef enum FmDataTarget
 	FM_DATA_TABLE,				/* the rows of "relation" */
 	FM_DATA_COLUMN,				/* the non-null values of "column" */
 	FM_DATA_SCHEMA,				/* the rows of every table in schema "names" */
-	FM_DATA_TYPE				/* the non-null values of the columns of type
+	FM_DATA_TYPE,				/* the non-null values of the columns of type
 								 * "names" (DROP TYPE/DOMAIN ... CASCADE) */
+	FM_DATA_DEPENDENTS,			/* the tables and columns that dropping
+								 * "object" of kind "objtype" takes with it
+								 * (depend.c); none: no consent is needed */
+	FM_DATA_OWNED,				/* the tables the roles "names" own here
+								 * (DROP OWNED) */
+	FM_DATA_DATABASE			/* database "names": not countable from here */
 } FmDataTarget;
 
 /* One finding of FmLint(). */
@@ -51,6 +58,14 @@ typedef struct FmFinding
 	List	   *names;			/* FM_DATA_SCHEMA, FM_DATA_TYPE */
 	bool		inh;			/* TRUNCATE, DELETE, UPDATE: inheritors too */
 	char	   *target;			/* the object as the script names it */
+	bool		consent;		/* a run measures it and needs consent for
+								 * what it removes (set_data()) */
+	bool		nested;			/* inside another statement (a WITH query,
+								 * EXPLAIN ANALYZE): the statement's row
+								 * count is not this finding's */
+	ObjectType	objtype;		/* FM_DATA_DEPENDENTS */
+	Node	   *object;			/* FM_DATA_DEPENDENTS: as in DropStmt.objects */
+	bool		cascade;		/* FM_DATA_DEPENDENTS: with CASCADE */
 } FmFinding;
 
 /* A relation a statement locks, and how (FmStatementLocks()). */
@@ -61,6 +76,13 @@ typedef struct FmLockTarget
 } FmLockTarget;
 
 #define FM_RULE_IS_DESTRUCTIVE(rule) (strncmp((rule), "destructive.", 12) == 0)
+
+/*
+ * A destructive finding a run weighs against its consent: not a view or
+ * function dropped on its own, which holds no data.
+ */
+#define FM_FINDING_NEEDS_CONSENT(f) \
+	(FM_RULE_IS_DESTRUCTIVE((f)->rule) && (f)->consent)
 
 extern List *FmLint(const char *script, const char *label);
 extern char *FmLintSummary(List *findings);
