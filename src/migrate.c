@@ -62,6 +62,8 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "batch.h"
+#include "batchspec.h"
 #include "catalog.h"
 #include "consent.h"
 #include "params.h"
@@ -239,6 +241,7 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 		TimestampTz started;
 		double		duration_ms;
 		int			attempt;
+		bool		batched;
 
 		position++;
 		MemoryContextReset(migration_cxt);
@@ -276,14 +279,21 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 		/*
 		 * A non-transactional migration runs in a background worker, whose
 		 * concurrent index builds wait for every older snapshot: commit, so
-		 * that we hold none (nor the row lock) while we wait.
+		 * that we hold none (nor the row lock) while we wait.  A batched one
+		 * commits after each batch (batch.c), and retries a batch, not the
+		 * migration, after a lock timeout.
 		 */
-		if (edata == NULL && !m->transactional)
+		batched = edata == NULL && FmBatchDeclared(args.scripts[FM_SCRIPT_UP]);
+		if (edata == NULL && (!m->transactional || batched))
 			SPI_commit();
+		if (batched)
+			edata = FmRunBatchedMigration(m, args.scripts, run_id, run->run_by,
+										  migration_cxt, procxt,
+										  &args.duration_ms, &args.failed_at);
 
 		/* a lock timeout rolls the migration back; it runs again */
 		attempt = 0;
-		while (edata == NULL)
+		while (edata == NULL && !batched)
 		{
 			edata = FmInSubtransaction(run_one, &args, true, procxt);
 			if (edata == NULL ||
