@@ -37,7 +37,7 @@ DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.s
 	fleetmigrate--1.9--1.10.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
-REGRESS = install ordering register bundles register_dir_errors drift dependencies out_of_order baseline adopt import_history repeatable apply rollback settings verify params tolerate history_truth unregister summary rehearse errors dry_run lint destructive consent privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate unattended integrity bad_input privilege_matrix upgrade upgrade_checksums
+REGRESS = install ordering register bundles register_dir_errors drift dependencies out_of_order baseline adopt import_history repeatable apply rollback settings verify params tolerate history_truth unregister summary rehearse errors dry_run lint destructive consent privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate unattended batch integrity bad_input privilege_matrix upgrade upgrade_checksums
 REGRESS_OPTS = --inputdir=. --outputdir=.
 ISOLATION = concurrent_apply tier_upgrade lock_retry plan_snapshot
 ISOLATION_OPTS = --inputdir=test
