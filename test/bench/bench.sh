@@ -24,9 +24,9 @@
 # Prints a table of medians and ratios (fleetmigrate / psql) and the scaling
 # ratio apply_pending(10000) / apply_pending(1000), and writes them with the
 # method to BENCHMARKS.md at the repository root, keeping the blocks that
-# test/bench/tiers.sh, migrate.sh, register.sh, locks.sh and lint.sh write
+# test/bench/tiers.sh, migrate.sh, register.sh, locks.sh, lint.sh and backfill.sh write
 # there ("<!-- NAME:begin -->" .. "<!-- NAME:end -->", NAME tiers, migrate,
-# register, locks, lint).
+# register, locks, lint, backfill).
 #
 # Options:
 #   --reuse-cluster  use the running server at FM_CLUSTER_DIR / FM_PORT instead
@@ -447,7 +447,7 @@ echo "benchmark time: $bench_s s; load average before $load_before, after $load_
 # at the end of the rewritten file.
 tiers_block=
 if [[ -f "$output" ]]; then
-    tiers_block=$(sed -n '/^<!-- \(tiers\|migrate\|register\|locks\|lint\):begin -->$/,/^<!-- \(tiers\|migrate\|register\|locks\|lint\):end -->$/p' "$output")
+    tiers_block=$(sed -n '/^<!-- \(tiers\|migrate\|register\|locks\|lint\|backfill\):begin -->$/,/^<!-- \(tiers\|migrate\|register\|locks\|lint\|backfill\):end -->$/p' "$output")
 fi
 
 {
