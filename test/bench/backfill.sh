@@ -32,7 +32,8 @@
 #                    ALTER TABLE big ALTER b_n SET NOT NULL;
 #                  (SET NOT NULL uses the validated CHECK and scans nothing).
 # Between them VACUUM big and a CHECKPOINT (untimed).  pgbench starts
-# WARMUP (3) s before the migration and is stopped (SIGINT) 3 s after it.
+# WARMUP (3) s before the migration and is stopped (SIGTERM) 3 s after it
+# (the log lines it had not written yet are after the window).
 # From pgbench's per-transaction logs: reads, and the latency max, p99.9,
 # p99 and p50 of the reads that ended from the migration's start to 1 s
 # after its end (the window), and over the run; the migration's wall time.
@@ -170,7 +171,8 @@ ALTER TABLE big ALTER b_n SET NOT NULL;
     window_start=$t0
     window_end=$(awk -v t="$t1" 'BEGIN { printf "%.6f", t + 1 }')
     sleep 3
-    kill -INT "$pid" 2>/dev/null || true
+    # TERM: a background job of a script ignores INT
+    kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     [[ $m_outcome == applied ]] || { cat "$out" >&2; fm_die "scenario $tag: the migration failed"; }
 }
