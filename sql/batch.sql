@@ -85,6 +85,8 @@ SELECT count(*) FILTER (WHERE note LIKE 'n%') AS done, count(*) FILTER (WHERE no
   FROM bt_orders;
 SELECT version, event, sqlstate, statement, line, split_part(error, E'\n', 1) AS error
   FROM fleetmigrate.history WHERE version = '004';
+-- committed batches are in the database: it cannot be unregistered
+SELECT fleetmigrate.unregister('004', 'divide');
 SELECT fleetmigrate.register('004', 'divide', $$-- batch: key=id size=10
 UPDATE bt_orders SET note = 'n' || (100 / NULLIF(42 - id, 0)) WHERE id > 0$$);
 CALL fleetmigrate.migrate();

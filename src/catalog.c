@@ -2558,6 +2558,25 @@ fleetmigrate_unregister(PG_FUNCTION_ARGS)
 				 errdetail("Statements that ran outside a transaction were not undone, so part of the migration is in the database."),
 				 errhint("Let CALL fleetmigrate.migrate() finish it, then roll it back if it is not wanted.")));
 	SPI_freetuptable(SPI_tuptable);
+	/* batched backfills (issue 20): committed batches stay in the database */
+	if (FmCatalogBatchesKept())
+	{
+		FmMigration bm;
+		FmBatchState bs;
+
+		memset(&bm, 0, sizeof(bm));
+		bm.version = version;
+		bm.name = name;
+		if (FmCatalogBatchRead(&bm, &bs) && !bs.finished && bs.batches > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot unregister %s: %d of its batches have committed",
+							label, bs.batches),
+					 errdetail("They changed %lld rows of table %s, up to key %s, and nothing undid them.",
+							   (long long) bs.rows_changed, bs.relation,
+							   bs.last_key ? bs.last_key : "(none)"),
+					 errhint("Let CALL fleetmigrate.migrate() finish it, then roll it back if it is not wanted.")));
+	}
 
 	if (execute_statement(STMT_UNREGISTER_REQUIRED, values, NULL, SPI_OK_SELECT) == 1)
 	{

@@ -188,5 +188,27 @@ like($out, qr/\|1\|succeeded$/, 'lock: succeeded');
 is($node->safe_psql($db, "SELECT count(*) FILTER (WHERE n = 1) FROM t_$v"), $rows,
 	'lock: every row changed once');
 
+# 4. A failing batch: fixed with register(), the next run goes on after the
+# committed batches with the new text, and says so.
+$v++;
+setup($v);
+$node->safe_psql($db, 'UPDATE slow_on SET on_ = false');
+$node->safe_psql($db, qq{SELECT fleetmigrate.register('$v', 'backfill_$v', \$m\$-- batch: table=t_$v key=id size=100
+UPDATE t_$v SET n = n + 1 + 0 / (id - 1050) WHERE slow(id) > 0\$m\$)});
+$node->psql($db, 'CALL fleetmigrate.migrate()', stdout => \$out, stderr => \$err);
+like($err, qr/division by zero/, 'fix: batch 11 fails');
+is( $node->safe_psql($db, qq{SELECT s.state, b.batches, b.last_key
+	  FROM fleetmigrate.status s JOIN fleetmigrate.batch_progress b USING (version, name)
+	 WHERE version = '$v'}),
+	'failed|10|1000', 'fix: failed, with its 10 batches before kept');
+$node->safe_psql($db, qq{SELECT fleetmigrate.register('$v', 'backfill_$v', \$m\$-- batch: table=t_$v key=id size=100
+UPDATE t_$v SET n = n + 1 + coalesce(0 / NULLIF(id - 1050, 0), 0) WHERE slow(id) > 0\$m\$)});
+$node->psql($db, 'CALL fleetmigrate.migrate()', stdout => \$out, stderr => \$err);
+like($out, qr/\|1\|succeeded$/, 'fix: the next run finishes');
+like($err, qr/batched migration "$v backfill_$v" was registered again after 10 of its batches ran; it goes on after key 1000 with the up script registered now/,
+	'fix: with a NOTICE that it goes on with the new text');
+is($node->safe_psql($db, "SELECT count(*) FILTER (WHERE n = 1) FROM t_$v"), $rows,
+	'fix: every row changed once');
+
 $node->stop;
 done_testing();
