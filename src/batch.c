@@ -77,6 +77,7 @@ typedef struct BatchRun
 static void batch_error_callback(void *arg);
 static SPIPlanPtr keep_plan(const char *sql, int nargs);
 static void batch_begin(void *arg);
+static void run_batch(BatchRun *run);
 static void batch_step(void *arg);
 
 /* The context line of an error in a batch: which batch, after which key. */
@@ -228,24 +229,78 @@ batch_begin(void *arg)
 }
 
 /*
+ * run_batch
+ *		The next range of keys, the statement on it and its progress
+ *		(FmCatalogBatchWrite()); run->left false when no key is left.
+ */
+static void
+run_batch(BatchRun *run)
+{
+	bool		first = run->state.last_key == NULL;
+	Datum		values[2];
+	char	   *highest;
+	int64		keys;
+	int64		last_row;
+	uint64		changed;
+	bool		isnull;
+	int			rc;
+
+	values[0] = CStringGetTextDatum(first ? "" : run->state.last_key);
+	values[1] = (Datum) 0;
+	FmStatementTimerStart();
+	rc = SPI_execute_plan(run->bounds[first ? 1 : 0], values, NULL, false, 1);
+	FmStatementTimerStop();
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not find the next batch: %s",
+			 SPI_result_code_string(rc));
+	run->left = SPI_processed == 1;
+	if (!run->left)
+		return;
+
+	MemoryContextSwitchTo(run->cxt);
+	highest = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	keys = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 2, &isnull));
+	last_row = run->state.rows_done + keys;
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("fleetmigrate: applying migration %s %s, batch %d, rows %lld to %lld of about %lld",
+									run->m->version, run->m->name,
+									run->state.batches + 1,
+									(long long) run->state.rows_done + 1,
+									(long long) last_row,
+									(long long) Max(run->state.rows_total, last_row)));
+	values[1] = CStringGetTextDatum(highest);
+	run->ectx.statement = run->spec->stmt;
+	FmStatementTimerStart();
+	rc = SPI_execute_plan(run->change[first ? 1 : 0], values, NULL, false, 0);
+	FmStatementTimerStop();
+	changed = SPI_processed;
+	if (rc != (run->spec->is_delete ? SPI_OK_DELETE : SPI_OK_UPDATE))
+		elog(ERROR, "could not run a batch: %s", SPI_result_code_string(rc));
+	FmCatalogCheckIntact(run->m->version, run->m->name);
+	run->ectx.statement = NULL;
+
+	MemoryContextSwitchTo(run->cxt);
+	run->state.last_key = highest;
+	run->state.batches++;
+	run->state.rows_done += keys;
+	run->state.rows_changed += changed;
+	run->state.rows_total = Max(run->state.rows_total, run->state.rows_done);
+	FmCatalogBatchWrite(run->m, &run->state, false);
+}
+
+/*
  * batch_step
  *		One batch of step 2 above, in a subtransaction
- *		(FmInSubtransaction()): the next range of keys, the statement on it,
- *		the progress.  Sets run->left to false when no key is left.
+ *		(FmInSubtransaction()), with the lock and statement timeouts and the
+ *		migration's parameters set for it.
  */
 static void
 batch_step(void *arg)
 {
 	BatchRun   *run = (BatchRun *) arg;
-	bool		first = run->state.last_key == NULL;
 	ErrorContextCallback errcb;
-	Datum		values[2];
-	char	   *upper;
-	int64		keys;
-	uint64		changed;
-	bool		isnull;
 	int			nestlevel;
-	int			rc;
 
 	errcb.callback = batch_error_callback;
 	errcb.arg = run;
@@ -258,47 +313,7 @@ batch_step(void *arg)
 	FmParamsBegin(run->m);
 	PG_TRY();
 	{
-		values[0] = CStringGetTextDatum(first ? "" : run->state.last_key);
-		FmStatementTimerStart();
-		rc = SPI_execute_plan(run->bounds[first ? 1 : 0], values, NULL, false, 1);
-		FmStatementTimerStop();
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "could not find the next batch: %s",
-				 SPI_result_code_string(rc));
-		run->left = SPI_processed == 1;
-		if (run->left)
-		{
-			MemoryContextSwitchTo(run->cxt);
-			upper = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-			keys = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											   SPI_tuptable->tupdesc, 2, &isnull));
-			pgstat_report_activity(STATE_RUNNING,
-								   psprintf("fleetmigrate: applying migration %s %s, batch %d, rows %lld to %lld of about %lld",
-											run->m->version, run->m->name,
-											run->state.batches + 1,
-											(long long) run->state.rows_done + 1,
-											(long long) (run->state.rows_done + keys),
-											(long long) Max(run->state.rows_total,
-															run->state.rows_done + keys)));
-			values[1] = CStringGetTextDatum(upper);
-			run->ectx.statement = run->spec->stmt;
-			FmStatementTimerStart();
-			rc = SPI_execute_plan(run->change[first ? 1 : 0], values, NULL, false, 0);
-			FmStatementTimerStop();
-			changed = SPI_processed;
-			if (rc != (run->spec->is_delete ? SPI_OK_DELETE : SPI_OK_UPDATE))
-				elog(ERROR, "could not run a batch: %s", SPI_result_code_string(rc));
-			FmCatalogCheckIntact(run->m->version, run->m->name);
-			run->ectx.statement = NULL;
-
-			MemoryContextSwitchTo(run->cxt);
-			run->state.last_key = upper;
-			run->state.batches++;
-			run->state.rows_done += keys;
-			run->state.rows_changed += changed;
-			run->state.rows_total = Max(run->state.rows_total, run->state.rows_done);
-			FmCatalogBatchWrite(run->m, &run->state, false);
-		}
+		run_batch(run);
 	}
 	PG_FINALLY();
 	{

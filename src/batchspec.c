@@ -88,9 +88,9 @@ directive_line(const char *up, int *lineno, bool *exact)
 				p++;
 			while (p < eol && (*p == ' ' || *p == '\t'))
 				p++;
-			if (eol - p >= 5 && pg_strncasecmp(p, "batch", 5) == 0)
+			if (pg_strncasecmp(p, "batch", strlen("batch")) == 0)
 			{
-				p += 5;
+				p += strlen("batch");
 				while (p < eol && (*p == ' ' || *p == '\t' || *p == '\r'))
 					p++;
 				if (p == eol || *p == ':')
@@ -280,9 +280,9 @@ FmBatchSpecParse(const char *up, const char *label)
 	bool		exact;
 	List	   *stmts;
 	Node	   *tree;
-	Node	   *where;
-	List	   *returning;
-	WithClause *with;
+	Node	   *where = NULL;
+	List	   *returning = NIL;
+	WithClause *with = NULL;
 
 	line = directive_line(up, &lineno, &exact);
 	if (line == NULL)
