@@ -20,11 +20,13 @@
  *		first pending migration, run it in a subtransaction, record it and
  *		the run's progress, commit.  A non-transactional migration runs in
  *		a background worker (worker.c), after a commit so that we hold no
- *		snapshot and no row lock while it works.  A failure rolls the
- *		subtransaction back, records the failure (history event with
- *		SQLSTATE, message, statement number and line; the migration's state
- *		'failed'; the run's outcome), commits that, and raises the error
- *		again.
+ *		snapshot and no row lock while it works.  A batched migration (its
+ *		up script has a "-- batch:" line) runs one range of keys per
+ *		transaction, committing each (batch.c), also after a commit.  A
+ *		failure rolls the subtransaction back, records the failure (history
+ *		event with SQLSTATE, message, statement number and line; the
+ *		migration's state 'failed'; the run's outcome), commits that, and
+ *		raises the error again.
  * A failed migration is pending: the next run tries it again, with the
  * body registered by then (register() accepts a new body until a migration
  * has been applied).
