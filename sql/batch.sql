@@ -141,6 +141,24 @@ SELECT split_part(split_part(fleetmigrate.export_bundle(), '-- migration: 007 bu
 CALL fleetmigrate.migrate();
 SELECT count(*) FILTER (WHERE region IN ('EU', 'US')) AS upper_regions FROM bt_orders;
 
+-- 8. fleetmigrate.statement_timeout bounds each batch's statement: the
+-- slow second batch is cancelled, the first stays committed
+SELECT fleetmigrate.register('008', 'slow', $$-- batch: key=id size=50
+UPDATE bt_orders SET note = 'slow' || CASE WHEN id > 50 THEN pg_sleep(0.02)::text ELSE '' END
+ WHERE id > 0$$);
+SET fleetmigrate.statement_timeout = 200;
+CALL fleetmigrate.migrate();
+RESET fleetmigrate.statement_timeout;
+SELECT s.state, b.batches, b.last_key, h.sqlstate
+  FROM fleetmigrate.status s JOIN fleetmigrate.batch_progress b USING (version, name),
+       LATERAL (SELECT sqlstate FROM fleetmigrate.history e
+                 WHERE e.version = s.version ORDER BY id DESC LIMIT 1) h
+ WHERE s.version = '008';
+CALL fleetmigrate.migrate();
+SELECT s.state, b.batches, b.batch_rows_done, (SELECT count(*) FROM bt_orders WHERE note = 'slow') AS slow
+  FROM fleetmigrate.status s JOIN fleetmigrate.batch_progress b USING (version, name)
+ WHERE s.version = '008';
+
 DROP TABLE bt_orders, bt_customers, bt_tags, bt_nokey;
 REVOKE USAGE ON SCHEMA fleetmigrate FROM regress_batch_deployer;
 DROP EXTENSION fleetmigrate;
