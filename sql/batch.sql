@@ -159,7 +159,23 @@ SELECT s.state, b.batches, b.batch_rows_done, (SELECT count(*) FROM bt_orders WH
   FROM fleetmigrate.status s JOIN fleetmigrate.batch_progress b USING (version, name)
  WHERE s.version = '008';
 
-DROP TABLE bt_orders, bt_customers, bt_tags, bt_nokey;
+-- 9. a date key: the last key done is kept in ISO form, so a run with
+-- another DateStyle resumes at the right place
+CREATE TABLE bt_days (d date PRIMARY KEY, v int NOT NULL DEFAULT 0);
+INSERT INTO bt_days (d) SELECT date '2026-01-01' + g FROM generate_series(0, 40) g;
+SELECT fleetmigrate.register('009', 'days', $$-- batch: key=d size=10
+UPDATE bt_days SET v = v + 1 + 0 / (extract(day FROM d)::int - 25) WHERE v >= 0$$);
+SET datestyle = 'SQL, DMY';
+CALL fleetmigrate.migrate();
+SELECT last_key, batches FROM fleetmigrate.batch_progress WHERE version = '009';
+SELECT fleetmigrate.register('009', 'days', $$-- batch: key=d size=10
+UPDATE bt_days SET v = v + 1 WHERE v >= 0$$);
+SET datestyle = 'SQL, MDY';
+CALL fleetmigrate.migrate();
+RESET datestyle;
+SELECT count(*) FILTER (WHERE v = 1) AS once, count(*) AS days FROM bt_days;
+
+DROP TABLE bt_orders, bt_customers, bt_tags, bt_nokey, bt_days;
 REVOKE USAGE ON SCHEMA fleetmigrate FROM regress_batch_deployer;
 DROP EXTENSION fleetmigrate;
 DROP ROLE regress_batch_deployer;

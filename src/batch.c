@@ -243,13 +243,27 @@ run_batch(BatchRun *run)
 	int64		last_row;
 	uint64		changed;
 	bool		isnull;
+	int			outnest;
 	int			rc;
 
 	values[0] = CStringGetTextDatum(first ? "" : run->state.last_key);
 	values[1] = (Datum) 0;
+	/*
+	 * The highest key as text that reads back as the same value in any
+	 * session (a later run may have other settings): ISO dates, exact
+	 * floats.  Only for this query, not for the user's statement.
+	 */
+	outnest = NewGUCNestLevel();
+	(void) set_config_option("datestyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("intervalstyle", "postgres", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "1", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	FmStatementTimerStart();
 	rc = SPI_execute_plan(run->bounds[first ? 1 : 0], values, NULL, false, 1);
 	FmStatementTimerStop();
+	AtEOXact_GUC(true, outnest);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not find the next batch: %s",
 			 SPI_result_code_string(rc));
