@@ -27,7 +27,9 @@ OBJS = \
 	src/definition.o \
 	src/bundle.o \
 	src/files.o \
-	src/tiers.o
+	src/tiers.o \
+	src/batchspec.o \
+	src/batch.o
 
 EXTENSION = fleetmigrate fleetmigrate_tiers
 DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.sql \
@@ -37,7 +39,7 @@ DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.s
 	fleetmigrate_tiers--1.9.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
-REGRESS = install tiers_extension ordering register bundles register_dir_errors drift dependencies out_of_order baseline adopt import_history repeatable apply rollback settings verify params tolerate history_truth unregister summary status rehearse errors dry_run plan lint destructive consent privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate unattended integrity bad_input privilege_matrix upgrade upgrade_checksums
+REGRESS = install tiers_extension ordering register bundles register_dir_errors drift dependencies out_of_order baseline adopt import_history repeatable apply rollback settings verify params tolerate history_truth unregister summary status rehearse errors dry_run plan lint destructive consent privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate unattended batch integrity bad_input privilege_matrix upgrade upgrade_checksums
 REGRESS_OPTS = --inputdir=. --outputdir=.
 ISOLATION = concurrent_apply tier_upgrade lock_retry plan_snapshot plan_live
 ISOLATION_OPTS = --inputdir=test

@@ -544,7 +544,28 @@ INSERT INTO bad_input VALUES
 (1023, 'plan: parameter no migration declares', false, '42704', $c$SELECT * FROM fleetmigrate.plan(params => '{"nobody": "x"}')$c$),
 (1024, 'plan: unknown target', false, '42704', $c$SELECT * FROM fleetmigrate.plan(target => '404')$c$),
 (1025, 'plan: 100000-byte target', false, '54000', $c$SELECT * FROM fleetmigrate.plan(target => repeat('9', 100000))$c$),
-(1026, 'plan: empty target', false, '42704', $c$SELECT * FROM fleetmigrate.plan(target => '')$c$);
+(1026, 'plan: empty target', false, '42704', $c$SELECT * FROM fleetmigrate.plan(target => '')$c$),
+-- batched backfills (issue 20): the "-- batch:" line and its statement
+(1080, 'batch: --batch: without a space', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'--batch: key=id\nUPDATE users SET email = email')$c$),
+(1081, 'batch: -- Batch: capitalised', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- Batch: key=id\nUPDATE users SET email = email')$c$),
+(1082, 'batch: -- batch without a colon', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch\nUPDATE users SET email = email')$c$),
+(1083, 'batch: item without =', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: fast\nUPDATE users SET email = email')$c$),
+(1084, 'batch: unknown item', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: rows=5\nUPDATE users SET email = email')$c$),
+(1085, 'batch: key twice', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id key=email\nUPDATE users SET email = email')$c$),
+(1086, 'batch: size 0', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: size=0\nUPDATE users SET email = email')$c$),
+(1087, 'batch: size not a number', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: size=10k\nUPDATE users SET email = email')$c$),
+(1088, 'batch: size above the maximum', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: size=99999999999999999999\nUPDATE users SET email = email')$c$),
+(1089, 'batch: two statements', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id\nUPDATE users SET email = email;\nDELETE FROM users WHERE false')$c$),
+(1090, 'batch: no statement', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id\n')$c$),
+(1091, 'batch: a SELECT', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id\nSELECT * FROM users')$c$),
+(1092, 'batch: INSERT ... SELECT', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id\nINSERT INTO bi_one SELECT 1 FROM users')$c$),
+(1093, 'batch: WITH clause', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id\nWITH d AS (DELETE FROM bi_one RETURNING 1) UPDATE users SET email = email')$c$),
+(1094, 'batch: RETURNING', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id\nDELETE FROM users WHERE email IS NULL RETURNING id')$c$),
+(1095, 'batch: WHERE CURRENT OF', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id\nUPDATE users SET email = email WHERE CURRENT OF c')$c$),
+(1096, 'batch: table= names another table', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: table=bi_one\nUPDATE users SET email = email')$c$),
+(1097, 'batch: repeatable', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id\nUPDATE users SET email = email', repeatable => true)$c$),
+(1098, 'batch: tolerating errors', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id\nUPDATE users SET email = email', tolerate => '{42701}')$c$),
+(1099, 'batch: apply_pending() of a batched migration', false, '25001', $c$SELECT fleetmigrate.register('001.5', 'bi_batch', E'-- batch: key=id\nUPDATE users SET email = email WHERE email IS NOT NULL'); SELECT * FROM fleetmigrate.apply_pending(target => '001.5')$c$);
 SELECT count(*) AS cases FROM bad_input;
 
 -- the sweep

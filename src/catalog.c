@@ -2559,6 +2559,25 @@ fleetmigrate_unregister(PG_FUNCTION_ARGS)
 				 errdetail("Statements that ran outside a transaction were not undone, so part of the migration is in the database."),
 				 errhint("Let CALL fleetmigrate.migrate() finish it, then roll it back if it is not wanted.")));
 	SPI_freetuptable(SPI_tuptable);
+	/* batched backfills (issue 20): committed batches stay in the database */
+	if (FmCatalogBatchesKept())
+	{
+		FmMigration bm;
+		FmBatchState bs;
+
+		memset(&bm, 0, sizeof(bm));
+		bm.version = version;
+		bm.name = name;
+		if (FmCatalogBatchRead(&bm, &bs) && !bs.finished && bs.batches > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot unregister %s: %d of its batches have committed",
+							label, bs.batches),
+					 errdetail("They changed %lld rows of table %s, up to key %s, and nothing undid them.",
+							   (long long) bs.rows_changed, bs.relation,
+							   bs.last_key ? bs.last_key : "(none)"),
+					 errhint("Let CALL fleetmigrate.migrate() finish it, then roll it back if it is not wanted.")));
+	}
 
 	if (execute_statement(STMT_UNREGISTER_REQUIRED, values, NULL, SPI_OK_SELECT) == 1)
 	{
@@ -2943,4 +2962,121 @@ FmCatalogUpScriptIfAny(const FmMigration *m)
 	}
 	SPI_freetuptable(SPI_tuptable);
 	return up;
+}
+
+/* ---- batched backfills (issue 20): how far a batched migration got ---- */
+
+/*
+ * FmCatalogBatchesKept
+ *		Whether this database's catalog keeps batch progress
+ *		(fleetmigrate.batch_progress, 1.10).  Call after FmCatalogBegin().
+ */
+bool
+FmCatalogBatchesKept(void)
+{
+	Oid			nsp = get_namespace_oid("fleetmigrate", true);
+
+	return OidIsValid(nsp) &&
+		OidIsValid(get_relname_relid("batch_progress", nsp));
+}
+
+/*
+ * FmCatalogBatchRead
+ *		The progress of batched migration "m", palloc'd in the current
+ *		context; false if it has none (no batch has started).
+ */
+bool
+FmCatalogBatchRead(const FmMigration *m, FmBatchState *state)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	bool		isnull;
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	if (execute_as_owner("SELECT b.run_id, b.checksum, b.relation, b.key_column,"
+						 "       b.last_key, b.batch_size, b.batches, b.batch_rows_done,"
+						 "       b.batch_rows_total, b.rows_changed,"
+						 "       b.finished_at IS NOT NULL"
+						 "  FROM fleetmigrate.batch_progress b"
+						 " WHERE b.version OPERATOR(pg_catalog.=) $1"
+						 "   AND b.name OPERATOR(pg_catalog.=) $2",
+						 2, argtypes, values, SPI_OK_SELECT) != 1)
+		return false;
+	tuple = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	MemoryContextSwitchTo(cxt);
+	state->run_id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+	if (isnull)
+		state->run_id = 0;
+	state->checksum = nullable_text(tuple, desc, 2);
+	state->relation = nullable_text(tuple, desc, 3);
+	state->key_column = nullable_text(tuple, desc, 4);
+	state->last_key = nullable_text(tuple, desc, 5);
+	state->batch_size = DatumGetInt32(SPI_getbinval(tuple, desc, 6, &isnull));
+	state->batches = DatumGetInt32(SPI_getbinval(tuple, desc, 7, &isnull));
+	state->rows_done = DatumGetInt64(SPI_getbinval(tuple, desc, 8, &isnull));
+	state->rows_total = DatumGetInt64(SPI_getbinval(tuple, desc, 9, &isnull));
+	state->rows_changed = DatumGetInt64(SPI_getbinval(tuple, desc, 10, &isnull));
+	state->finished = DatumGetBool(SPI_getbinval(tuple, desc, 11, &isnull));
+	SPI_freetuptable(SPI_tuptable);
+	return true;
+}
+
+/*
+ * FmCatalogBatchWrite
+ *		Record the progress of batched migration "m" in the current
+ *		transaction: the batch just done, or ("restart") its start, which
+ *		replaces whatever an earlier apply left (started_at is now).
+ *		finished_at is set when state->finished.
+ */
+void
+FmCatalogBatchWrite(const FmMigration *m, const FmBatchState *state,
+					bool restart)
+{
+	Oid			argtypes[15] = {TEXTOID, TEXTOID, INT8OID, TEXTOID, TEXTOID,
+		TEXTOID, BOOLOID, TEXTOID, INT4OID, INT4OID, INT8OID, INT8OID,
+	INT8OID, BOOLOID, BOOLOID};
+	Datum		values[15];
+
+	values[0] = CStringGetTextDatum(m->version);
+	values[1] = CStringGetTextDatum(m->name);
+	values[2] = Int64GetDatum(state->run_id);
+	values[3] = CStringGetTextDatum(state->checksum);
+	values[4] = CStringGetTextDatum(state->relation);
+	values[5] = CStringGetTextDatum(state->key_column);
+	values[6] = BoolGetDatum(state->last_key != NULL);
+	values[7] = CStringGetTextDatum(state->last_key ? state->last_key : "");
+	values[8] = Int32GetDatum(state->batch_size);
+	values[9] = Int32GetDatum(state->batches);
+	values[10] = Int64GetDatum(state->rows_done);
+	values[11] = Int64GetDatum(state->rows_total);
+	values[12] = Int64GetDatum(state->rows_changed);
+	values[13] = BoolGetDatum(state->finished);
+	values[14] = BoolGetDatum(restart);
+	(void) execute_as_owner("INSERT INTO fleetmigrate.batch_progress AS b"
+							" (version, name, run_id, checksum, relation, key_column,"
+							"  last_key, batch_size, batches, batch_rows_done,"
+							"  batch_rows_total, rows_changed, finished_at)"
+							" VALUES ($1, $2, NULLIF($3, 0), $4, $5, $6,"
+							"  CASE WHEN $7 THEN $8 END, $9, $10, $11, $12, $13,"
+							"  CASE WHEN $14 THEN pg_catalog.now() END)"
+							" ON CONFLICT (version, name) DO UPDATE"
+							" SET run_id = EXCLUDED.run_id, checksum = EXCLUDED.checksum,"
+							"     relation = EXCLUDED.relation,"
+							"     key_column = EXCLUDED.key_column,"
+							"     last_key = EXCLUDED.last_key,"
+							"     batch_size = EXCLUDED.batch_size,"
+							"     batches = EXCLUDED.batches,"
+							"     batch_rows_done = EXCLUDED.batch_rows_done,"
+							"     batch_rows_total = EXCLUDED.batch_rows_total,"
+							"     rows_changed = EXCLUDED.rows_changed,"
+							"     started_at = CASE WHEN $15 THEN pg_catalog.now()"
+							"                  ELSE b.started_at END,"
+							"     updated_at = pg_catalog.now(),"
+							"     finished_at = EXCLUDED.finished_at",
+							15, argtypes, values, SPI_OK_INSERT);
 }

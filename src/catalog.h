@@ -186,5 +186,25 @@ extern char *FmCatalogUpScript(const FmMigration *m);
 extern List *FmCatalogPendingUnlocked(const char *target,
 									  const FmMigration *last);
 extern char *FmCatalogUpScriptIfAny(const FmMigration *m);
+/* batched backfills (issue 20): how far a batched migration got */
+typedef struct FmBatchState
+{
+	int64		run_id;			/* the run of the last batch; 0: none */
+	char	   *checksum;		/* of the up script of the last batch */
+	char	   *relation;		/* the table, schema-qualified */
+	char	   *key_column;
+	char	   *last_key;		/* as text; NULL: no batch done */
+	int			batch_size;
+	int			batches;		/* batches committed */
+	int64		rows_done;		/* rows of the table the batches covered */
+	int64		rows_total;		/* estimated rows of the table */
+	int64		rows_changed;	/* rows the statement changed */
+	bool		finished;		/* the last batch is done */
+} FmBatchState;
+
+extern bool FmCatalogBatchesKept(void);
+extern bool FmCatalogBatchRead(const FmMigration *m, FmBatchState *state);
+extern void FmCatalogBatchWrite(const FmMigration *m, const FmBatchState *state,
+								bool restart);
 
 #endif							/* FLEETMIGRATE_CATALOG_H */

@@ -35,6 +35,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "batchspec.h"
 #include "common.h"
 #include "definition.h"
 #include "parse.h"
@@ -128,6 +129,7 @@ static List *check_references(const FmDefinition *def, List *refs,
 							  const char *what);
 static void check_params(const FmDefinition *def);
 static List *check_tolerate(const FmDefinition *def, const FmScriptInfo *info);
+static void check_batch(const FmDefinition *def);
 static List *array_items(FunctionCallInfo fcinfo, int argno,
 						 const char *argname);
 
@@ -470,6 +472,42 @@ check_tolerate(const FmDefinition *def, const FmScriptInfo *info)
 }
 
 /*
+ * check_batch
+ *		A batched migration (batchspec.c): its "-- batch:" line and its one
+ *		UPDATE or DELETE follow the rules (ERROR otherwise), it is neither
+ *		repeatable nor tolerates errors, and, when its table exists, a
+ *		WARNING if the key is not usable yet (an earlier pending migration
+ *		may create the index; the run refuses it).
+ */
+static void
+check_batch(const FmDefinition *def)
+{
+	char	   *label = psprintf("up script of %s",
+								 FmMigrationLabel(def->version, def->name));
+	FmBatchSpec *spec = FmBatchSpecParse(def->up, label);
+	FmBatchTarget target;
+
+	if (spec == NULL)
+		return;
+	if (def->repeatable || def->tolerate != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batched %s cannot be %s",
+						FmMigrationLabel(def->version, def->name),
+						def->repeatable ? "repeatable" : "tolerant of errors"),
+				 errdetail("A batched migration runs once, batch after batch, and each batch's error stops it where it is."),
+				 errhint("Remove the \"-- batch:\" line, or the flag.")));
+	if (FmBatchResolve(spec, true, &target) && target.problem != NULL)
+		ereport(WARNING,
+				(errcode(ERRCODE_WARNING),
+				 errmsg("%s cannot run in batches yet: %s",
+						FmMigrationLabel(def->version, def->name), target.problem),
+				 target.problem_detail ?
+				 errdetail_internal("%s", target.problem_detail) : 0,
+				 target.problem_hint ? errhint("%s", target.problem_hint) : 0));
+}
+
+/*
  * FmCheckDefinition
  *		ERROR unless "def" may be registered: its identity, references,
  *		parameters and tolerated errors follow the rules above, and its
@@ -505,6 +543,7 @@ FmCheckDefinition(const FmDefinition *def, FmScriptInfo *info)
 		FmCheckScript(def->verify, psprintf("verify script of %s", FmMigrationLabel(def->version, def->name)),
 					  &unused);
 	checked->tolerate = check_tolerate(def, info);
+	check_batch(def);
 	return checked;
 }
 

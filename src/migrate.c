@@ -20,11 +20,13 @@
  *		first pending migration, run it in a subtransaction, record it and
  *		the run's progress, commit.  A non-transactional migration runs in
  *		a background worker (worker.c), after a commit so that we hold no
- *		snapshot and no row lock while it works.  A failure rolls the
- *		subtransaction back, records the failure (history event with
- *		SQLSTATE, message, statement number and line; the migration's state
- *		'failed'; the run's outcome), commits that, and raises the error
- *		again.
+ *		snapshot and no row lock while it works.  A batched migration (its
+ *		up script has a "-- batch:" line) runs one range of keys per
+ *		transaction, committing each (batch.c), also after a commit.  A
+ *		failure rolls the subtransaction back, records the failure (history
+ *		event with SQLSTATE, message, statement number and line; the
+ *		migration's state 'failed'; the run's outcome), commits that, and
+ *		raises the error again.
  * A failed migration is pending: the next run tries it again, with the
  * body registered by then (register() accepts a new body until a migration
  * has been applied).
@@ -62,6 +64,8 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "batch.h"
+#include "batchspec.h"
 #include "catalog.h"
 #include "consent.h"
 #include "params.h"
@@ -239,6 +243,7 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 		TimestampTz started;
 		double		duration_ms;
 		int			attempt;
+		bool		batched;
 
 		position++;
 		MemoryContextReset(migration_cxt);
@@ -276,14 +281,21 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 		/*
 		 * A non-transactional migration runs in a background worker, whose
 		 * concurrent index builds wait for every older snapshot: commit, so
-		 * that we hold none (nor the row lock) while we wait.
+		 * that we hold none (nor the row lock) while we wait.  A batched one
+		 * commits after each batch (batch.c), and retries a batch, not the
+		 * migration, after a lock timeout.
 		 */
-		if (edata == NULL && !m->transactional)
+		batched = edata == NULL && FmBatchDeclared(args.scripts[FM_SCRIPT_UP]);
+		if (edata == NULL && (!m->transactional || batched))
 			SPI_commit();
+		if (batched)
+			edata = FmRunBatchedMigration(m, args.scripts, run_id, run->run_by,
+										  migration_cxt, procxt,
+										  &args.duration_ms, &args.failed_at);
 
 		/* a lock timeout rolls the migration back; it runs again */
 		attempt = 0;
-		while (edata == NULL)
+		while (edata == NULL && !batched)
 		{
 			edata = FmInSubtransaction(run_one, &args, true, procxt);
 			if (edata == NULL ||

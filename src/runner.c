@@ -50,6 +50,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "batchspec.h"
 #include "catalog.h"
 #include "consent.h"
 #include "locks.h"
@@ -594,6 +595,14 @@ FmRunMigration(const FmMigration *m, char *const scripts[3],
 	int			nstatements;
 
 	INSTR_TIME_SET_CURRENT(start);
+	/* a batched migration commits after each batch: migrate() only */
+	if (FmBatchDeclared(scripts[FM_SCRIPT_UP]))
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("%s is batched and cannot run inside a transaction",
+						FmMigrationLabel(m->version, m->name)),
+				 errdetail("It commits after each batch of rows, so that no lock is held for long, which a single transaction does not allow. Nothing was applied."),
+				 errhint("Run it with CALL fleetmigrate.migrate(); with apply_pending(), apply only the migrations before it, with target.")));
 	pgstat_report_activity(STATE_RUNNING,
 						   psprintf("fleetmigrate: applying migration %s %s",
 									m->version, m->name));
