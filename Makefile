@@ -5,6 +5,7 @@ MODULE_big = fleetmigrate
 OBJS = \
 	src/fleetmigrate.o \
 	src/common.o \
+	src/progress.o \
 	src/plan.o \
 	src/consent.o \
 	src/params.o \
@@ -31,7 +32,7 @@ EXTENSION = fleetmigrate
 DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.sql \
 	fleetmigrate--1.2--1.3.sql fleetmigrate--1.3--1.4.sql fleetmigrate--1.4--1.5.sql \
 	fleetmigrate--1.5--1.6.sql fleetmigrate--1.6--1.7.sql \
-	fleetmigrate--1.7--1.8.sql fleetmigrate--1.8--1.9.sql
+	fleetmigrate--1.7--1.8.sql fleetmigrate--1.8--1.9.sql fleetmigrate--1.9--1.10.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
 REGRESS = install ordering register bundles register_dir_errors drift dependencies out_of_order baseline adopt import_history repeatable apply rollback settings verify params tolerate history_truth unregister summary rehearse errors dry_run lint destructive consent privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate unattended integrity bad_input privilege_matrix upgrade upgrade_checksums

@@ -20,7 +20,8 @@
  *					registered checksum; what was registered after the plan
  *					was read waits for the next run;
  *	 FmRunEnd()		the run ends: session state reset, session lock
- *					released.  Callers call it on every way out (PG_FINALLY);
+ *					released, pg_stat_activity shows the caller's
+ *					statement again.  Callers call it on every way out (PG_FINALLY);
  *					it does nothing for a run that did not start.
  *
  *	 FmRunPlanUpToBlocked()	for migrate() run unattended: the plan up to
@@ -39,12 +40,14 @@
 
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 
 #include "catalog.h"
 #include "consent.h"
 #include "params.h"
 #include "plan.h"
+#include "progress.h"
 #include "run.h"
 #include "runlock.h"
 #include "runner.h"
@@ -93,6 +96,7 @@ FmRunStart(FmRun *run, const FmRunOptions *opts)
 					opts->check_destructive, opts->caller);
 	run->started = true;
 	FmSetRunInProgress(true);
+	FmProgressRunBegin(opts->caller);
 }
 
 /*
@@ -164,6 +168,7 @@ FmRunPlan(FmRun *run, const char *target)
 	FmCheckPlanParams(plan);
 	FmCheckPlanDestructive(plan, run->opts.check_destructive);
 	run->plan = plan;
+	FmProgressRunPlanned(list_length(plan));
 	return plan;
 }
 
@@ -185,6 +190,8 @@ FmRunEnd(FmRun *run)
 		FmLockRelease(FM_LOCK_CLASSID, FM_LOCK_OBJID);
 	run->session_locked = false;
 	run->started = false;
+	/* progress reported in pg_stat_activity: the caller's statement again */
+	FmProgressRunEnd(debug_query_string);
 }
 
 /* The index of migration "version name" in "plan"; -1: not in it. */
@@ -350,5 +357,6 @@ FmRunPlanUpToBlocked(FmRun *run, const char *target, FmBlocked *blocked)
 	kept = list_truncate(list_copy(plan), stop);
 	FmCheckPlan(kept, last);
 	run->plan = kept;
+	FmProgressRunPlanned(list_length(kept));
 	return kept;
 }

@@ -56,6 +56,7 @@
 #include "params.h"
 #include "parse.h"
 #include "plan.h"
+#include "progress.h"
 #include "runner.h"
 
 static char *drop_statement_context(char *context, const char *statement);
@@ -453,6 +454,9 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 
 			ctx->statement = stmt;
 			text = FmStatementText(ctx->script, stmt);
+			if (ctx->what == NULL)
+				FmProgressStatement(stmt->number, list_length(stmts),
+									stmt->line, 0, text);
 			/* an up script's destructive statement: measured, consent checked */
 			if (ctx->what == NULL)
 				FmConsentBeforeStatement(stmt);
@@ -594,9 +598,7 @@ FmRunMigration(const FmMigration *m, char *const scripts[3],
 	int			nstatements;
 
 	INSTR_TIME_SET_CURRENT(start);
-	pgstat_report_activity(STATE_RUNNING,
-						   psprintf("fleetmigrate: applying migration %s %s",
-									m->version, m->name));
+	FmProgressMigrationBegin(m->version, m->name);
 
 	ctx.migration = m;
 	ctx.script = scripts[FM_SCRIPT_UP];
