@@ -744,7 +744,7 @@ run_statements(const FmWorkerArgs *args, const char *checksum,
 		for (int attempt = 1;; attempt++)
 		{
 			ErrorData  *edata = NULL;
-			bool		retry;
+			long		delay;
 			char	   *lock_timeout = pstrdup(GetConfigOption("lock_timeout",
 															   false, false));
 
@@ -765,16 +765,20 @@ run_statements(const FmWorkerArgs *args, const char *checksum,
 			if (leader_gone || edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
 				ReThrowError(edata);
 
-			/* NOTICE with the blockers, backoff; or the final error */
+			/*
+			 * The NOTICE naming the blockers, or the final error; then the
+			 * backoff, outside a transaction: no snapshot held meanwhile.
+			 */
 			StartTransactionCommand();
 			set_session_option("lock_timeout", lock_timeout);
 			begin_catalog_access();
-			retry = FmRetryLockTimeout(&m, progress.up, n, attempt, edata);
+			delay = FmLockRetryDelay(&m, progress.up, n, attempt, edata);
 			end_catalog_access();
 			CommitTransactionCommand();
-			if (!retry)
+			if (delay < 0)
 				ReThrowError(edata);
 			FreeErrorData(edata);
+			FmLockRetrySleep(&m, delay);
 			MemoryContextSwitchTo(stmt_cxt);
 			FmProgressStatement(n, list_length(stmts), stmt->line, started, sql);
 		}

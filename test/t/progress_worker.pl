@@ -157,12 +157,19 @@ is( $node->safe_psql($db, qq{
 	 WHERE w.backend_type = 'fleetmigrate worker'}),
 	"4|2|2|t|fm_retried_worker|fleetmigrate worker: applying migration 4 index under a lock|virtualxid|CREATE INDEX CONCURRENTLY|t|waiting for old snapshots",
 	'progress: the worker, its wait and the server\'s progress figures of the build; the SET of statement 1 held through the retry');
-# still waiting after several lock_timeouts, never cancelled
-$node->safe_psql($db, 'SELECT pg_sleep(1)');
-ok( $node->safe_psql($db, q{
-	SELECT EXISTS (SELECT FROM fleetmigrate.progress WHERE server_phase = 'waiting for old snapshots')}) eq 't'
-	  && $err !~ /canceling statement/,
-	'worker: the wait for old transactions is not cancelled by lock_timeout');
+# still the same build waiting after several lock_timeouts: never cancelled
+# (a cancelled build would be retried: another NOTICE, another index)
+my $index = $node->safe_psql($db, q{SELECT server_progress ->> 'index_relid' FROM fleetmigrate.progress});
+$h->pump_nb;
+my $notices = () = $err =~ /timed out waiting for a lock/g;
+$node->safe_psql($db, 'SELECT pg_sleep(1.5)');
+$h->pump_nb;
+my $notices_after = () = $err =~ /timed out waiting for a lock/g;
+is( $node->safe_psql($db, q{
+	SELECT server_phase || '|' || (server_progress ->> 'index_relid') FROM fleetmigrate.progress}),
+	"waiting for old snapshots|$index",
+	'worker: the same build still waits for the old snapshot after several lock_timeouts');
+is($notices_after, $notices, 'worker: the wait for old transactions is not cancelled by lock_timeout');
 $locker->query_safe('COMMIT');
 ok($h->finish, 'worker: migrate() finishes once the old snapshot is gone');
 like($out, qr/\|1\|succeeded$/, 'worker: run succeeded');
