@@ -11,6 +11,7 @@
 #      longer than lock_timeout without being cancelled, with the server's
 #      own progress figures in the view; when the retries run out the run
 #      fails once (the caller does not retry again), leaving no index;
+#      fleetmigrate.statement_timeout ends the wait for old transactions;
 #   3. pg_terminate_backend() of the session that called migrate() stops its
 #      worker, which releases its locks; the next run rebuilds the index.
 use strict;
@@ -195,9 +196,19 @@ is( $node->safe_psql($db, q{
 	  FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1}),
 	'0|55P03', 'worker: no index left behind; the run failed with lock_not_available');
 
-# 3. pg_terminate_backend() of the caller stops the worker.
+# fleetmigrate.statement_timeout bounds the wait for old transactions
 $locker->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ');
 $locker->query_safe('SELECT count(*) FROM big');
+($out, $err) = ('', '');
+$h = start_psql(\$out, \$err, q{SET fleetmigrate.statement_timeout = '1s'},
+	'CALL fleetmigrate.migrate()');
+ok(!$h->finish, 'worker: fleetmigrate.statement_timeout ends the wait for an old snapshot');
+like($err, qr/ERROR:  canceling statement due to statement timeout/, 'worker: statement timeout, not retried');
+is($node->safe_psql($db, q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_id_2'::regclass}),
+	'f', 'worker: the build cut short by statement_timeout left its index INVALID');
+
+# 3. pg_terminate_backend() of the caller stops the worker (the old snapshot
+# still open).
 ($out, $err) = ('', '');
 $h = start_psql(\$out, \$err, 'CALL fleetmigrate.migrate()');
 $node->poll_query_until($db, q{
@@ -220,6 +231,8 @@ is($node->safe_psql($db, q{
 	'locked', 'terminate: nothing of the worker blocks the table');
 is($node->safe_psql($db, q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_id_2'::regclass}),
 	'f', 'terminate: the cancelled build left its index INVALID');
+like(slurp_file($node->logfile), qr/terminating background worker "fleetmigrate worker" due to administrator command|the session running fleetmigrate.migrate\(\) has gone away/,
+	'terminate: the server log says why the worker stopped');
 ($out, $err) = ('', '');
 $h = start_psql(\$out, \$err, 'CALL fleetmigrate.migrate()');
 ok($h->finish, 'terminate: the next run finishes');
