@@ -43,10 +43,9 @@
  * cancelled in them (below).  The caller does not retry the migration again.
  *
  * Statements with wait phases (CREATE INDEX CONCURRENTLY, REINDEX ...
- * CONCURRENTLY, DROP INDEX CONCURRENTLY, DETACH PARTITION CONCURRENTLY)
- * wait, after taking their SHARE UPDATE EXCLUSIVE lock, for the
- * transactions that hold older snapshots or conflicting locks (virtualxid
- * locks).  lock_timeout applies to those waits too, but they hold up no
+ * CONCURRENTLY, DROP INDEX CONCURRENTLY) wait, after taking their SHARE
+ * UPDATE EXCLUSIVE lock, for the transactions that hold older snapshots or
+ * conflicting locks (virtualxid locks).  lock_timeout applies to those waits too, but they hold up no
  * application query (that lock mode conflicts with no read or write), and a
  * build cancelled in them leaves an INVALID index after the work was done.
  * So the worker first takes the statement's SHARE UPDATE EXCLUSIVE locks
@@ -57,6 +56,11 @@
  * locks are released when the statement ends.  (REINDEX SCHEMA, DATABASE
  * or SYSTEM CONCURRENTLY take their locks table by table: they run with
  * lock_timeout 0 throughout, which holds up no application query either.)
+ * DETACH PARTITION CONCURRENTLY is not among them: its last step takes
+ * ACCESS EXCLUSIVE on the partition, which does hold up queries, so it runs
+ * under lock_timeout throughout; one cancelled after its first transaction
+ * leaves the partition pending detach, and the retry (or the next run)
+ * finishes it with DETACH PARTITION ... FINALIZE instead (plan_retry()).
  *
  * The worker stops when the session that called migrate() goes away: that
  * session terminates it when it exits, even on FATAL (terminated with
@@ -86,7 +90,6 @@
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_index.h"
-#include "commands/defrem.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
@@ -163,7 +166,8 @@ typedef enum RetryAction
 {
 	RETRY_RUN,					/* run it */
 	RETRY_SKIP,					/* it completed before an interruption */
-	RETRY_DROP_FIRST			/* drop an INVALID index, then run it */
+	RETRY_DROP_FIRST,			/* drop an INVALID index, then run it */
+	RETRY_INSTEAD				/* run another statement instead (FINALIZE) */
 } RetryAction;
 
 
@@ -190,7 +194,8 @@ static RetryAction plan_retry(const FmStatement *stmt, bool started_before,
 							  char **drop_sql);
 static void run_statement(FmMigration *m, FmProgress *progress,
 						  const FmStatement *stmt, const char *sql,
-						  MemoryContext stmt_cxt);
+						  bool started_before, MemoryContext stmt_cxt);
+static int	detach_state(Oid part, Oid parent);
 static void run_statements(const FmWorkerArgs *args, const char *checksum,
 						   const char *version,
 						   const char *name, const char *search_path);
@@ -367,22 +372,6 @@ leader_watchdog(void)
 	}
 }
 
-/* Whether "stmt" has the option "concurrently" (REINDEX's options list). */
-static bool
-has_concurrently(List *params)
-{
-	ListCell   *lc;
-
-	foreach(lc, params)
-	{
-		DefElem    *opt = (DefElem *) lfirst(lc);
-
-		if (strcmp(opt->defname, "concurrently") == 0)
-			return defGetBoolean(opt);
-	}
-	return false;
-}
-
 /* Append the index "rv" names and its table to *relids, if it exists. */
 static void
 add_index_and_table(RangeVar *rv, List **relids)
@@ -400,7 +389,8 @@ add_index_and_table(RangeVar *rv, List **relids)
 
 /*
  * wait_phase_locks
- *		Whether statement "tree" has wait phases (see the header comment).
+ *		Whether statement "tree" has wait phases that hold up no
+ *		application query (see the header comment).
  *		If so, *relids gets the relations it takes SHARE UPDATE EXCLUSIVE
  *		locks on first, tables before indexes, those that exist (a missing
  *		one fails in the statement itself); none for REINDEX SCHEMA,
@@ -429,7 +419,8 @@ wait_phase_locks(Node *tree, List **relids)
 			add_index_and_table(makeRangeVarFromNameList(lfirst(lc)), relids);
 		return true;
 	}
-	if (IsA(tree, ReindexStmt) && has_concurrently(((ReindexStmt *) tree)->params))
+	if (IsA(tree, ReindexStmt) &&
+		FmOptionIsTrue(((ReindexStmt *) tree)->params, "concurrently"))
 	{
 		ReindexStmt *rs = (ReindexStmt *) tree;
 
@@ -443,30 +434,6 @@ wait_phase_locks(Node *tree, List **relids)
 				*relids = list_make1_oid(relid);
 		}
 		return true;
-	}
-	if (IsA(tree, AlterTableStmt))
-	{
-		AlterTableStmt *at = (AlterTableStmt *) tree;
-		ListCell   *lc;
-
-		foreach(lc, at->cmds)
-		{
-			AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
-
-			if (cmd->subtype == AT_DetachPartition &&
-				((PartitionCmd *) cmd->def)->concurrent)
-			{
-				Oid			parent = RangeVarGetRelid(at->relation, NoLock, true);
-				Oid			part = RangeVarGetRelid(((PartitionCmd *) cmd->def)->name,
-													NoLock, true);
-
-				if (OidIsValid(parent))
-					*relids = lappend_oid(*relids, parent);
-				if (OidIsValid(part))
-					*relids = lappend_oid(*relids, part);
-				return true;
-			}
-		}
 	}
 	return false;
 }
@@ -497,11 +464,46 @@ lock_for_session(List *relids, bool lock)
 }
 
 /*
+ * detach_state
+ *		Whether relation "part" is a partition of "parent": -1 no, 0 yes,
+ *		1 yes, with a detach pending (an interrupted DETACH PARTITION
+ *		CONCURRENTLY).  Call connected to SPI, with a snapshot.
+ */
+static int
+detach_state(Oid part, Oid parent)
+{
+	Oid			types[2] = {OIDOID, OIDOID};
+	Datum		values[2];
+	int			state = -1;
+	int			rc;
+
+	values[0] = ObjectIdGetDatum(part);
+	values[1] = ObjectIdGetDatum(parent);
+	rc = SPI_execute_with_args("SELECT i.inhdetachpending FROM pg_catalog.pg_inherits i"
+							   " WHERE i.inhrelid OPERATOR(pg_catalog.=) $1"
+							   "   AND i.inhparent OPERATOR(pg_catalog.=) $2",
+							   2, types, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+	{
+		bool		isnull;
+		Datum		pending = SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 1, &isnull);
+
+		state = !isnull && DatumGetBool(pending) ? 1 : 0;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	return state;
+}
+
+/*
  * plan_retry
  *		Decide about a statement that commits internally, in a transaction
  *		of its own.  "started_before": an earlier run started this very
  *		statement and was interrupted.  For RETRY_DROP_FIRST, *drop_sql is
- *		the DROP INDEX CONCURRENTLY to run first.
+ *		the DROP INDEX CONCURRENTLY to run first; for RETRY_INSTEAD, the
+ *		statement to run instead of this one.  Call connected to SPI.
  */
 static RetryAction
 plan_retry(const FmStatement *stmt, bool started_before, char **drop_sql)
@@ -558,6 +560,52 @@ plan_retry(const FmStatement *stmt, bool started_before, char **drop_sql)
 		return RETRY_RUN;
 	}
 
+	if (IsA(tree, AlterTableStmt))
+	{
+		AlterTableStmt *at = (AlterTableStmt *) tree;
+		ListCell   *lc;
+
+		foreach(lc, at->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+			PartitionCmd *pc = (PartitionCmd *) cmd->def;
+			Oid			parent;
+			Oid			part;
+			int			state;
+
+			if (cmd->subtype != AT_DetachPartition || !pc->concurrent)
+				continue;
+			parent = RangeVarGetRelid(at->relation, NoLock, true);
+			part = RangeVarGetRelid(pc->name, NoLock, true);
+			if (!OidIsValid(parent) || !OidIsValid(part))
+				return RETRY_RUN;	/* let it fail */
+			state = detach_state(part, parent);
+			if (state > 0)
+			{
+				char	   *qparent = quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)),
+																 get_rel_name(parent));
+				char	   *qpart = quote_qualified_identifier(get_namespace_name(get_rel_namespace(part)),
+															   get_rel_name(part));
+
+				ereport(NOTICE,
+						(errmsg("partition %s of %s is pending detach, left by an interrupted DETACH PARTITION CONCURRENTLY; finishing it with DETACH PARTITION ... FINALIZE",
+								qpart, qparent)));
+				*drop_sql = psprintf("ALTER TABLE %s DETACH PARTITION %s FINALIZE",
+									 qparent, qpart);
+				return RETRY_INSTEAD;
+			}
+			if (state < 0 && started_before)
+			{
+				ereport(NOTICE,
+						(errmsg("\"%s\" is no longer a partition of \"%s\": statement %d completed before the previous run was interrupted",
+								get_rel_name(part), get_rel_name(parent),
+								stmt->number)));
+				return RETRY_SKIP;
+			}
+			return RETRY_RUN;
+		}
+	}
+
 	if (started_before && IsA(tree, DropStmt) &&
 		((DropStmt *) tree)->concurrent &&
 		((DropStmt *) tree)->removeType == OBJECT_INDEX &&
@@ -580,7 +628,8 @@ plan_retry(const FmStatement *stmt, bool started_before, char **drop_sql)
 
 /*
  * run_statement
- *		One attempt at statement "stmt" (text "sql") of migration "m", with
+ *		One attempt at statement "stmt" (text "sql") of migration "m"
+ *		("started_before": an earlier run started it and was interrupted), with
  *		its progress recorded in "progress" and the catalog: in its own
  *		transaction for an ordinary statement; for one that commits
  *		internally, first recorded as started (and an INVALID index it left
@@ -590,7 +639,7 @@ plan_retry(const FmStatement *stmt, bool started_before, char **drop_sql)
  */
 static void
 run_statement(FmMigration *m, FmProgress *progress, const FmStatement *stmt,
-			  const char *sql, MemoryContext stmt_cxt)
+			  const char *sql, bool started_before, MemoryContext stmt_cxt)
 {
 	int			n = stmt->number;
 	RetryAction action = RETRY_RUN;
@@ -606,7 +655,7 @@ run_statement(FmMigration *m, FmProgress *progress, const FmStatement *stmt,
 		StartTransactionCommand();
 		begin_catalog_access();
 		MemoryContextSwitchTo(stmt_cxt);
-		action = plan_retry(stmt, progress->started == n, &drop_sql);
+		action = plan_retry(stmt, started_before, &drop_sql);
 		progress->started = n;
 		FmCatalogProgressWrite(m, progress);
 		end_catalog_access();
@@ -623,7 +672,10 @@ run_statement(FmMigration *m, FmProgress *progress, const FmStatement *stmt,
 	MemoryContextSwitchTo(stmt_cxt);
 	if (action != RETRY_SKIP)
 	{
-		wait_phases = wait_phase_locks(stmt->parsetree, &relids);
+		if (action == RETRY_INSTEAD)
+			sql = drop_sql;
+		wait_phases = action != RETRY_INSTEAD &&
+			wait_phase_locks(stmt->parsetree, &relids);
 		if (wait_phases)
 		{
 			/* lock_timeout for the lock queue only, not the wait phases */
@@ -731,6 +783,7 @@ run_statements(const FmWorkerArgs *args, const char *checksum,
 		FmStatement *stmt = (FmStatement *) list_nth(stmts, n - 1);
 		TimestampTz started = GetCurrentTimestamp();
 		char	   *sql;
+		bool		started_before;
 
 		MemoryContextSwitchTo(stmt_cxt);
 		ctx.statement = stmt;
@@ -740,7 +793,12 @@ run_statements(const FmWorkerArgs *args, const char *checksum,
 		debug_query_string = sql;
 		FmProgressStatement(n, list_length(stmts), stmt->line, started, sql);
 
-		/* a lock timeout rolled the statement back: it runs again */
+		/*
+		 * A lock timeout rolled the statement back: it runs again.  Whether
+		 * an earlier run started it is decided once, before the first
+		 * attempt: a retry that finds what it left behind knows so anyway.
+		 */
+		started_before = progress.started == n;
 		for (int attempt = 1;; attempt++)
 		{
 			ErrorData  *edata = NULL;
@@ -750,7 +808,7 @@ run_statements(const FmWorkerArgs *args, const char *checksum,
 
 			PG_TRY();
 			{
-				run_statement(&m, &progress, stmt, sql, stmt_cxt);
+				run_statement(&m, &progress, stmt, sql, started_before, stmt_cxt);
 			}
 			PG_CATCH();
 			{

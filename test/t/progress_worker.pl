@@ -13,7 +13,9 @@
 #      fails once (the caller does not retry again), leaving no index;
 #      fleetmigrate.statement_timeout ends the wait for old transactions;
 #   3. pg_terminate_backend() of the session that called migrate() stops its
-#      worker, which releases its locks; the next run rebuilds the index.
+#      worker, which releases its locks; the next run rebuilds the index;
+#   4. DETACH PARTITION CONCURRENTLY cancelled by lock_timeout in its wait is
+#      finished with FINALIZE by the retry.
 use strict;
 use warnings;
 
@@ -240,6 +242,35 @@ like($err, qr/index public\.big_id_2 is invalid, left by an interrupted CREATE I
 	'terminate: the next run drops the invalid index first');
 is($node->safe_psql($db, q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'big_id_2'::regclass}),
 	't', 'terminate: the index is valid');
+
+# 4. DETACH PARTITION CONCURRENTLY runs under lock_timeout throughout (its last
+# step takes ACCESS EXCLUSIVE on the partition): cancelled in its wait, it
+# leaves the partition pending detach, and the retry finishes it with FINALIZE.
+$node->safe_psql($db, q{
+	CREATE TABLE ev (a int) PARTITION BY LIST (a);
+	CREATE TABLE ev1 PARTITION OF ev FOR VALUES IN (1);
+	CREATE TABLE ev2 PARTITION OF ev FOR VALUES IN (2);
+	INSERT INTO ev VALUES (1), (2);
+	SELECT fleetmigrate.register('6', 'detach', 'ALTER TABLE ev DETACH PARTITION ev2 CONCURRENTLY')});
+$locker->query_safe('BEGIN');
+$locker->query_safe('SELECT count(*) FROM ev');
+($out, $err) = ('', '');
+$h = start_psql(\$out, \$err, q{SET fleetmigrate.lock_timeout = '200ms'},
+	q{SET fleetmigrate.lock_retries = 1000}, 'CALL fleetmigrate.migrate()');
+my $deadline2 = time + $PostgreSQL::Test::Utils::timeout_default;
+while ($err !~ /FINALIZE\n/ && time < $deadline2)
+{
+	$h->pump_nb;
+	select(undef, undef, undef, 0.1);
+}
+like($err, qr/NOTICE:  partition public\.ev2 of public\.ev is pending detach, left by an interrupted DETACH PARTITION CONCURRENTLY; finishing it with DETACH PARTITION \.\.\. FINALIZE/,
+	'detach: cancelled by lock_timeout in its wait, the retry finishes it with FINALIZE');
+is($node->safe_psql($db, q{SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'ev2'::regclass}),
+	't', 'detach: meanwhile the partition is pending detach');
+$locker->query_safe('COMMIT');
+ok($h->finish, 'detach: migrate() finishes once the reader is gone');
+is($node->safe_psql($db, q{SELECT count(*) FROM pg_inherits WHERE inhrelid = 'ev2'::regclass}),
+	'0', 'detach: the partition is detached');
 
 $locker->quit;
 $node->safe_psql($db, q{REVOKE pg_read_all_stats FROM regress_progress_reader;
