@@ -455,11 +455,13 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 			ctx->statement = stmt;
 			text = FmStatementText(ctx->script, stmt);
 			if (ctx->what == NULL)
+			{
+				/* an up script's statement: reported in pg_stat_activity */
 				FmProgressStatement(stmt->number, list_length(stmts),
 									stmt->line, 0, text);
-			/* an up script's destructive statement: measured, consent checked */
-			if (ctx->what == NULL)
+				/* a destructive one: measured, consent checked */
 				FmConsentBeforeStatement(stmt);
+			}
 			FmStatementTimerStart();
 			if (tolerating && execute_tolerating(text, &options, ctx, cxt, &rc))
 			{

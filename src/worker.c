@@ -1136,6 +1136,7 @@ FmRunMigrationInWorker(const FmMigration *m, char *const scripts[3],
 	}
 	PG_END_ENSURE_ERROR_CLEANUP(terminate_worker, PointerGetDatum(handle));
 	(void) WaitForBackgroundWorkerShutdown(handle);
+	FmProgressWorker(0);
 	dsm_detach(seg);
 
 	if (error != NULL)
