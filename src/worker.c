@@ -984,6 +984,7 @@ receive_messages(shm_mq_handle *mqh, const FmMigration *m, const char *up,
 					(*statements)++;
 					FmProgressStatement(failed_at->statement, total,
 										failed_at->line, started,
+										failed_at->statement >= 1 &&
 										failed_at->statement <= list_length(stmts) ?
 										FmStatementText(up, list_nth(stmts, failed_at->statement - 1)) :
 										NULL);
