@@ -5,6 +5,7 @@ MODULE_big = fleetmigrate
 OBJS = \
 	src/fleetmigrate.o \
 	src/common.o \
+	src/progress.o \
 	src/plan.o \
 	src/consent.o \
 	src/params.o \

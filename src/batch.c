@@ -41,7 +41,6 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "optimizer/optimizer.h"
-#include "pgstat.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -55,6 +54,7 @@
 #include "consent.h"
 #include "locks.h"
 #include "params.h"
+#include "progress.h"
 #include "runner.h"
 
 /* One batched migration as it runs. */
@@ -276,13 +276,10 @@ run_batch(BatchRun *run)
 	keys = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 									   SPI_tuptable->tupdesc, 2, &isnull));
 	last_row = run->state.rows_done + keys;
-	pgstat_report_activity(STATE_RUNNING,
-						   psprintf("fleetmigrate: applying migration %s %s, batch %d, rows %lld to %lld of about %lld",
-									run->m->version, run->m->name,
-									run->state.batches + 1,
-									(long long) run->state.rows_done + 1,
-									(long long) last_row,
-									(long long) Max(run->state.rows_total, last_row)));
+	/* pg_stat_activity and fleetmigrate.progress: the rows done before it */
+	FmProgressStatement(run->spec->stmt->number, 1, run->spec->stmt->line, 0,
+						run->spec->text);
+	FmProgressBatch(run->state.rows_done, Max(run->state.rows_total, last_row));
 	values[1] = CStringGetTextDatum(highest);
 	run->ectx.statement = run->spec->stmt;
 	FmStatementTimerStart();
@@ -419,9 +416,7 @@ FmRunBatchedMigration(const FmMigration *m, char *const scripts[3],
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
-	pgstat_report_activity(STATE_RUNNING,
-						   psprintf("fleetmigrate: applying migration %s %s in batches",
-									m->version, m->name));
+	FmProgressMigrationBegin(m->version, m->name);
 	edata = FmInSubtransaction(batch_begin, run, true, errcxt);
 	if (edata == NULL)
 	{

@@ -8,6 +8,7 @@
  * only the files above it in this list (test/t/layers.sh checks that no
  * two files depend on each other in a circle).
  *	 common.c	leaf helpers: migration labels, parameter declarations
+ *	 progress.c	progress reported in pg_stat_activity (fleetmigrate.progress)
  *	 order.c	natural version ordering (the catalog's sort key)
  *	 parse.c	splitting scripts into statements with the server's parser
  *	 runlock.c	the runner's locks, out of reach of migration code

@@ -259,19 +259,20 @@ up_statement(const FmMigration *m, const char *up, int number)
 }
 
 /*
- * FmRetryLockTimeout
+ * FmLockRetryDelay
  *		Called after migration "m" failed and was rolled back to its start
  *		with "edata", at statement "statement" (0: unknown) of its up script
  *		"up",
  *		on attempt "attempt" (1: the first).  If the error is a lock
- *		timeout and retries are left, waits (backoff with jitter, a NOTICE
- *		first) and returns true: the caller runs the migration again.
- *		Otherwise returns false; a lock timeout's error then names the
- *		sessions that hold what the statement waited for.
+ *		timeout and retries are left, sends the NOTICE naming the blockers
+ *		and returns how long to wait before the next attempt (backoff with
+ *		jitter), in ms.  Otherwise returns -1; a lock timeout's error then
+ *		names the sessions that hold what the statement waited for.  Call
+ *		in a transaction, connected to SPI, with a snapshot.
  */
-bool
-FmRetryLockTimeout(const FmMigration *m, const char *up, int statement,
-				   int attempt, ErrorData *edata)
+long
+FmLockRetryDelay(const FmMigration *m, const char *up, int statement,
+				 int attempt, ErrorData *edata)
 {
 	FmStatement *stmt;
 	char	   *blockers;
@@ -280,7 +281,7 @@ FmRetryLockTimeout(const FmMigration *m, const char *up, int statement,
 	long		delay;
 
 	if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
-		return false;
+		return -1;
 
 	stmt = up_statement(m, up, statement);
 	blockers = stmt != NULL ? describe_blockers(stmt) : NULL;
@@ -297,7 +298,7 @@ FmRetryLockTimeout(const FmMigration *m, const char *up, int statement,
 		edata->detail = blockers ? blockers :
 			pstrdup("No session holds a conflicting lock on the statement's tables now; the lock it waited for may have been on a row or a transaction, or the blocker has finished.");
 		edata->hint = pstrdup("Wait for the blocking transactions to finish, or end them with SELECT pg_cancel_backend(pid) (pg_terminate_backend(pid) for an idle transaction), then run again. fleetmigrate.lock_timeout and fleetmigrate.lock_retries set how long to try.");
-		return false;
+		return -1;
 	}
 
 	backoff = Min((double) BACKOFF_FIRST_MS * pow(2.0, attempt - 1),
@@ -307,9 +308,37 @@ FmRetryLockTimeout(const FmMigration *m, const char *up, int statement,
 			(errmsg("%s timed out waiting for a lock (lock_timeout %d ms); rolled back, retry %d of %d in %ld ms",
 					where, fm_lock_timeout, attempt, fm_lock_retries, delay),
 			 blockers ? errdetail_internal("%s", blockers) : 0));
+	return delay;
+}
+
+/*
+ * FmLockRetrySleep
+ *		Wait "delay" ms (FmLockRetryDelay()) before migration "m" is tried
+ *		again, saying so in pg_stat_activity.  Can be called outside a
+ *		transaction; ERRORs if cancelled.
+ */
+void
+FmLockRetrySleep(const FmMigration *m, long delay)
+{
 	pgstat_report_activity(STATE_RUNNING,
 						   psprintf("fleetmigrate: waiting to retry migration %s %s",
 									m->version, m->name));
 	sleep_ms(delay);
+}
+
+/*
+ * FmRetryLockTimeout
+ *		FmLockRetryDelay(), then FmLockRetrySleep(): returns true after the
+ *		wait if the caller should run the migration again, false otherwise.
+ */
+bool
+FmRetryLockTimeout(const FmMigration *m, const char *up, int statement,
+				   int attempt, ErrorData *edata)
+{
+	long		delay = FmLockRetryDelay(m, up, statement, attempt, edata);
+
+	if (delay < 0)
+		return false;
+	FmLockRetrySleep(m, delay);
 	return true;
 }

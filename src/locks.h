@@ -21,6 +21,9 @@ extern int	fm_statement_timeout;
 extern void FmSetLockSettings(void);
 extern void FmStatementTimerStart(void);
 extern void FmStatementTimerStop(void);
+extern long FmLockRetryDelay(const FmMigration *m, const char *up,
+							 int statement, int attempt, ErrorData *edata);
+extern void FmLockRetrySleep(const FmMigration *m, long delay);
 extern bool FmRetryLockTimeout(const FmMigration *m, const char *up,
 							   int statement, int attempt,
 							   ErrorData *edata);

@@ -71,6 +71,7 @@
 #include "params.h"
 #include "locks.h"
 #include "plan.h"
+#include "progress.h"
 #include "run.h"
 #include "runlock.h"
 #include "runner.h"
@@ -293,12 +294,15 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 										  migration_cxt, procxt,
 										  &args.duration_ms, &args.failed_at);
 
-		/* a lock timeout rolls the migration back; it runs again */
+		/*
+		 * A lock timeout rolls the migration back; it runs again.  (A
+		 * background worker retries its own statements: worker.c.)
+		 */
 		attempt = 0;
 		while (edata == NULL && !batched)
 		{
 			edata = FmInSubtransaction(run_one, &args, true, procxt);
-			if (edata == NULL ||
+			if (edata == NULL || !m->transactional ||
 				!FmRetryLockTimeout(m, args.scripts[FM_SCRIPT_UP],
 									args.failed_at.statement, ++attempt, edata))
 				break;
@@ -512,6 +516,7 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	PG_TRY();
 	{
 		run_id = FmCatalogRunStart(run.run_by, started_by, target);
+		FmProgressRunId(run_id);
 		if (fm_run_log_retention > 0 && FmCatalogRunLogSummarizes())
 			(void) FmCatalogRunPrune(run_id, fm_run_log_retention);
 		(void) FmLockAcquire(FM_RUN_CLASSID, (uint32) run_id, true, true);

@@ -20,7 +20,8 @@
  *					registered checksum; what was registered after the plan
  *					was read waits for the next run;
  *	 FmRunEnd()		the run ends: session state reset, session lock
- *					released.  Callers call it on every way out (PG_FINALLY);
+ *					released, pg_stat_activity shows the caller's
+ *					statement again.  Callers call it on every way out (PG_FINALLY);
  *					it does nothing for a run that did not start.
  *
  *	 FmRunRefreshLint()	after a run that changed the database: the lint
@@ -44,6 +45,7 @@
 
 #include "access/xact.h"
 #include "miscadmin.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -52,6 +54,7 @@
 #include "lint.h"
 #include "params.h"
 #include "plan.h"
+#include "progress.h"
 #include "run.h"
 #include "runlock.h"
 #include "runner.h"
@@ -101,6 +104,7 @@ FmRunStart(FmRun *run, const FmRunOptions *opts)
 					opts->check_destructive, opts->caller);
 	run->started = true;
 	FmSetRunInProgress(true);
+	FmProgressRunBegin(opts->caller);
 }
 
 /*
@@ -172,6 +176,7 @@ FmRunPlan(FmRun *run, const char *target)
 	FmCheckPlanParams(plan);
 	FmCheckPlanDestructive(plan, run->opts.check_destructive);
 	run->plan = plan;
+	FmProgressRunPlanned(list_length(plan));
 	return plan;
 }
 
@@ -193,6 +198,8 @@ FmRunEnd(FmRun *run)
 		FmLockRelease(FM_LOCK_CLASSID, FM_LOCK_OBJID);
 	run->session_locked = false;
 	run->started = false;
+	/* progress reported in pg_stat_activity: the caller's statement again */
+	FmProgressRunEnd(debug_query_string);
 }
 
 /* The index of migration "version name" in "plan"; -1: not in it. */
@@ -363,6 +370,7 @@ FmRunPlanUpToBlocked(FmRun *run, const char *target, FmBlocked *blocked)
 	kept = list_truncate(list_copy(plan), stop);
 	FmCheckPlan(kept, last);
 	run->plan = kept;
+	FmProgressRunPlanned(list_length(kept));
 	return kept;
 }
 

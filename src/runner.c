@@ -57,6 +57,7 @@
 #include "params.h"
 #include "parse.h"
 #include "plan.h"
+#include "progress.h"
 #include "runner.h"
 
 static char *drop_statement_context(char *context, const char *statement);
@@ -454,9 +455,14 @@ FmRunScript(FmExecErrorContext *ctx, MemoryContext cxt, bool verify,
 
 			ctx->statement = stmt;
 			text = FmStatementText(ctx->script, stmt);
-			/* an up script's destructive statement: measured, consent checked */
 			if (ctx->what == NULL)
+			{
+				/* an up script's statement: reported in pg_stat_activity */
+				FmProgressStatement(stmt->number, list_length(stmts),
+									stmt->line, 0, text);
+				/* a destructive one: measured, consent checked */
 				FmConsentBeforeStatement(stmt);
+			}
 			FmStatementTimerStart();
 			if (tolerating && execute_tolerating(text, &options, ctx, cxt, &rc))
 			{
@@ -603,9 +609,7 @@ FmRunMigration(const FmMigration *m, char *const scripts[3],
 						FmMigrationLabel(m->version, m->name)),
 				 errdetail("It commits after each batch of rows, so that no lock is held for long, which a single transaction does not allow. Nothing was applied."),
 				 errhint("Run it with CALL fleetmigrate.migrate(); with apply_pending(), apply only the migrations before it, with target.")));
-	pgstat_report_activity(STATE_RUNNING,
-						   psprintf("fleetmigrate: applying migration %s %s",
-									m->version, m->name));
+	FmProgressMigrationBegin(m->version, m->name);
 
 	ctx.migration = m;
 	ctx.script = scripts[FM_SCRIPT_UP];
