@@ -90,9 +90,10 @@ cmp_ok($seen_rest, '>=', $rows - $last - 100,
 is( $node->safe_psql($db, q{SELECT state, batch_rows_total FROM fleetmigrate.status WHERE version = '1'}),
 	"pending|$rows", '1: status shows the batch counters while it runs');
 like( $node->safe_psql($db, q{
-	SELECT query FROM pg_stat_activity WHERE query LIKE 'fleetmigrate: applying migration%'}),
-	qr/^fleetmigrate: applying migration 1 backfill_1, batch \d+, rows \d+ to \d+ of about $rows$/,
-	'1: pg_stat_activity shows the batch that runs');
+	SELECT version, name, caller, batch_rows_done, batch_rows_total, statement
+	  FROM fleetmigrate.progress}),
+	qr/^1\|backfill_1\|migrate\(\)\|\d+\|$rows\|1$/,
+	'1: the progress view shows the batch that runs, with its rows');
 $node->safe_psql($db, 'UPDATE slow_on SET on_ = false');
 ok($h->finish, '1: the run finishes');
 like($out, qr/\|1\|succeeded$/, '1: succeeded');
@@ -174,8 +175,7 @@ $h = IPC::Run::start(
 	'>', \$out, '2>', \$err);
 wait_for_batches($v, 10);
 $node->poll_query_until($db, q{
-	SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-	                WHERE query LIKE 'fleetmigrate: applying migration%batch 11,%')})
+	SELECT EXISTS (SELECT 1 FROM fleetmigrate.progress WHERE batch_rows_done = 1000)})
   or die 'batch 11 never ran';
 sleep 1;
 is( $node->safe_psql($db, qq{SELECT batches, last_key FROM fleetmigrate.batch_progress WHERE version = '$v'}),
