@@ -42,36 +42,8 @@ BEGIN
 END
 $lint$;
 
-CREATE OR REPLACE VIEW fleetmigrate.status AS
-SELECT m.version,
-       m.name,
-       m.state,
-       m.applied_at,
-       m.applied_by,
-       m.duration_ms,
-       CASE WHEN m.applied_checksum IS NULL
-                 OR m.state OPERATOR(pg_catalog.<>) ALL (ARRAY['applied', 'baseline'])
-            THEN NULL
-            ELSE m.applied_checksum OPERATOR(pg_catalog.=) m.checksum END AS checksum_ok,
-       m.out_of_order,
-       m.statements,
-       m.transactional,
-       m.checksum,
-       m.registered_at,
-       m.statements_done,
-       m.repeatable,
-       m.requires,
-       m.conflicts,
-       CASE WHEN m.state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'failed', 'rolled_back'])
-            THEN m.lint END AS lint,
-       m.allow_destructive,
-       CASE WHEN m.state OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'failed', 'rolled_back'])
-            THEN m.linted_at END AS linted_at
-  FROM fleetmigrate.migrations m
- ORDER BY m.repeatable, m.sort_key, m.version COLLATE "C", m.name COLLATE "C";
-
-COMMENT ON VIEW fleetmigrate.status IS
-'One row per registered migration, in apply order: state, checksums, progress, and for a migration still to run its worst lint finding as stored when it was registered or last linted again (linted_at); reading it lints nothing';
+-- The view status, reading lint and linted_at from the catalog, is defined
+-- once for 1.10, with the batched backfills' columns, in that section below.
 
 -- ---- dry runs that are safe where they are used (issue 20, item 3) --------
 -- plan(): the plan-only dry run (src/preview.c).  It executes nothing of the
