@@ -175,7 +175,51 @@ CALL fleetmigrate.migrate();
 RESET datestyle;
 SELECT count(*) FILTER (WHERE v = 1) AS once, count(*) AS days FROM bt_days;
 
-DROP TABLE bt_orders, bt_customers, bt_tags, bt_nokey, bt_days;
+-- 10. what a batch could get wrong is refused before the first batch: an
+-- UPDATE that sets the key (rows would be met again), a table with rules;
+-- param() in the condition is the same in every batch and is accepted
+CREATE TABLE bt_keys (id int PRIMARY KEY, v int NOT NULL DEFAULT 0);
+INSERT INTO bt_keys (id) SELECT generate_series(1, 20);
+SELECT fleetmigrate.register('010', 'rekey', $$-- batch: key=id size=5
+UPDATE bt_keys SET id = id + 100 WHERE id > 0$$);
+CALL fleetmigrate.migrate();
+SELECT min(id), max(id) FROM bt_keys;
+SELECT fleetmigrate.unregister('010', 'rekey');
+CREATE TABLE bt_ruled (id int PRIMARY KEY, v int NOT NULL DEFAULT 0);
+INSERT INTO bt_ruled (id) SELECT generate_series(1, 20);
+CREATE RULE bt_ruled_log AS ON UPDATE TO bt_ruled DO INSTEAD NOTHING;
+SELECT fleetmigrate.register('010', 'ruled', $$-- batch: size=5
+UPDATE bt_ruled SET v = 1 WHERE v = 0$$);
+CALL fleetmigrate.migrate();
+SELECT fleetmigrate.unregister('010', 'ruled');
+SELECT fleetmigrate.register('010', 'param', $$-- batch: size=5
+UPDATE bt_keys SET v = fleetmigrate.param('v')::int WHERE v <> fleetmigrate.param('v')::int$$,
+                             params => '{v}');
+CALL fleetmigrate.migrate(params => '{"v": "7"}');
+SELECT count(*) FILTER (WHERE v = 7) AS set, count(*) AS keys FROM bt_keys;
+
+-- 11. consent to the data a batched DELETE removes, as for any migration:
+-- registration consent covers only what is absent or empty when it runs;
+-- what it removed is recorded in the history, the run and the NOTICE
+SELECT fleetmigrate.register('011', 'make_old', $$CREATE TABLE bt_old (id int PRIMARY KEY);
+INSERT INTO bt_old SELECT generate_series(1, 30)$$);
+SELECT fleetmigrate.register('012', 'empty_old', $$-- batch: size=10
+DELETE FROM bt_old$$, allow_destructive => true);
+-- apply_pending() refuses the plan before anything runs, naming the target
+SELECT * FROM fleetmigrate.apply_pending();
+SELECT to_regclass('bt_old') IS NULL AS nothing_ran;
+-- plan() says how it runs
+SELECT version, status, checks FROM fleetmigrate.plan() WHERE version = '012';
+CALL fleetmigrate.migrate();
+SELECT count(*) AS old_rows FROM bt_old;
+SET client_min_messages = notice;
+CALL fleetmigrate.migrate(allow_data_loss => ARRAY['012']);
+SET client_min_messages = warning;
+SELECT count(*) AS old_rows FROM bt_old;
+SELECT version, event, destroyed FROM fleetmigrate.history WHERE version = '012' ORDER BY id;
+SELECT outcome, destroyed FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
+
+DROP TABLE bt_orders, bt_customers, bt_tags, bt_nokey, bt_days, bt_keys, bt_ruled, bt_old;
 REVOKE USAGE ON SCHEMA fleetmigrate FROM regress_batch_deployer;
 DROP EXTENSION fleetmigrate;
 DROP ROLE regress_batch_deployer;

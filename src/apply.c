@@ -51,6 +51,7 @@
 #include "utils/resowner.h"
 #include "utils/varlena.h"
 
+#include "batchspec.h"
 #include "catalog.h"
 #include "consent.h"
 #include "lint.h"
@@ -146,6 +147,58 @@ refuse_non_transactional(List *pending, const FmMigration *m)
 			 errhint("Run CALL fleetmigrate.migrate(), which runs such statements one at a time outside a transaction. apply_pending() runs every migration inside the calling transaction; it can apply the migrations before this one with fleetmigrate.apply_pending(target => %s).",
 					 quote_literal_cstr(previous->version)) :
 			 errhint("Run CALL fleetmigrate.migrate(), which runs such statements one at a time outside a transaction. apply_pending() runs every migration inside the calling transaction.")));
+}
+
+/*
+ * refuse_batched
+ *		apply_pending() runs every migration in the calling transaction and
+ *		cannot commit between the batches of a batched migration (batch.c):
+ *		ERROR, before anything runs, if "pending" holds one; suggest a
+ *		target that applies everything that sorts before it.  One catalog
+ *		read finds the candidates: the migrations whose up script mentions
+ *		"batch".
+ */
+static void
+refuse_batched(List *pending)
+{
+	List	   *candidates = FmCatalogMentioning("batch");
+	const FmMigration *previous = NULL;
+	ListCell   *lc;
+
+	if (candidates == NIL)
+		return;
+	foreach(lc, pending)
+	{
+		const FmMigration *m = (const FmMigration *) lfirst(lc);
+		ListCell   *lc2;
+
+		foreach(lc2, candidates)
+		{
+			const FmScript *c = (const FmScript *) lfirst(lc2);
+
+			if (strcmp(c->m.version, m->version) != 0 ||
+				strcmp(c->m.name, m->name) != 0 || !FmBatchDeclared(c->script))
+				continue;
+			/* the last pending migration whose version sorts strictly before */
+			foreach(lc2, pending)
+			{
+				const FmMigration *other = (const FmMigration *) lfirst(lc2);
+
+				if (FmCompareVersionKeys(other->sort_key, m->sort_key) >= 0)
+					break;
+				previous = other;
+			}
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("%s is batched and cannot run inside a transaction",
+							FmMigrationLabel(m->version, m->name)),
+					 errdetail("It commits after each batch of rows, so that no lock is held for long, which a single transaction does not allow. Nothing was applied."),
+					 previous != NULL ?
+					 errhint("Run CALL fleetmigrate.migrate(). apply_pending() can apply the migrations before it with fleetmigrate.apply_pending(target => %s).",
+							 quote_literal_cstr(previous->version)) :
+					 errhint("Run CALL fleetmigrate.migrate(), which commits after each batch.")));
+		}
+	}
 }
 
 /*
@@ -641,6 +694,7 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 		{
 			List	   *pending = FmRunPlan(&fmrun, opts.target);
 
+			refuse_batched(pending);
 			if (opts.dry_run)
 				apply_dry_run(&run, pending);
 			/* what is left to run is linted again, for the status view */

@@ -37,12 +37,16 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
+#include "parser/parse_func.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/plancache.h"
 #include "utils/syscache.h"
@@ -76,6 +80,8 @@ typedef struct BatchRun
 
 static void batch_error_callback(void *arg);
 static SPIPlanPtr keep_plan(const char *sql, int nargs);
+static bool volatile_but_param(Oid func_id, void *context);
+static bool volatile_walker(Node *node, void *context);
 static void batch_begin(void *arg);
 static void run_batch(BatchRun *run);
 static void batch_step(void *arg);
@@ -107,6 +113,34 @@ keep_plan(const char *sql, int nargs)
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
 	return plan;
+}
+
+/* check_functions_in_node(): a volatile function other than param() */
+static bool
+volatile_but_param(Oid func_id, void *context)
+{
+	return func_id != *(Oid *) context &&
+		func_volatile(func_id) == PROVOLATILE_VOLATILE;
+}
+
+/*
+ * volatile_walker
+ *		contain_volatile_functions() but for fleetmigrate.param() (OID in
+ *		*context), which is VOLATILE only because it reads the running
+ *		migration's values: the same in every batch of the run.
+ */
+static bool
+volatile_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, volatile_but_param, context))
+		return true;
+	if (IsA(node, NextValueExpr))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, volatile_walker, context, 0);
+	return expression_tree_walker(node, volatile_walker, context);
 }
 
 /*
@@ -157,8 +191,13 @@ batch_begin(void *arg)
 		{
 			Query	   *q = linitial_node(Query, ps->query_list);
 
+			Oid			argtypes[1] = {TEXTOID};
+			Oid			param = LookupFuncName(list_make2(makeString("fleetmigrate"),
+														  makeString("param")),
+											   1, argtypes, true);
+
 			if (q->jointree != NULL &&
-				contain_volatile_functions(q->jointree->quals))
+				volatile_walker(q->jointree->quals, &param))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("the condition of batched %s calls a volatile function",
@@ -167,6 +206,19 @@ batch_begin(void *arg)
 						 errhint("Compute the value once in an earlier migration, or compare with a constant.")));
 		}
 	}
+
+	/*
+	 * Consent, as for any migration, to what the statement would remove
+	 * now (the plan was checked before earlier migrations of the run ran);
+	 * what it removed is recorded when the last batch is done.
+	 */
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(run->cxt);
+
+		FmConsentWatchBegin(run->m, run->scripts[FM_SCRIPT_UP]);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	FmConsentBeforeStatement(run->spec->stmt);
 
 	restart = !FmCatalogBatchRead(run->m, &run->state) || run->state.finished;
 	if (!restart &&
@@ -353,6 +405,7 @@ batch_finish(void *arg)
 	BatchRun   *run = args->run;
 	instr_time	elapsed;
 	char	   *consent = FmConsent(run->m, run->scripts[FM_SCRIPT_UP]);
+	List	   *destroyed;
 
 	(void) FmVerifyMigration(run->m, run->scripts[FM_SCRIPT_VERIFY], run->cxt);
 	run->state.finished = true;
@@ -365,6 +418,13 @@ batch_finish(void *arg)
 	FmCatalogRecordApplied(run->m, args->started, *args->duration_ms,
 						   args->applied_by, consent, FmParamsJson(run->m),
 						   run->scripts[FM_SCRIPT_UP], NULL);
+	/* what its batches removed, in all the runs that did them */
+	FmConsentAfterStatement(run->spec->stmt,
+							run->spec->is_delete ? SPI_OK_DELETE : SPI_OK_UPDATE,
+							(uint64) run->state.rows_changed);
+	destroyed = FmConsentWatchEnd();
+	if (destroyed != NIL)
+		FmCatalogRecordDestroyed(run->m, FmDataLossJson(destroyed, NULL));
 }
 
 /*

@@ -506,6 +506,40 @@ FmBatchResolve(const FmBatchSpec *spec, bool missing_ok, FmBatchTarget *target)
 					psprintf("key column \"%s\" of table \"%s\" can be null", target->key, shown),
 					pstrdup("Rows whose key is null are in no range of keys, so no batch would change them."),
 					pstrdup("Use the primary key, or a column declared NOT NULL."));
+	if (target->problem != NULL)
+	{
+		table_close(rel, NoLock);
+		return true;
+	}
+	/* an UPDATE that moves rows past the last key done would meet them again */
+	if (!spec->is_delete && IsA(spec->stmt->parsetree, UpdateStmt))
+	{
+		foreach(lc, ((UpdateStmt *) spec->stmt->parsetree)->targetList)
+		{
+			ResTarget  *res = lfirst_node(ResTarget, lc);
+
+			if (res->name != NULL && strcmp(res->name, target->key) == 0)
+			{
+				set_problem(target,
+							psprintf("its UPDATE sets the key column \"%s\" of table \"%s\"",
+									 target->key, shown),
+							pstrdup("Each batch takes the next range of keys after the last one done; rows whose key the UPDATE changes would be met again in a later batch, or never."),
+							pstrdup("Walk the table by another unique NOT NULL column with key=, or change the key in a migration that is not batched."));
+				table_close(rel, NoLock);
+				return true;
+			}
+		}
+	}
+	/* a rule would rewrite each batch's statement into something else */
+	if (rel->rd_rules != NULL)
+	{
+		set_problem(target,
+					psprintf("table \"%s\" has rules", shown),
+					pstrdup("A rule rewrites the statement each batch runs, so the batch cannot count or bound what it changes."),
+					pstrdup("Run the change in a migration that is not batched, or replace the rule with a trigger."));
+		table_close(rel, NoLock);
+		return true;
+	}
 	table_close(rel, NoLock);
 	return true;
 }

@@ -290,9 +290,12 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 		if (edata == NULL && (!m->transactional || batched))
 			SPI_commit();
 		if (batched)
+		{
 			edata = FmRunBatchedMigration(m, args.scripts, run_id, run->run_by,
 										  migration_cxt, procxt,
 										  &args.duration_ms, &args.failed_at);
+			args.destroyed = edata == NULL ? FmConsentLastDestroyed() : NIL;
+		}
 
 		/*
 		 * A lock timeout rolls the migration back; it runs again.  (A

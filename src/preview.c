@@ -48,6 +48,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "batchspec.h"
 #include "catalog.h"
 #include "common.h"
 #include "consent.h"
@@ -211,7 +212,7 @@ consent_findings(const FmMigration *m, List *findings)
 	{
 		FmFinding  *f = (FmFinding *) lfirst(lc);
 
-		if (!FM_RULE_IS_DESTRUCTIVE(f->rule))
+		if (!FM_FINDING_NEEDS_CONSENT(f))
 			continue;
 		appendStringInfo(&buf, "%sstatement %d %s%s%s",
 						 buf.len > 0 ? ", " : "", f->statement, f->rule,
@@ -273,6 +274,8 @@ describe_migration(PlanRow *row, char *checks)
 		row->locks = describe_locks(stmts, &row->rows);
 		if (!m->transactional)
 			notes = lappend(notes, "runs outside a transaction: CALL fleetmigrate.migrate() applies it, apply_pending() refuses a plan that contains it");
+		if (FmBatchDeclared(up))
+			notes = lappend(notes, "batched (a \"-- batch:\" line): CALL fleetmigrate.migrate() applies it one range of keys per transaction, apply_pending() refuses a plan that contains it; the key and the condition are checked when the run starts");
 		if (m->out_of_order)
 			notes = lappend(notes, "out of order: it sorts before the latest applied migration");
 		consent = consent_findings(m, findings);
