@@ -385,6 +385,10 @@ DECLARE
     reasons text[] := '{}';
     n bigint;
     what text;
+    -- a tier object named in SQL text: qualified (quoted or not), or a tier
+    -- function called by its bare name
+    named text := '"?\mfleetmigrate\M"?\s*\.\s*"?(tiers|tier_config|user_tier_history|builtin_tiers|configure_user_table|upgrade_user_tier|assign_tier|user_has_capability|user_can_view_requests|user_can_create_requests|tier_users|authenticated_users|magic_link_users|user_tier_summary)\M'
+                   '|\m(builtin_tiers|configure_user_table|upgrade_user_tier|assign_tier|user_has_capability|user_can_view_requests|user_can_create_requests|tier_users)\s*\(';
 BEGIN
     IF tiers_rel IS NULL OR NOT EXISTS (
             SELECT FROM pg_catalog.pg_depend d
@@ -395,8 +399,12 @@ BEGIN
         RETURN;
     END IF;
 
+    -- nobody changes them while they are looked at, and then dropped
+    LOCK TABLE fleetmigrate.tiers, fleetmigrate.tier_config,
+               fleetmigrate.user_tier_history IN ACCESS EXCLUSIVE MODE;
+
     -- the tier objects: members of fleetmigrate no other fleetmigrate object
-    -- needs, with the row types of the tables and views
+    -- needs, with the row types of the tables and views and their arrays
     ours := ARRAY(
         SELECT o FROM pg_catalog.unnest(ARRAY[
             'fleetmigrate.tiers'::pg_catalog.regclass::pg_catalog.oid,
@@ -424,6 +432,9 @@ BEGIN
             'fleetmigrate.user_can_view_requests(uuid)'::pg_catalog.regprocedure,
             'fleetmigrate.user_can_create_requests(uuid)'::pg_catalog.regprocedure,
             'fleetmigrate.tier_users()'::pg_catalog.regprocedure]) o);
+    ours := ours OPERATOR(pg_catalog.||) ARRAY(
+        SELECT t.typarray FROM pg_catalog.pg_type t
+         WHERE t.oid OPERATOR(pg_catalog.=) ANY (ours) AND t.typarray OPERATOR(pg_catalog.<>) 0);
 
     -- what would be lost
     IF EXISTS (SELECT FROM fleetmigrate.tier_config) THEN
@@ -438,12 +449,35 @@ BEGIN
             pg_catalog.format('fleetmigrate.user_tier_history holds %s %s.', n,
                               CASE n WHEN 1 THEN 'row' ELSE 'rows' END);
     END IF;
-    IF EXISTS (SELECT * FROM fleetmigrate.tiers
-               EXCEPT SELECT * FROM fleetmigrate.builtin_tiers())
-       OR EXISTS (SELECT * FROM fleetmigrate.builtin_tiers()
-                  EXCEPT SELECT * FROM fleetmigrate.tiers) THEN
+    -- columns of yours on the tier tables (the shipped ones: 4, 9 and 9)
+    FOR what IN
+        SELECT 'fleetmigrate.' OPERATOR(pg_catalog.||) c.relname::pg_catalog.text
+          FROM pg_catalog.pg_class c
+         WHERE c.oid OPERATOR(pg_catalog.=) ANY (ARRAY['fleetmigrate.tiers'::pg_catalog.regclass,
+                                                       'fleetmigrate.tier_config'::pg_catalog.regclass,
+                                                       'fleetmigrate.user_tier_history'::pg_catalog.regclass]::pg_catalog.oid[])
+           AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid OPERATOR(pg_catalog.=) c.oid
+                   AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)
+               OPERATOR(pg_catalog.<>)
+               CASE c.relname WHEN 'tiers' THEN 4 ELSE 9 END
+         ORDER BY 1
+    LOOP
         reasons := reasons OPERATOR(pg_catalog.||)
-            'fleetmigrate.tiers is not as shipped.'::pg_catalog.text;
+            pg_catalog.format('Table %s has columns that fleetmigrate did not create.', what);
+    END LOOP;
+    -- (builtin_tiers() returns the table's row type: compared only when
+    -- the table has the shipped columns; the query is planned only then)
+    IF (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid OPERATOR(pg_catalog.=) 'fleetmigrate.tiers'::pg_catalog.regclass
+           AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped) OPERATOR(pg_catalog.=) 4 THEN
+        IF EXISTS (SELECT * FROM fleetmigrate.tiers
+                   EXCEPT SELECT * FROM fleetmigrate.builtin_tiers())
+           OR EXISTS (SELECT * FROM fleetmigrate.builtin_tiers()
+                      EXCEPT SELECT * FROM fleetmigrate.tiers) THEN
+            reasons := reasons OPERATOR(pg_catalog.||)
+                'fleetmigrate.tiers is not as shipped.'::pg_catalog.text;
+        END IF;
     END IF;
     -- grants given or taken away since the install
     FOR what IN
@@ -464,6 +498,47 @@ BEGIN
     LOOP
         reasons := reasons OPERATOR(pg_catalog.||)
             pg_catalog.format('The grants on %s were changed.', what);
+    END LOOP;
+    FOR what IN
+        SELECT DISTINCT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, a.attrelid, a.attnum)
+          FROM pg_catalog.pg_attribute a
+          LEFT JOIN pg_catalog.pg_init_privs p
+                 ON p.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                AND p.objoid OPERATOR(pg_catalog.=) a.attrelid
+                AND p.objsubid OPERATOR(pg_catalog.=) a.attnum
+         WHERE a.attrelid OPERATOR(pg_catalog.=) ANY (ours) AND a.attnum OPERATOR(pg_catalog.>) 0
+           AND a.attacl IS DISTINCT FROM p.initprivs
+         ORDER BY 1
+    LOOP
+        reasons := reasons OPERATOR(pg_catalog.||)
+            pg_catalog.format('The grants on %s were changed.', what);
+    END LOOP;
+    FOR what IN
+        SELECT 'fleetmigrate.' OPERATOR(pg_catalog.||) c.relname::pg_catalog.text FROM pg_catalog.pg_class c
+         WHERE c.oid OPERATOR(pg_catalog.=) ANY (ours)
+           AND (c.relrowsecurity OR c.relforcerowsecurity)
+         ORDER BY 1
+    LOOP
+        reasons := reasons OPERATOR(pg_catalog.||)
+            pg_catalog.format('Row-level security was enabled on table %s.', what);
+    END LOOP;
+    FOR what IN
+        SELECT f.oid::pg_catalog.regprocedure::pg_catalog.text FROM pg_catalog.pg_proc f
+         WHERE f.oid OPERATOR(pg_catalog.=) ANY (ours)
+           AND (f.proconfig IS NOT NULL OR f.prosecdef)
+         ORDER BY 1
+    LOOP
+        reasons := reasons OPERATOR(pg_catalog.||)
+            pg_catalog.format('The settings of function %s were changed.', what);
+    END LOOP;
+    FOR what IN
+        SELECT DISTINCT pg_catalog.pg_describe_object(l.classoid, l.objoid, l.objsubid)
+          FROM pg_catalog.pg_seclabel l
+         WHERE l.objoid OPERATOR(pg_catalog.=) ANY (ours)
+         ORDER BY 1
+    LOOP
+        reasons := reasons OPERATOR(pg_catalog.||)
+            pg_catalog.format('The %s has a security label.', what);
     END LOOP;
     -- objects built on them: policies, views, functions, triggers,
     -- defaults, constraints or indexes of other tables
@@ -488,7 +563,9 @@ BEGIN
                  SELECT FROM pg_catalog.pg_trigger t
                   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
                     AND t.oid OPERATOR(pg_catalog.=) d.objid
-                    AND t.tgrelid OPERATOR(pg_catalog.=) ANY (ours))
+                    AND t.tgrelid OPERATOR(pg_catalog.=) ANY (ours)
+                    AND t.tgname OPERATOR(pg_catalog.=) ANY (ARRAY['tiers_replace_builtin', 'tier_config_changed',
+                        'user_tier_history_append_only', 'user_tier_history_no_truncate']::pg_catalog.name[]))
            AND NOT EXISTS (
                  SELECT FROM pg_catalog.pg_attrdef a
                   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
@@ -498,12 +575,19 @@ BEGIN
                  SELECT FROM pg_catalog.pg_constraint k
                   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
                     AND k.oid OPERATOR(pg_catalog.=) d.objid
-                    AND k.conrelid OPERATOR(pg_catalog.=) ANY (ours))
+                    AND k.conrelid OPERATOR(pg_catalog.=) ANY (ours)
+                    AND k.conname OPERATOR(pg_catalog.=) ANY (ARRAY['tiers_pkey', 'tiers_tier_check',
+                        'tiers_capabilities_check', 'tier_config_pkey', 'tier_config_singleton_check',
+                        'user_tier_history_pkey', 'user_tier_history_check']::pg_catalog.name[]))
            AND NOT EXISTS (
                  SELECT FROM pg_catalog.pg_index i
                   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
                     AND i.indexrelid OPERATOR(pg_catalog.=) d.objid
-                    AND i.indrelid OPERATOR(pg_catalog.=) ANY (ours))
+                    AND i.indrelid OPERATOR(pg_catalog.=) ANY (ours)
+                    AND (SELECT c.relname FROM pg_catalog.pg_class c
+                          WHERE c.oid OPERATOR(pg_catalog.=) i.indexrelid)
+                        OPERATOR(pg_catalog.=) ANY (ARRAY['tiers_pkey', 'tier_config_pkey',
+                        'user_tier_history_pkey', 'user_tier_history_user_idx']::pg_catalog.name[]))
            AND NOT EXISTS (
                  SELECT FROM pg_catalog.pg_class t
                   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -524,17 +608,34 @@ BEGIN
         SELECT pg_catalog.format('Migration "%s %s" names them.', m.version, m.name)
           FROM fleetmigrate.migrations m
          WHERE pg_catalog.concat_ws(E'\n', m.up, m.down, m.verify)
-               OPERATOR(pg_catalog.~*) '\mfleetmigrate\s*\.\s*"?(tiers|tier_config|user_tier_history|builtin_tiers|configure_user_table|upgrade_user_tier|assign_tier|user_has_capability|user_can_view_requests|user_can_create_requests|tier_users|authenticated_users|magic_link_users|user_tier_summary)\M'
+               OPERATOR(pg_catalog.~*) named
          ORDER BY fleetmigrate.version_key(m.version), m.name
     LOOP
         reasons := reasons OPERATOR(pg_catalog.||) what;
+    END LOOP;
+    -- functions of yours whose bodies name them (a body records no
+    -- dependency, but for BEGIN ATOMIC)
+    FOR what IN
+        SELECT f.oid::pg_catalog.regprocedure::pg_catalog.text
+          FROM pg_catalog.pg_proc f
+          JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) f.prolang
+         WHERE l.lanname OPERATOR(pg_catalog.<>) ALL (ARRAY['c', 'internal']::pg_catalog.name[])
+           AND f.prosrc OPERATOR(pg_catalog.~*) named
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                            WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                              AND d.objid OPERATOR(pg_catalog.=) f.oid
+                              AND d.deptype OPERATOR(pg_catalog.=) 'e')
+         ORDER BY 1
+    LOOP
+        reasons := reasons OPERATOR(pg_catalog.||)
+            pg_catalog.format('Function %s calls them.', what);
     END LOOP;
 
     IF pg_catalog.cardinality(reasons) OPERATOR(pg_catalog.>) 0 THEN
         RAISE EXCEPTION 'this database uses the authentication tiers'
             USING ERRCODE = 'object_in_use',
                   DETAIL = pg_catalog.array_to_string(reasons, ' '),
-                  HINT = 'Run CREATE EXTENSION fleetmigrate_tiers first: it takes over the tier tables, functions and views with their data and grants. Then run this update again.';
+                  HINT = 'Run CREATE EXTENSION fleetmigrate_tiers first (on a version older than 1.8, after ALTER EXTENSION fleetmigrate UPDATE TO ''1.8''): it takes over the tier tables, functions and views with their data and grants. Then run this update again.';
     END IF;
 
     DROP VIEW fleetmigrate.authenticated_users, fleetmigrate.magic_link_users,

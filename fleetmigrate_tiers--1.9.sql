@@ -30,12 +30,14 @@ BEGIN
        OPERATOR(pg_catalog.<) '{1,8}'::pg_catalog.int4[] THEN
         RAISE EXCEPTION 'fleetmigrate_tiers needs fleetmigrate 1.8 or later, not %', v
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Run ALTER EXTENSION fleetmigrate UPDATE first.';
+                  HINT = 'Run ALTER EXTENSION fleetmigrate UPDATE TO ''1.8'' first (later versions of fleetmigrate no longer carry the tiers, so updating past 1.8 first would drop or refuse them).';
     END IF;
 END
 $version$;
 
--- Take over the tier objects of fleetmigrate 1.1 to 1.8, where they exist.
+-- Take over the tier objects of fleetmigrate 1.8, where they exist.  Only
+-- fleetmigrate's owner (or a member of that role, or a superuser) may: the
+-- objects hold its users' tiers and audit trail.
 DO $adopt$
 DECLARE
     obj text;
@@ -59,14 +61,45 @@ DECLARE
         'VIEW fleetmigrate.authenticated_users',
         'VIEW fleetmigrate.magic_link_users',
         'VIEW fleetmigrate.user_tier_summary'];
+    fm_oid oid;
+    fm_owner oid;
+    fm_version text;
+    caller oid := (SELECT e.extowner FROM pg_catalog.pg_extension e
+                    WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate_tiers');
+    tiers_rel oid := pg_catalog.to_regclass('fleetmigrate.tiers');
 BEGIN
-    IF pg_catalog.to_regclass('fleetmigrate.tiers') IS NULL THEN
+    IF tiers_rel IS NULL THEN
         RETURN;
     END IF;
+    SELECT e.oid, e.extowner, e.extversion INTO fm_oid, fm_owner, fm_version
+      FROM pg_catalog.pg_extension e
+     WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate';
+    -- fleetmigrate 1.8's own tiers, nothing else
+    IF fm_version OPERATOR(pg_catalog.<>) '1.8' OR NOT EXISTS (
+            SELECT FROM pg_catalog.pg_depend d
+             WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+               AND d.objid OPERATOR(pg_catalog.=) tiers_rel
+               AND d.refobjid OPERATOR(pg_catalog.=) fm_oid
+               AND d.deptype OPERATOR(pg_catalog.=) 'e') THEN
+        RAISE EXCEPTION 'relation "fleetmigrate.tiers" already exists and is not fleetmigrate''s'
+            USING ERRCODE = 'duplicate_table',
+                  DETAIL = pg_catalog.format('Only the tiers that fleetmigrate 1.8 installed are taken over; this database has fleetmigrate %s.', fm_version),
+                  HINT = 'Drop or rename the objects named like the tier objects in schema fleetmigrate, then run CREATE EXTENSION fleetmigrate_tiers again.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r
+                    WHERE r.oid OPERATOR(pg_catalog.=) caller AND r.rolsuper)
+       AND NOT pg_catalog.pg_has_role(caller, fm_owner, 'MEMBER') THEN
+        RAISE EXCEPTION 'only the owner of extension "fleetmigrate" can take over its authentication tiers'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = pg_catalog.format('The tiers of this database, with their users'' tiers and audit trail, belong to extension "fleetmigrate", owned by %s.', fm_owner::pg_catalog.regrole),
+                  HINT = pg_catalog.format('Run CREATE EXTENSION fleetmigrate_tiers as %s, or as a member of that role.', fm_owner::pg_catalog.regrole);
+    END IF;
+
     FOREACH obj IN ARRAY members LOOP
         EXECUTE 'ALTER EXTENSION fleetmigrate DROP ' OPERATOR(pg_catalog.||) obj;
         EXECUTE 'ALTER EXTENSION fleetmigrate_tiers ADD ' OPERATOR(pg_catalog.||) obj;
     END LOOP;
+
 END
 $adopt$;
 
@@ -377,3 +410,51 @@ BEGIN
         'GRANT SELECT, UPDATE, USAGE ON SEQUENCE fleetmigrate.user_tier_history_id_seq TO %s', owner);
 END
 $grant$;
+
+-- Taken over from fleetmigrate 1.8: pg_dump's baseline for their privileges
+-- (pg_init_privs) is what the extensions granted, not what ALTER EXTENSION
+-- ... ADD and the grants above found, so that the grants made since the
+-- install are dumped as before: the owners', the two extension owners' and
+-- PUBLIC's on the three permission checks; no column privileges.
+DO $baseline$
+DECLARE
+    fm_owner oid;
+    fm_version text;
+    tiers_owner oid := (SELECT e.extowner FROM pg_catalog.pg_extension e
+                         WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate_tiers');
+    members oid[] := ARRAY(
+        SELECT d.objid FROM pg_catalog.pg_depend d
+         WHERE d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e
+                                                  WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate_tiers')
+           AND d.deptype OPERATOR(pg_catalog.=) 'e');
+    public_checks oid[] := ARRAY['fleetmigrate.user_has_capability(uuid, text)'::pg_catalog.regprocedure,
+                                 'fleetmigrate.user_can_view_requests(uuid)'::pg_catalog.regprocedure,
+                                 'fleetmigrate.user_can_create_requests(uuid)'::pg_catalog.regprocedure]::oid[];
+BEGIN
+    SELECT e.extowner, e.extversion INTO fm_owner, fm_version
+      FROM pg_catalog.pg_extension e
+     WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate';
+    IF fm_version OPERATOR(pg_catalog.<>) '1.8' THEN
+        RETURN;
+    END IF;
+    DELETE FROM pg_catalog.pg_init_privs p
+     WHERE p.objoid OPERATOR(pg_catalog.=) ANY (members)
+       AND p.privtype OPERATOR(pg_catalog.=) 'e'
+       AND p.objsubid OPERATOR(pg_catalog.>) 0;
+    UPDATE pg_catalog.pg_init_privs p
+       SET initprivs = ARRAY(
+             SELECT a FROM pg_catalog.unnest(p.initprivs) a
+              WHERE EXISTS (
+                    SELECT FROM pg_catalog.aclexplode(ARRAY[a]) x
+                     WHERE x.grantee OPERATOR(pg_catalog.=) ANY (ARRAY[fm_owner, tiers_owner,
+                               coalesce((SELECT c.relowner FROM pg_catalog.pg_class c
+                                          WHERE c.oid OPERATOR(pg_catalog.=) p.objoid),
+                                        (SELECT f.proowner FROM pg_catalog.pg_proc f
+                                          WHERE f.oid OPERATOR(pg_catalog.=) p.objoid))])
+                        OR (x.grantee OPERATOR(pg_catalog.=) 0
+                            AND p.objoid OPERATOR(pg_catalog.=) ANY (public_checks))))
+     WHERE p.objoid OPERATOR(pg_catalog.=) ANY (members)
+       AND p.privtype OPERATOR(pg_catalog.=) 'e'
+       AND p.objsubid OPERATOR(pg_catalog.=) 0;
+END
+$baseline$;

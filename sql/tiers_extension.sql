@@ -73,6 +73,28 @@ BEGIN;
 CREATE VIEW public.tier_report AS SELECT * FROM fleetmigrate.user_tier_summary;
 ALTER EXTENSION fleetmigrate UPDATE;
 ROLLBACK;
+-- uses that record no dependency, or that are parts of the tier tables
+BEGIN;
+CREATE FUNCTION public.may_view(uuid) RETURNS boolean LANGUAGE sql
+    AS $f$ SELECT fleetmigrate.user_can_view_requests($1) $f$;
+ALTER EXTENSION fleetmigrate UPDATE;
+ROLLBACK;
+BEGIN;
+CREATE FUNCTION public.note_tier() RETURNS trigger LANGUAGE plpgsql
+    AS $f$ BEGIN RETURN NEW; END $f$;
+CREATE TRIGGER tiers_noted BEFORE INSERT ON fleetmigrate.tiers
+    FOR EACH ROW EXECUTE FUNCTION public.note_tier();
+ALTER EXTENSION fleetmigrate UPDATE;
+ROLLBACK;
+BEGIN;
+ALTER TABLE fleetmigrate.tiers ADD COLUMN colour text;
+ALTER EXTENSION fleetmigrate UPDATE;
+ROLLBACK;
+BEGIN;
+GRANT SELECT (tier) ON fleetmigrate.tiers TO regress_tx_app;
+ALTER TABLE fleetmigrate.tier_config ENABLE ROW LEVEL SECURITY;
+ALTER EXTENSION fleetmigrate UPDATE;
+ROLLBACK;
 BEGIN;
 SELECT fleetmigrate.register('001', 'first_upgrade',
     $$SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000001', 'AUTHENTICATED')$$);
@@ -104,6 +126,18 @@ CREATE EXTENSION fleetmigrate_tiers;
 ROLLBACK;
 
 -- ==== CREATE EXTENSION fleetmigrate_tiers takes them over ================
+-- only fleetmigrate's owner may: another role with CREATE on the database
+-- would become the owner of the users' tiers and their audit trail
+CREATE ROLE regress_tx_other;
+GRANT CREATE ON DATABASE :"DBNAME" TO regress_tx_other;
+SET ROLE regress_tx_other;
+-- (terse: the detail and hint name the superuser running the tests)
+\set VERBOSITY terse
+CREATE EXTENSION fleetmigrate_tiers;
+\set VERBOSITY default
+RESET ROLE;
+REVOKE CREATE ON DATABASE :"DBNAME" FROM regress_tx_other;
+DROP ROLE regress_tx_other;
 CREATE EXTENSION fleetmigrate_tiers;
 ALTER EXTENSION fleetmigrate UPDATE;
 SELECT extname, extversion FROM pg_extension WHERE extname LIKE 'fleetmigrate%' ORDER BY 1;
@@ -112,6 +146,12 @@ SELECT tier, rank FROM fleetmigrate.tiers ORDER BY rank, tier;
 SELECT user_id, from_tier, to_tier, reason FROM fleetmigrate.user_tier_history ORDER BY id;
 SELECT has_function_privilege('regress_tx_app', 'fleetmigrate.upgrade_user_tier(uuid,text,text,boolean)',
                               'EXECUTE') AS app_may_upgrade;
+-- ... and pg_dump still dumps that grant: the install's privileges stay its
+-- baseline (pg_init_privs), not the ones the takeover found
+SELECT count(*) AS app_in_baseline
+  FROM pg_init_privs p, unnest(p.initprivs) a
+ WHERE p.objoid = 'fleetmigrate.upgrade_user_tier(uuid,text,text,boolean)'::regprocedure
+   AND a::text LIKE 'regress_tx_app=%';
 GRANT SELECT ON public.users, public.requests TO regress_tx_app;
 SET ROLE regress_tx_app;
 SELECT fleetmigrate.user_can_create_requests('00000000-0000-0000-0000-000000000001') AS user_1_may_create;
@@ -143,6 +183,16 @@ SELECT count(*) AS objects FROM fresh;
 UNION ALL
 (SELECT 'only fresh', * FROM fresh EXCEPT SELECT 'only fresh', * FROM adopted)
 ORDER BY 2, 1;
+
+-- a table named like a tier table, in a database whose fleetmigrate no
+-- longer carries the tiers, is not taken over
+DROP EXTENSION fleetmigrate_tiers;
+CREATE TABLE fleetmigrate.tiers (tier text);
+\set SHOW_CONTEXT never
+CREATE EXTENSION fleetmigrate_tiers;
+\set SHOW_CONTEXT errors
+DROP TABLE fleetmigrate.tiers;
+CREATE EXTENSION fleetmigrate_tiers;
 
 -- clean up
 DROP EXTENSION fleetmigrate_tiers, fleetmigrate;
