@@ -42,7 +42,7 @@ PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 
 REGRESS = install tiers_extension ordering register bundles register_dir_errors drift dependencies out_of_order baseline adopt import_history repeatable apply rollback settings verify params tolerate history_truth unregister summary status rehearse errors dry_run plan lint destructive consent privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate unattended batch integrity bad_input privilege_matrix upgrade upgrade_checksums
 REGRESS_OPTS = --inputdir=. --outputdir=.
-ISOLATION = concurrent_apply tier_upgrade lock_retry plan_snapshot plan_live
+ISOLATION = concurrent_apply tier_upgrade lock_retry plan_snapshot plan_live batch_register
 ISOLATION_OPTS = --inputdir=test
 # TAP tests: test/t/*.pl, each with its own PostgreSQL::Test::Cluster node
 TAP_TESTS = 1

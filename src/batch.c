@@ -370,6 +370,24 @@ batch_step(void *arg)
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
+	/*
+	 * The migration is still what the run checked: each batch locks its
+	 * catalog row, so register() waits for the batch, and the next batch
+	 * stops the run rather than go on with a text it did not check.
+	 */
+	{
+		char	   *scripts[3];
+
+		if (!FmCatalogPlannedScripts(run->m, true, scripts))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("%s was registered again while its batches ran",
+							FmMigrationLabel(run->m->version, run->m->name)),
+					 errdetail("The %d batch%s done so far stay committed; this run does not go on with a text it did not check.",
+							   run->state.batches, run->state.batches == 1 ? "" : "es"),
+					 errhint("Run CALL fleetmigrate.migrate() again: it checks the new text and goes on after the last batch done.")));
+	}
+
 	/* SET LOCAL for the batch: lock and statement timeouts, parameters */
 	nestlevel = NewGUCNestLevel();
 	FmSetLockSettings();

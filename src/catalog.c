@@ -1191,6 +1191,29 @@ FmRegisterDefinition(const FmDefinition *def)
 	nulls[6] = def->down ? ' ' : 'n';
 	nulls[7] = def->verify ? ' ' : 'n';
 
+	/*
+	 * A batched migration whose batches a run is doing now: its next
+	 * batch would stop that run; register it when the run is over.  Asked
+	 * before the row lock below, which a batch in progress holds.
+	 */
+	if (FmCatalogBatchesKept())
+	{
+		FmMigration m = {.version = def->version, .name = def->name};
+		FmBatchState bs;
+		int			holder;
+
+		if (FmCatalogBatchRead(&m, &bs) && !bs.finished &&
+			(holder = FmCatalogLockHolder()) != 0 && holder != MyProcPid)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("cannot register %s again while a run does its batches",
+							FmMigrationLabel(def->version, def->name)),
+					 errdetail("Process %d is running fleetmigrate.migrate(), and %d batch%s of this migration %s done.",
+							   holder, bs.batches, bs.batches == 1 ? "" : "es",
+							   bs.batches == 1 ? "is" : "are"),
+					 errhint("Register it again when that run is over (see fleetmigrate.progress); the next run goes on after the last batch done, with the new text.")));
+	}
+
 	if (execute_statement(STMT_REGISTER_SELECT, values, NULL, SPI_OK_SELECT) == 0)
 	{
 		/* New migration; a concurrent register() may beat us to it. */
@@ -1255,6 +1278,7 @@ FmRegisterDefinition(const FmDefinition *def)
 		{
 			bool		was_repeatable = DatumGetBool(SPI_getbinval(tuple, desc, 13, &isnull));
 			bool		was_transactional = DatumGetBool(SPI_getbinval(tuple, desc, 17, &isnull));
+
 
 			/* an applied versioned migration must never run a second time */
 			if (applied && !was_repeatable && def->repeatable)
