@@ -171,6 +171,7 @@ refuse_batched(List *pending)
 	{
 		const FmMigration *m = (const FmMigration *) lfirst(lc);
 		ListCell   *lc2;
+		ListCell   *lc3;
 
 		foreach(lc2, candidates)
 		{
@@ -180,9 +181,9 @@ refuse_batched(List *pending)
 				strcmp(c->m.name, m->name) != 0 || !FmBatchDeclared(c->script))
 				continue;
 			/* the last pending migration whose version sorts strictly before */
-			foreach(lc2, pending)
+			foreach(lc3, pending)
 			{
-				const FmMigration *other = (const FmMigration *) lfirst(lc2);
+				const FmMigration *other = (const FmMigration *) lfirst(lc3);
 
 				if (FmCompareVersionKeys(other->sort_key, m->sort_key) >= 0)
 					break;

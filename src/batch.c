@@ -192,9 +192,11 @@ batch_begin(void *arg)
 			Query	   *q = linitial_node(Query, ps->query_list);
 
 			Oid			argtypes[1] = {TEXTOID};
-			Oid			param = LookupFuncName(list_make2(makeString("fleetmigrate"),
-														  makeString("param")),
-											   1, argtypes, true);
+			List	   *names = list_make1(makeString("fleetmigrate"));
+			Oid			param;
+
+			names = lappend(names, makeString("param"));
+			param = LookupFuncName(names, 1, argtypes, true);
 
 			if (q->jointree != NULL &&
 				volatile_walker(q->jointree->quals, &param))
@@ -213,10 +215,10 @@ batch_begin(void *arg)
 	 * what it removed is recorded when the last batch is done.
 	 */
 	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(run->cxt);
+		MemoryContext outer = MemoryContextSwitchTo(run->cxt);
 
 		FmConsentWatchBegin(run->m, run->scripts[FM_SCRIPT_UP]);
-		MemoryContextSwitchTo(oldcxt);
+		MemoryContextSwitchTo(outer);
 	}
 	FmConsentBeforeStatement(run->spec->stmt);
 

@@ -2827,12 +2827,10 @@ bool
 FmCatalogStoreLint(const char *version, const char *name,
 				   const char *checksum, List *findings)
 {
-	Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[4];
 	char		nulls[4] = {' ', ' ', ' ', ' '};
 	int			worst = -1;
 	ListCell   *lc;
-	int			rc;
 
 	if (!catalog_keeps_text)
 		return false;
@@ -2853,8 +2851,10 @@ FmCatalogStoreLint(const char *version, const char *name,
 		return execute_statement(STMT_STORE_LINT, values, NULL, SPI_OK_UPDATE) == 1;
 
 	{
+		Oid			argtypes[4] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 		MemoryContext oldcxt = CurrentMemoryContext;
 		FmRoleSwitch sw;
+		int			rc;
 
 		FmBeginAsRole(catalog_owner, &sw);
 		rc = SPI_execute_with_args("UPDATE fleetmigrate.migrations"
