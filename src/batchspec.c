@@ -45,6 +45,7 @@
 #include "utils/varlena.h"
 
 #include "batchspec.h"
+#include "compat.h"
 #include "common.h"
 #include "parse.h"
 
@@ -281,7 +282,7 @@ FmBatchSpecParse(const char *up, const char *label)
 	List	   *stmts;
 	Node	   *tree;
 	Node	   *where = NULL;
-	List	   *returning = NIL;
+	bool		returning = false;
 	WithClause *with = NULL;
 
 	line = directive_line(up, &lineno, &exact);
@@ -319,7 +320,7 @@ FmBatchSpecParse(const char *up, const char *label)
 
 		spec->relation = u->relation;
 		where = u->whereClause;
-		returning = u->returningList;
+		returning = FmHasReturning(u);
 		with = u->withClause;
 	}
 	else if (IsA(tree, DeleteStmt))
@@ -329,7 +330,7 @@ FmBatchSpecParse(const char *up, const char *label)
 		spec->is_delete = true;
 		spec->relation = d->relation;
 		where = d->whereClause;
-		returning = d->returningList;
+		returning = FmHasReturning(d);
 		with = d->withClause;
 	}
 	else
@@ -347,7 +348,7 @@ FmBatchSpecParse(const char *up, const char *label)
 				 errmsg("the statement of a batched %s cannot have a WITH clause", label),
 				 errdetail("A WITH query would run again with every batch, and one that changes data would change it once per batch."),
 				 errhint("Write the condition in the WHERE clause, or the join in FROM or USING.")));
-	if (returning != NIL)
+	if (returning)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the statement of a batched %s cannot have a RETURNING clause", label),

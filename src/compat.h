@@ -62,6 +62,16 @@
 #endif
 
 /*
+ * 18 put a RETURNING list into a ReturningClause (with its OLD/NEW options):
+ * whether an UPDATE, DELETE or INSERT has one.
+ */
+#if PG_VERSION_NUM >= 180000
+#define FmHasReturning(stmt) ((stmt)->returningClause != NULL)
+#else
+#define FmHasReturning(stmt) ((stmt)->returningList != NIL)
+#endif
+
+/*
  * Words that are keywords, other than unreserved ones, in some supported
  * version but not in all of them (compared across the kwlist.h of 15, 17 and
  * 18: 16 added the SQL/JSON constructors and system_user, 17 the other
