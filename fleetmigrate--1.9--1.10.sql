@@ -110,6 +110,27 @@ COMMENT ON TABLE fleetmigrate.batch_progress IS
 
 SELECT pg_catalog.pg_extension_config_dump('fleetmigrate.batch_progress', '');
 
+-- A migration registered before 1.10 whose up script has a line that reads
+-- like a "-- batch:" line: from now on migrate() runs it in batches, or
+-- refuses it if the line is malformed.  Said at the update, for each one
+-- still to run.
+DO $batchlines$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT m.version, m.name FROM fleetmigrate.migrations m
+         WHERE m.state OPERATOR(pg_catalog.<>) ALL (ARRAY['applied', 'baseline']::pg_catalog.text[])
+           AND m.up OPERATOR(pg_catalog.~*) '(^|\n)[ \t]*--[ \t]*batch'
+         ORDER BY m.sort_key, m.version COLLATE "C", m.name COLLATE "C"
+    LOOP
+        RAISE WARNING 'migration "% %" has a line that reads like a "-- batch:" line', r.version, r.name
+            USING DETAIL = 'From 1.10 on, a migration whose up script begins with a "-- batch:" line runs in batches under CALL fleetmigrate.migrate(), and a malformed one is refused.',
+                  HINT = 'If that is not meant, register the migration again with the comment reworded.';
+    END LOOP;
+END
+$batchlines$;
+
 -- status: how far a batched migration got (NULL for the others), after
 -- the cheap status view's linted_at
 CREATE OR REPLACE VIEW fleetmigrate.status AS

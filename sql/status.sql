@@ -14,6 +14,15 @@ SELECT fleetmigrate.register('001', 'drop_email', 'ALTER TABLE st_users DROP COL
 -- an index on an existing table: a warning, if lint finds the table
 SELECT fleetmigrate.register('009', 'index_email', 'CREATE INDEX st_users_email ON st_users (email)');
 
+-- a comment that 1.10 reads as a (malformed) "-- batch:" line, in a text
+-- registered by 1.9 (the 1.10 library refuses it at registration, so the
+-- catalog row stands in for one): the update warns about it
+SELECT fleetmigrate.register('010', 'q3_cleanup', 'UPDATE st_users SET email = lower(email) WHERE email IS NOT NULL');
+UPDATE fleetmigrate.migrations
+   SET up = E'-- Batch: Q3 cleanup, part 2\n' || up,
+       checksum = fleetmigrate.checksum(E'-- Batch: Q3 cleanup, part 2\n' || up)
+ WHERE version = '010';
+
 -- the calls of lint() counted in this transaction (track_functions), as
 -- counted since the last call of the backend's that was not yet reported
 CREATE FUNCTION pg_temp.lint_calls() RETURNS bigint LANGUAGE sql AS
@@ -37,6 +46,7 @@ ALTER EXTENSION fleetmigrate UPDATE TO '1.10';
 SHOW search_path;
 SELECT version, lint, linted_at IS NOT NULL AS dated FROM fleetmigrate.status;
 SELECT fleetmigrate.unregister('009', 'index_email');
+SELECT fleetmigrate.unregister('010', 'q3_cleanup');
 
 -- 1.10's view reads the stored finding: no call of lint(), though the
 -- same transaction counts a call made directly
