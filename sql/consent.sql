@@ -229,6 +229,22 @@ DROP VIEW cs_totals;
 DROP TABLE cs_orders, cs_gen;
 DROP FUNCTION cs_thrice(int);
 
+-- a non-transactional migration (its statements run one by one in a
+-- background worker) gets the same check when each statement runs, and what
+-- it removed is recorded: here the data appeared after the plan was checked
+SELECT fleetmigrate.register('040', 'make_nt_old', $m$CREATE TABLE cs_nt_old (id int PRIMARY KEY);
+INSERT INTO cs_nt_old SELECT generate_series(1, 12)$m$);
+SELECT fleetmigrate.register('041', 'nt_cleanup', $m$CREATE INDEX CONCURRENTLY cs_nt_old_idx ON cs_nt_old (id);
+DELETE FROM cs_nt_old;
+DROP TABLE cs_nt_old$m$, allow_destructive => true);
+CALL fleetmigrate.migrate();
+SELECT count(*) AS rows_kept FROM cs_nt_old;
+SELECT state, statements_done FROM fleetmigrate.status WHERE version = '041';
+CALL fleetmigrate.migrate(allow_data_loss => ARRAY['041']);
+SELECT to_regclass('cs_nt_old') IS NULL AS dropped;
+SELECT version, event, destroyed FROM fleetmigrate.history WHERE version = '041' ORDER BY id;
+SELECT outcome, destroyed FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
+
 -- the new arguments and columns
 SELECT pg_get_function_arguments('fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[])'::regprocedure);
 SELECT pg_get_function_arguments('fleetmigrate.migrate(text, jsonb, boolean, boolean, text, bigint, integer, text, text[])'::regprocedure);

@@ -176,6 +176,50 @@ FmConsentParseList(ArrayType *entries, const char *caller)
 }
 
 /*
+ * FmConsentRunText
+ *		This run's consent as one text, for a background worker
+ *		(FmConsentSetRunText()): "a" or "-" (allow_destructive), "e" or "-"
+ *		(enforce), then each allow_data_loss entry after a unit separator
+ *		(0x1f; an entry that names a migration of the plan holds none).
+ *		Allocated in the current memory context.
+ */
+char *
+FmConsentRunText(void)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, run_allows_destructive ? 'a' : '-');
+	appendStringInfoChar(&buf, run_enforces ? 'e' : '-');
+	foreach(lc, run_data_loss)
+		appendStringInfo(&buf, "\x1f%s", (char *) lfirst(lc));
+	return buf.data;
+}
+
+/*
+ * FmConsentSetRunText
+ *		FmConsentSetRun() from FmConsentRunText()'s "text", for "caller".
+ */
+void
+FmConsentSetRunText(const char *text, const char *caller)
+{
+	List	   *entries = NIL;
+	const char *p = text + 2;
+
+	while (*p == '\x1f')
+	{
+		const char *end = strchr(p + 1, '\x1f');
+
+		if (end == NULL)
+			end = p + strlen(p);
+		entries = lappend(entries, pnstrdup(p + 1, end - p - 1));
+		p = end;
+	}
+	FmConsentSetRun(text[0] == 'a', entries, text[1] == 'e', caller);
+}
+
+/*
  * FmConsentSetRun
  *		This run's consent: allow_destructive => true ("allow"), the
  *		allow_data_loss entries ("data_loss", kept as given), and whether a
@@ -975,6 +1019,7 @@ void
 FmConsentBeforeStatement(const FmStatement *stmt)
 {
 	ListCell   *lc;
+	ListCell   *lc2;
 
 	if (watch == NULL)
 		return;
@@ -986,6 +1031,14 @@ FmConsentBeforeStatement(const FmStatement *stmt)
 
 		if (f->statement != stmt->number)
 			continue;
+		/* a retry measures again: forget what the attempt before found */
+		foreach(lc2, watch->losses)
+		{
+			FmDataLoss *old = (FmDataLoss *) lfirst(lc2);
+
+			if (old->finding == f && !old->ran)
+				watch->losses = foreach_delete_current(watch->losses, lc2);
+		}
 		oldcxt = MemoryContextSwitchTo(watch->cxt);
 		d = measure(f);
 		judge(d, watch->m);

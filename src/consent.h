@@ -51,6 +51,8 @@ extern List *FmConsentParseList(ArrayType *entries, const char *caller);
 extern void FmConsentSetRun(bool allow, List *data_loss, bool enforce,
 							const char *caller);
 extern void FmConsentReset(void);
+extern char *FmConsentRunText(void);
+extern void FmConsentSetRunText(const char *text, const char *caller);
 extern void FmCheckPlanDestructive(List *plan, bool refuse);
 extern void FmCheckPlanDestructiveIn(List *migrations, List *plan,
 									 bool refuse);

@@ -342,13 +342,24 @@ migrate_all(FmRun *run, int64 run_id, const char *target,
 
 		applied++;
 		FmCatalogRunProgress(run_id, applied);
-		if (args.destroyed != NIL)
-			FmCatalogRunDestroyed(run_id, FmDataLossJson(args.destroyed, m));
-		ereport(NOTICE,
-				(errmsg("applied %s %s in %.0f ms",
-						m->version, m->name, duration_ms),
-				 args.destroyed != NIL ?
-				 errdetail("Removed: %s.", FmDataLossText(args.destroyed, true)) : 0));
+		{
+			const char *removed_json = NULL;
+			const char *removed = NULL;
+
+			if (args.destroyed != NIL)
+			{
+				removed_json = FmDataLossJson(args.destroyed, m);
+				removed = FmDataLossText(args.destroyed, true);
+			}
+			else if (!m->transactional && !batched)
+				FmWorkerDestroyed(&removed_json, &removed);	/* its worker's */
+			if (removed_json != NULL)
+				FmCatalogRunDestroyed(run_id, removed_json);
+			ereport(NOTICE,
+					(errmsg("applied %s %s in %.0f ms",
+							m->version, m->name, duration_ms),
+					 removed != NULL ? errdetail("Removed: %s.", removed) : 0));
+		}
 		SPI_commit();
 	}
 	MemoryContextSwitchTo(procxt);

@@ -126,6 +126,7 @@
 
 #include "catalog.h"
 #include "compat.h"
+#include "consent.h"
 #include "locks.h"
 #include "parse.h"
 #include "plan.h"
@@ -144,6 +145,7 @@
 #define KEY_SEARCH_PATH		4
 #define KEY_QUEUE			5
 #define KEY_CHECKSUM		6
+#define KEY_CONSENT			7
 
 /* What the worker needs to know, besides the strings. */
 typedef struct FmWorkerArgs
@@ -180,13 +182,19 @@ static int	leader_pid = 0;
 static volatile sig_atomic_t leader_gone = false;
 static int	current_statement = 0;
 
+/* What the last worker's destructive statements removed (caller side). */
+static char *destroyed_json = NULL;		/* for the history */
+static char *destroyed_run_json = NULL; /* for the run log */
+static char *destroyed_text = NULL;		/* for the NOTICE */
+
 static bool send_message(char msgtype, StringInfo payload);
 static void send_statement_start(const FmStatement *stmt, int statements,
 								 TimestampTz started);
 static void set_session_option(const char *name, const char *value);
 static void begin_catalog_access(void);
 static void end_catalog_access(void);
-static void run_top_level(const char *sql, MemoryContext cxt);
+static void run_top_level(const char *sql, MemoryContext cxt,
+						  QueryCompletion *completion);
 static void leader_watchdog(void);
 static bool wait_phase_locks(Node *tree, List **relids);
 static void lock_for_session(List *relids, bool lock);
@@ -197,7 +205,7 @@ static void run_statement(FmMigration *m, FmProgress *progress,
 						  bool started_before, MemoryContext stmt_cxt);
 static int	detach_state(Oid part, Oid parent);
 static void run_statements(const FmWorkerArgs *args, const char *checksum,
-						   const char *version,
+						   const char *consent, const char *version,
 						   const char *name, const char *search_path);
 static void receive_messages(shm_mq_handle *mqh, const FmMigration *m,
 							 const char *up,
@@ -311,7 +319,7 @@ end_catalog_access(void)
  *		plan trees live in "cxt", which survives that.
  */
 static void
-run_top_level(const char *sql, MemoryContext cxt)
+run_top_level(const char *sql, MemoryContext cxt, QueryCompletion *completion)
 {
 	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	List	   *raw = pg_parse_query(sql);
@@ -348,6 +356,8 @@ run_top_level(const char *sql, MemoryContext cxt)
 	PortalStart(portal, NULL, 0, InvalidSnapshot);
 	receiver = CreateDestReceiver(DestNone);
 	(void) FmPortalRun(portal, FETCH_ALL, true, receiver, receiver, &qc);
+	if (completion != NULL)
+		*completion = qc;
 	receiver->rDestroy(receiver);
 	PortalDrop(portal, false);
 	MemoryContextSwitchTo(oldcxt);
@@ -647,6 +657,7 @@ run_statement(FmMigration *m, FmProgress *progress, const FmStatement *stmt,
 	List	   *relids = NIL;
 	bool		wait_phases = false;
 	char	   *saved_lock_timeout = NULL;
+	QueryCompletion qc;
 
 	SetCurrentStatementStartTimestamp();
 	if (FmStatementNeedsTopLevel(stmt->parsetree))
@@ -663,7 +674,7 @@ run_statement(FmMigration *m, FmProgress *progress, const FmStatement *stmt,
 		if (action == RETRY_DROP_FIRST)
 		{
 			StartTransactionCommand();
-			run_top_level(drop_sql, stmt_cxt);
+			run_top_level(drop_sql, stmt_cxt, NULL);
 			CommitTransactionCommand();
 		}
 	}
@@ -683,11 +694,25 @@ run_statement(FmMigration *m, FmProgress *progress, const FmStatement *stmt,
 			saved_lock_timeout = pstrdup(GetConfigOption("lock_timeout", false, false));
 			set_session_option("lock_timeout", "0");
 		}
+		/* consent to what it removes, measured now (consent.c) */
+		if (action != RETRY_INSTEAD)
+		{
+			begin_catalog_access();
+			MemoryContextSwitchTo(stmt_cxt);
+			FmConsentBeforeStatement(stmt);
+			end_catalog_access();
+			MemoryContextSwitchTo(stmt_cxt);
+		}
 		if (StatementTimeout > 0)
 			enable_timeout_after(STATEMENT_TIMEOUT, StatementTimeout);
-		run_top_level(sql, stmt_cxt);
+		run_top_level(sql, stmt_cxt, &qc);
 		disable_timeout(STATEMENT_TIMEOUT, false);
 		CommandCounterIncrement();
+		if (action != RETRY_INSTEAD)
+			FmConsentAfterStatement(stmt,
+									qc.commandTag == CMDTAG_DELETE ? SPI_OK_DELETE :
+									qc.commandTag == CMDTAG_UPDATE ? SPI_OK_UPDATE : 0,
+									qc.nprocessed);
 	}
 	begin_catalog_access();
 	MemoryContextSwitchTo(stmt_cxt);
@@ -709,7 +734,7 @@ run_statement(FmMigration *m, FmProgress *progress, const FmStatement *stmt,
  */
 static void
 run_statements(const FmWorkerArgs *args, const char *checksum,
-			   const char *version,
+			   const char *consent, const char *version,
 			   const char *name, const char *search_path)
 {
 	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext,
@@ -766,6 +791,9 @@ run_statements(const FmWorkerArgs *args, const char *checksum,
 	stmts = FmSplitScript(progress.up,
 						  psprintf("up script of %s",
 								   FmMigrationLabel(m.version, m.name)));
+	/* the run's consent, checked and recorded statement by statement */
+	FmConsentSetRunText(consent, "migrate()");
+	FmConsentWatchBegin(&m, progress.up);
 	end_catalog_access();
 	CommitTransactionCommand();
 
@@ -848,6 +876,23 @@ run_statements(const FmWorkerArgs *args, const char *checksum,
 	FmProgressRunEnd(NULL);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	FmLockRelease(FM_LOCK_CLASSID, FM_WORKER_OBJID);
+	/* what its destructive statements removed, for the caller to record */
+	{
+		List	   *destroyed;
+
+		MemoryContextSwitchTo(cxt);
+		destroyed = FmConsentWatchEnd();
+		if (destroyed != NIL)
+		{
+			StringInfoData buf;
+
+			initStringInfo(&buf);
+			pq_sendstring(&buf, FmDataLossJson(destroyed, NULL));
+			pq_sendstring(&buf, FmDataLossJson(destroyed, &m));
+			pq_sendstring(&buf, FmDataLossText(destroyed, true));
+			(void) send_message('R', &buf);
+		}
+	}
 	if (!send_message('D', NULL))
 		elog(LOG, "fleetmigrate worker: the caller went away before the end of %s",
 			 FmMigrationLabel(m.version, m.name));
@@ -915,6 +960,7 @@ fleetmigrate_worker_main(Datum main_arg)
 	{
 		run_statements(args,
 					   shm_toc_lookup(toc, KEY_CHECKSUM, false),
+					   shm_toc_lookup(toc, KEY_CONSENT, false),
 					   version, name,
 					   shm_toc_lookup(toc, KEY_SEARCH_PATH, false));
 	}
@@ -990,6 +1036,11 @@ receive_messages(shm_mq_handle *mqh, const FmMigration *m, const char *up,
 										NULL);
 					break;
 				}
+			case 'R':
+				destroyed_json = pstrdup(pq_getmsgstring(&msg));
+				destroyed_run_json = pstrdup(pq_getmsgstring(&msg));
+				destroyed_text = pstrdup(pq_getmsgstring(&msg));
+				break;
 			case 'D':
 				*finished = true;
 				break;
@@ -1041,6 +1092,7 @@ FmRunMigrationInWorker(const FmMigration *m, char *const scripts[3],
 	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	TimestampTz started = GetCurrentTimestamp();
 	const char *search_path = GetConfigOption("search_path", false, false);
+	char	   *consent = FmConsentRunText();
 	instr_time	start;
 	instr_time	elapsed;
 	shm_toc_estimator e;
@@ -1061,6 +1113,7 @@ FmRunMigrationInWorker(const FmMigration *m, char *const scripts[3],
 	failed_at->line = 0;
 	INSTR_TIME_SET_CURRENT(start);
 	FmProgressMigrationBegin(m->version, m->name);
+	destroyed_json = destroyed_run_json = destroyed_text = NULL;
 
 	shm_toc_initialize_estimator(&e);
 	shm_toc_estimate_chunk(&e, sizeof(FmWorkerArgs));
@@ -1068,8 +1121,9 @@ FmRunMigrationInWorker(const FmMigration *m, char *const scripts[3],
 	shm_toc_estimate_chunk(&e, strlen(m->name) + 1);
 	shm_toc_estimate_chunk(&e, strlen(search_path) + 1);
 	shm_toc_estimate_chunk(&e, strlen(m->checksum) + 1);
+	shm_toc_estimate_chunk(&e, strlen(consent) + 1);
 	shm_toc_estimate_chunk(&e, FM_WORKER_QUEUE_SIZE);
-	shm_toc_estimate_keys(&e, 6);
+	shm_toc_estimate_keys(&e, 7);
 	size = shm_toc_estimate(&e);
 
 	seg = dsm_create(size, 0);
@@ -1092,6 +1146,8 @@ FmRunMigrationInWorker(const FmMigration *m, char *const scripts[3],
 				   strcpy(shm_toc_allocate(toc, strlen(search_path) + 1), search_path));
 	shm_toc_insert(toc, KEY_CHECKSUM,
 				   strcpy(shm_toc_allocate(toc, strlen(m->checksum) + 1), m->checksum));
+	shm_toc_insert(toc, KEY_CONSENT,
+				   strcpy(shm_toc_allocate(toc, strlen(consent) + 1), consent));
 	mq = shm_mq_create(shm_toc_allocate(toc, FM_WORKER_QUEUE_SIZE),
 					   FM_WORKER_QUEUE_SIZE);
 	shm_toc_insert(toc, KEY_QUEUE, mq);
@@ -1161,6 +1217,21 @@ FmRunMigrationInWorker(const FmMigration *m, char *const scripts[3],
 	FmCatalogRecordApplied(m, started, *duration_ms, applied_by,
 						   FmConsent(m, scripts[FM_SCRIPT_UP]), NULL,
 						   scripts[FM_SCRIPT_UP], NULL);
+	if (destroyed_json != NULL)
+		FmCatalogRecordDestroyed(m, destroyed_json);
 	MemoryContextSwitchTo(oldcxt);
 	return statements;
+}
+
+/*
+ * FmWorkerDestroyed
+ *		What the destructive statements of the migration the last
+ *		FmRunMigrationInWorker() ran removed: the JSON of the run log's
+ *		destroyed column and the sentence of the NOTICE; NULL: nothing.
+ */
+void
+FmWorkerDestroyed(const char **run_json, const char **text)
+{
+	*run_json = destroyed_run_json;
+	*text = destroyed_text;
 }
