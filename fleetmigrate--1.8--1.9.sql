@@ -576,9 +576,11 @@ BEGIN
                   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
                     AND k.oid OPERATOR(pg_catalog.=) d.objid
                     AND k.conrelid OPERATOR(pg_catalog.=) ANY (ours)
-                    AND k.conname OPERATOR(pg_catalog.=) ANY (ARRAY['tiers_pkey', 'tiers_tier_check',
+                    -- (18 keeps NOT NULL as constraints too: those of the columns)
+                    AND (k.contype OPERATOR(pg_catalog.=) 'n'
+                         OR k.conname OPERATOR(pg_catalog.=) ANY (ARRAY['tiers_pkey', 'tiers_tier_check',
                         'tiers_capabilities_check', 'tier_config_pkey', 'tier_config_singleton_check',
-                        'user_tier_history_pkey', 'user_tier_history_check']::pg_catalog.name[]))
+                        'user_tier_history_pkey', 'user_tier_history_check']::pg_catalog.name[])))
            AND NOT EXISTS (
                  SELECT FROM pg_catalog.pg_index i
                   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
