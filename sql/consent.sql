@@ -245,6 +245,15 @@ SELECT to_regclass('cs_nt_old') IS NULL AS dropped;
 SELECT version, event, destroyed FROM fleetmigrate.history WHERE version = '041' ORDER BY id;
 SELECT outcome, destroyed FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
 
+-- a materialized view's rows go with it: counted as a table's
+CREATE TABLE cs_src AS SELECT generate_series(1, 30) AS g;
+CREATE MATERIALIZED VIEW cs_mv AS SELECT g FROM cs_src;
+SELECT fleetmigrate.register('042', 'drop_mv', 'DROP MATERIALIZED VIEW cs_mv', allow_destructive => true);
+SELECT * FROM fleetmigrate.apply_pending();
+SELECT version, status FROM fleetmigrate.apply_pending(allow_data_loss => ARRAY['042']);
+SELECT destroyed FROM fleetmigrate.history WHERE version = '042';
+DROP TABLE cs_src;
+
 -- the new arguments and columns
 SELECT pg_get_function_arguments('fleetmigrate.apply_pending(text, boolean, jsonb, boolean, boolean, text[])'::regprocedure);
 SELECT pg_get_function_arguments('fleetmigrate.migrate(text, jsonb, boolean, boolean, text, bigint, integer, text, text[])'::regprocedure);

@@ -725,6 +725,8 @@ loss_sentence(const FmDataLoss *d, bool past)
 	if (f->data == FM_DATA_TYPE)
 		return psprintf("dropping type %s with CASCADE %s %s of columns of that type",
 						target, deletes, amount);
+	if (f->data == FM_DATA_TABLE)	/* a materialized view */
+		return psprintf("dropping %s %s %s", target, deletes, amount);
 	return psprintf("dropping %s %s no rows", target, past ? "removed" : "removes");
 }
 

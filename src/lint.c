@@ -1671,10 +1671,17 @@ lint_drop(LintState *st, DropStmt *stmt)
 						"Application code that still uses it fails. " CONSENT_HINT,
 						"%s deletes %s %s",
 						st->tag, what, quote_qualified_identifier(schema, name));
-		/* a type's columns go with it under CASCADE; the rest holds no rows */
-		set_data(st, kind == CREATED_TYPE && stmt->behavior == DROP_CASCADE ?
-				 FM_DATA_TYPE : FM_DATA_NONE, NULL, NULL, names,
-				 quote_qualified_identifier(schema, name));
+		/*
+		 * a materialized view's rows go with it (counted as a table's); a
+		 * type's columns go with it under CASCADE; the rest holds no rows
+		 */
+		if (stmt->removeType == OBJECT_MATVIEW)
+			set_data(st, FM_DATA_TABLE, makeRangeVarFromNameList(names), NULL,
+					 NULL, quote_qualified_identifier(schema, name));
+		else
+			set_data(st, kind == CREATED_TYPE && stmt->behavior == DROP_CASCADE ?
+					 FM_DATA_TYPE : FM_DATA_NONE, NULL, NULL, names,
+					 quote_qualified_identifier(schema, name));
 	}
 }
 
