@@ -1185,6 +1185,7 @@ fleetmigrate_repair(PG_FUNCTION_ARGS)
 				 errmsg("migration %s cannot be null",
 						PG_ARGISNULL(0) ? "version" : "name")));
 	FmRunRefuseNested("repair()");
+	FmRefuseOnStandby("repair()");
 	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	reason = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));

@@ -1152,6 +1152,7 @@ FmRegisterDefinition(const FmDefinition *def)
 	const char *version = def->version;
 	const char *name = def->name;
 
+	FmRefuseOnStandby("register()");
 	errcallback.callback = register_error_callback;
 	errcallback.arg = (void *) def;
 	errcallback.previous = error_context_stack;
@@ -2538,6 +2539,7 @@ fleetmigrate_unregister(PG_FUNCTION_ARGS)
 				 errmsg("%s cannot be null", PG_ARGISNULL(0) ? "version" : "name"),
 				 errhint("Name the migration by its version and name, as fleetmigrate.status lists them.")));
 	FmRunRefuseNested("unregister()");
+	FmRefuseOnStandby("unregister()");
 	version = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	label = FmMigrationLabel(version, name);

@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 
@@ -95,4 +96,22 @@ FmRunRefuseNested(const char *caller)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("%s cannot be called from inside a migration", caller)));
+}
+
+/*
+ * FmRefuseOnStandby
+ *		ERROR if this server is a hot standby: "caller" changes the
+ *		database, which only the primary can do (its catalog and history
+ *		reach the standby through WAL).
+ */
+void
+FmRefuseOnStandby(const char *caller)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("cannot apply migrations on a standby; connect to the primary"),
+				 errdetail("%s changes the database, and this server is a hot standby: it only replays what the primary writes.",
+						   caller),
+				 errhint("Run it on the primary. Here fleetmigrate.status, history, summary, runs, progress, validate(), lint() and plan() work, read-only.")));
 }

@@ -24,5 +24,6 @@ extern void FmBeginAsRole(Oid role, FmRoleSwitch *sw);
 extern void FmEndAsRole(const FmRoleSwitch *sw);
 extern void FmSetRunInProgress(bool in_progress);
 extern void FmRunRefuseNested(const char *caller);
+extern void FmRefuseOnStandby(const char *caller);
 
 #endif							/* FLEETMIGRATE_COMMON_H */

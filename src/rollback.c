@@ -251,6 +251,7 @@ fleetmigrate_rollback(PG_FUNCTION_ARGS)
 	FmRun		run;
 
 	FmRunRefuseNested("rollback()");
+	FmRefuseOnStandby("rollback()");
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -96,6 +96,8 @@ FmRunStart(FmRun *run, const FmRunOptions *opts)
 {
 	memset(run, 0, sizeof(FmRun));
 	FmRunRefuseNested(opts->caller);
+	if (!opts->read_only)
+		FmRefuseOnStandby(opts->caller);
 	run->opts = *opts;
 	run->run_by = GetUserNameFromId(GetUserId(), false);
 	if (opts->params != NULL)

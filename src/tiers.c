@@ -935,6 +935,7 @@ fleetmigrate_configure_user_table(PG_FUNCTION_ARGS)
 	FmRoleSwitch sw;
 	int			rc;
 
+	FmRefuseOnStandby("configure_user_table()");
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -1016,6 +1017,7 @@ fleetmigrate_upgrade_user_tier(PG_FUNCTION_ARGS)
 	TierErrorContext ctx = {"upgrading a user's tier"};
 	ErrorContextCallback errcallback;
 
+	FmRefuseOnStandby("upgrade_user_tier()");
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -1230,6 +1232,7 @@ fleetmigrate_assign_tier(PG_FUNCTION_ARGS)
 	static const TierErrorContext choosing = {"choosing users by the condition of assign_tier()"};
 	ErrorContextCallback errcallback;
 
+	FmRefuseOnStandby("assign_tier()");
 	nonatomic = fcinfo->context &&
 		IsA(fcinfo->context, CallContext) &&
 		!castNode(CallContext, fcinfo->context)->atomic;
