@@ -94,6 +94,29 @@ static void put_row(ApplyRun *run, const char *version, const char *name,
 					const char *message);
 
 /*
+ * previous_pending
+ *		The last migration of "pending" (in apply order) whose version sorts
+ *		strictly before m's: the target that applies everything before m.
+ *		NULL if there is none.
+ */
+static const FmMigration *
+previous_pending(List *pending, const FmMigration *m)
+{
+	const FmMigration *previous = NULL;
+	ListCell   *lc;
+
+	foreach(lc, pending)
+	{
+		const FmMigration *other = (const FmMigration *) lfirst(lc);
+
+		if (FmCompareVersionKeys(other->sort_key, m->sort_key) >= 0)
+			break;
+		previous = other;
+	}
+	return previous;
+}
+
+/*
  * refuse_non_transactional
  *		The plan check of apply_pending() (FmRunOptions.check_migration):
  *		ERROR if migration "m" holds a statement that cannot run in a
@@ -105,7 +128,7 @@ refuse_non_transactional(List *pending, const FmMigration *m)
 {
 	char	   *script;
 	List	   *stmts;
-	const FmMigration *previous = NULL;
+	const FmMigration *previous;
 	const FmStatement *culprit = NULL;
 	ListCell   *lc;
 
@@ -126,15 +149,7 @@ refuse_non_transactional(List *pending, const FmMigration *m)
 	if (culprit == NULL)
 		elog(ERROR, "migration marked non-transactional has no such statement");
 
-	/* the last pending migration whose version sorts strictly before */
-	foreach(lc, pending)
-	{
-		const FmMigration *other = (const FmMigration *) lfirst(lc);
-
-		if (FmCompareVersionKeys(other->sort_key, m->sort_key) >= 0)
-			break;
-		previous = other;
-	}
+	previous = previous_pending(pending, m);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
@@ -162,7 +177,7 @@ static void
 refuse_batched(List *pending)
 {
 	List	   *candidates = FmCatalogMentioning("batch");
-	const FmMigration *previous = NULL;
+	const FmMigration *previous;
 	ListCell   *lc;
 
 	if (candidates == NIL)
@@ -171,7 +186,6 @@ refuse_batched(List *pending)
 	{
 		const FmMigration *m = (const FmMigration *) lfirst(lc);
 		ListCell   *lc2;
-		ListCell   *lc3;
 
 		foreach(lc2, candidates)
 		{
@@ -180,15 +194,7 @@ refuse_batched(List *pending)
 			if (strcmp(c->m.version, m->version) != 0 ||
 				strcmp(c->m.name, m->name) != 0 || !FmBatchDeclared(c->script))
 				continue;
-			/* the last pending migration whose version sorts strictly before */
-			foreach(lc3, pending)
-			{
-				const FmMigration *other = (const FmMigration *) lfirst(lc3);
-
-				if (FmCompareVersionKeys(other->sort_key, m->sort_key) >= 0)
-					break;
-				previous = other;
-			}
+			previous = previous_pending(pending, m);
 			ereport(ERROR,
 					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 					 errmsg("%s is batched and cannot run inside a transaction",
