@@ -63,18 +63,6 @@ COMMENT ON FUNCTION fleetmigrate.plan(text, jsonb) IS
 
 REVOKE ALL ON FUNCTION fleetmigrate.plan(text, jsonb) FROM PUBLIC;
 
--- Not @extowner@: on ALTER EXTENSION UPDATE that is whoever runs the update.
-DO $grant$
-DECLARE
-    owner text := (SELECT e.extowner::pg_catalog.regrole::pg_catalog.text
-                     FROM pg_catalog.pg_extension e
-                    WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate');
-BEGIN
-    EXECUTE pg_catalog.format(
-        'GRANT EXECUTE ON FUNCTION fleetmigrate.plan(text, jsonb) TO %s WITH GRANT OPTION',
-        owner);
-END
-$grant$;
 
 -- ---- batched backfills -------------------------------------------------------
 -- A migration whose up script starts with a "-- batch:" line runs its one
@@ -173,19 +161,6 @@ COMMENT ON VIEW fleetmigrate.status IS
 -- delete a row to have a batched migration start over.
 REVOKE ALL ON TABLE fleetmigrate.batch_progress FROM PUBLIC;
 
--- Not @extowner@: on ALTER EXTENSION UPDATE that is whoever runs the update.
-DO $grant$
-DECLARE
-    owner text := (SELECT e.extowner::pg_catalog.regrole::pg_catalog.text
-                     FROM pg_catalog.pg_extension e
-                    WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate');
-BEGIN
-    EXECUTE pg_catalog.format(
-        'GRANT SELECT ON TABLE fleetmigrate.batch_progress TO %s WITH GRANT OPTION', owner);
-    EXECUTE pg_catalog.format(
-        'GRANT INSERT, UPDATE, DELETE ON TABLE fleetmigrate.batch_progress TO %s', owner);
-END
-$grant$;
 
 -- ---- progress for long migrations (issue 20, item 4) -----------------------
 -- A running migration reports where it is in pg_stat_activity.query
@@ -295,6 +270,8 @@ COMMENT ON COLUMN fleetmigrate.progress.batch_rows_total IS
 
 -- It shows only what pg_stat_activity shows the reader, and reads no table.
 GRANT SELECT ON TABLE fleetmigrate.progress TO PUBLIC;
+
+-- ---- the extension owner's grants, for every area above ----------------------
 -- Not @extowner@: on ALTER EXTENSION UPDATE that is whoever runs the update.
 DO $grant$
 DECLARE
@@ -302,6 +279,13 @@ DECLARE
                      FROM pg_catalog.pg_extension e
                     WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate');
 BEGIN
+    EXECUTE pg_catalog.format(
+        'GRANT EXECUTE ON FUNCTION fleetmigrate.plan(text, jsonb) TO %s WITH GRANT OPTION',
+        owner);
+    EXECUTE pg_catalog.format(
+        'GRANT SELECT ON TABLE fleetmigrate.batch_progress TO %s WITH GRANT OPTION', owner);
+    EXECUTE pg_catalog.format(
+        'GRANT INSERT, UPDATE, DELETE ON TABLE fleetmigrate.batch_progress TO %s', owner);
     EXECUTE pg_catalog.format(
         'GRANT SELECT ON TABLE fleetmigrate.progress TO %s WITH GRANT OPTION', owner);
 END
