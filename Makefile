@@ -36,7 +36,7 @@ EXTENSION = fleetmigrate fleetmigrate_tiers
 DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.sql \
 	fleetmigrate--1.2--1.3.sql fleetmigrate--1.3--1.4.sql fleetmigrate--1.4--1.5.sql \
 	fleetmigrate--1.5--1.6.sql fleetmigrate--1.6--1.7.sql \
-	fleetmigrate--1.7--1.8.sql fleetmigrate--1.8--1.9.sql fleetmigrate--1.9--1.10.sql \
+	fleetmigrate--1.7--1.8.sql fleetmigrate--1.8--1.9.sql fleetmigrate--1.9--1.10.sql fleetmigrate--1.10--1.11.sql \
 	fleetmigrate_tiers--1.9.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
 

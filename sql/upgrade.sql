@@ -1,4 +1,4 @@
--- upgrade: ALTER EXTENSION ... UPDATE walks 1.0 -> 1.1 -> ... -> 1.10, keeps
+-- upgrade: ALTER EXTENSION ... UPDATE walks 1.0 -> 1.1 -> ... -> 1.11, keeps
 -- the migration catalog and history, and ends with the same objects as a
 -- fresh install
 CREATE EXTENSION fleetmigrate VERSION '1.0';
