@@ -30,7 +30,8 @@ OBJS = \
 	src/files.o \
 	src/tiers.o \
 	src/batchspec.o \
-	src/batch.o
+	src/batch.o \
+	src/standbys.o
 
 EXTENSION = fleetmigrate fleetmigrate_tiers
 DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.sql \

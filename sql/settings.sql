@@ -95,12 +95,40 @@ SELECT setting, source FROM pg_settings WHERE name = 'fleetmigrate.environment';
 -- but may not set the database's
 ALTER DATABASE regress_fm_settings SET fleetmigrate.environment = 'development';
 
+-- fleetmigrate.wait_for_standbys: with no standby connected a run that
+-- applied migrations says so; one that applied nothing, or a dry run, says
+-- nothing; a bad value is refused
+\c regress_fm_settings regress_settings_owner
+SET client_min_messages = notice;
+SET fleetmigrate.wait_for_standbys = '5s';
+SELECT fleetmigrate.register('005', 'standbys', 'CREATE TABLE st_standbys (id int)');
+SELECT version, status FROM fleetmigrate.apply_pending(dry_run => true);
+-- (the notice of the time a migration took is left out: it varies)
+BEGIN;
+SET LOCAL client_min_messages = warning;
+SELECT version, status FROM fleetmigrate.apply_pending();
+SET LOCAL client_min_messages = notice;
+SELECT 'the wait is at commit';
+COMMIT;
+SELECT fleetmigrate.register('006', 'standbys_migrate', 'CREATE TABLE st_standbys_m (id int)');
+SET client_min_messages = warning;
+CALL fleetmigrate.migrate();
+SET client_min_messages = notice;
+SELECT applied, outcome, standbys FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
+CALL fleetmigrate.migrate();
+SELECT applied, outcome, standbys FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1;
+SET fleetmigrate.wait_for_standbys = -1;
+SET fleetmigrate.wait_for_standbys = 'until they catch up';
+RESET fleetmigrate.wait_for_standbys;
+SHOW fleetmigrate.wait_for_standbys;
+SET client_min_messages = warning;
+
 -- the grants are cluster-wide and stay after DROP EXTENSION (they let
 -- nobody do more than SET in a session after loading the library allows)
 \c regress_fm_settings regress_settings_owner
 SET client_min_messages = warning;
 DROP EXTENSION fleetmigrate;
-DROP TABLE IF EXISTS st_users;
+DROP TABLE IF EXISTS st_users, st_standbys, st_standbys_m;
 SELECT count(*) AS still_granted FROM pg_parameter_acl, aclexplode(paracl) a
  WHERE parname LIKE 'fleetmigrate.%' AND a.grantee = 0 AND a.privilege_type = 'SET';
 

@@ -61,6 +61,7 @@
 #include "plan.h"
 #include "run.h"
 #include "runner.h"
+#include "standbys.h"
 
 /* Columns of apply_pending()'s result. */
 #define APPLY_COLUMNS		6
@@ -704,9 +705,17 @@ fleetmigrate_apply_pending(PG_FUNCTION_ARGS)
 			refuse_batched(pending);
 			if (opts.dry_run)
 				apply_dry_run(&run, pending);
-			/* what is left to run is linted again, for the status view */
+			/*
+			 * What is left to run is linted again, for the status view; and
+			 * with fleetmigrate.wait_for_standbys the caller's commit waits
+			 * until the standbys have replayed it.
+			 */
 			else if (apply_all(&run, pending) > 0)
+			{
 				FmRunRefreshLint(NULL, NULL);
+				if (fm_wait_for_standbys > 0)
+					FmStandbysWaitAtCommit();
+			}
 		}
 	}
 	PG_FINALLY();

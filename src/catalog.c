@@ -3106,3 +3106,29 @@ FmCatalogBatchWrite(const FmMigration *m, const FmBatchState *state,
 							"     finished_at = EXCLUDED.finished_at",
 							15, argtypes, values, SPI_OK_INSERT);
 }
+
+/* ---- standbys (issue 21) ------------------------------------------------- */
+
+/*
+ * FmCatalogRunStandbys
+ *		Record "standbys", a JSON array of each standby the run of "run_id"
+ *		waited for and how far it got (standbys.c), in the run's record.  A
+ *		catalog older than 1.11 has no place for it.
+ */
+void
+FmCatalogRunStandbys(int64 run_id, const char *standbys)
+{
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	Oid			nsp = get_namespace_oid("fleetmigrate", true);
+	Oid			rel = OidIsValid(nsp) ? get_relname_relid("run_log", nsp) : InvalidOid;
+
+	if (!OidIsValid(rel) || get_attnum(rel, "standbys") == InvalidAttrNumber)
+		return;
+	values[0] = Int64GetDatum(run_id);
+	values[1] = CStringGetTextDatum(standbys);
+	(void) execute_as_owner("UPDATE fleetmigrate.run_log"
+					  "   SET standbys = $2::pg_catalog.jsonb"
+					  " WHERE id OPERATOR(pg_catalog.=) $1",
+					  2, argtypes, values, SPI_OK_UPDATE);
+}

@@ -171,6 +171,7 @@ extern List *FmCatalogDependents(const char *version, const char *name);
 /* consent scoped to data (issue 19) */
 extern void FmCatalogRecordDestroyed(const FmMigration *m, const char *destroyed);
 extern void FmCatalogRunDestroyed(int64 run_id, const char *destroyed);
+extern void FmCatalogRunStandbys(int64 run_id, const char *standbys);
 
 /* unattended runs that keep moving (issue 19): a bounded run log */
 extern bool FmCatalogRunLogSummarizes(void);

@@ -9,6 +9,7 @@
  * two files depend on each other in a circle).
  *	 common.c	leaf helpers: migration labels, parameter declarations
  *	 progress.c	progress reported in pg_stat_activity (fleetmigrate.progress)
+ *	 standbys.c	waiting for the standbys to replay a run; counting them
  *	 order.c	natural version ordering (the catalog's sort key)
  *	 parse.c	splitting scripts into statements with the server's parser
  *	 runlock.c	the runner's locks, out of reach of migration code
@@ -44,6 +45,7 @@
 #include "locks.h"
 #include "plan.h"
 #include "run.h"
+#include "standbys.h"
 
 PG_MODULE_MAGIC;
 
@@ -123,6 +125,15 @@ _PG_init(void)
 							FM_RUN_LOG_RETENTION_DEFAULT, 0, INT_MAX,
 							PGC_USERSET,
 							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("fleetmigrate.wait_for_standbys",
+							"How long a run that applied migrations waits, after its last commit, for every connected standby to replay it.",
+							"0, the default, does not wait. migrate() raises an error when the time is up; apply_pending() warns, after its transaction's commit.",
+							&fm_wait_for_standbys,
+							0, 0, INT_MAX,
+							PGC_USERSET,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("fleetmigrate");

@@ -27,7 +27,9 @@
  *					migration as a whole (one transaction: every lock is held
  *					to its end), such work on a table that an earlier
  *					statement locked SHARE or stronger (blocking.lock_held,
- *					see hold_lock()).
+ *					see hold_lock()); and such work under an ACCESS EXCLUSIVE
+ *					lock while standbys stream from this server, which
+ *					replay the lock (blocking.standby_replay).
  *	 compatibility	renames that running application code may not know.
  *	 structure		transaction control, statements that cannot run in a
  *					transaction block.
@@ -99,6 +101,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -107,6 +110,7 @@
 #include "depend.h"
 #include "lint.h"
 #include "parse.h"
+#include "standbys.h"
 
 PG_FUNCTION_INFO_V1(fleetmigrate_lint);
 
@@ -186,6 +190,10 @@ typedef struct LintState
 	Oid			warned_relid;	/* statement and relation */
 	const FmStatement *stmt;	/* the statement being classified */
 	const char *tag;			/* its command tag */
+	LOCKMODE	stmt_lock;		/* the lock it takes on the relation it
+								 * works on, when that is known */
+	int			standbys;		/* standbys streaming now; -1: not counted */
+	int			standby_statement;	/* the last blocking.standby_replay */
 } LintState;
 
 static const char *const lock_mode_names[] = {
@@ -213,6 +221,7 @@ static void hold_lock(LintState *st, Oid relid, LOCKMODE mode, FmFinding *info);
 static void hold_strongest(LintState *st, HeldLock *h);
 static void lint_with(LintState *st, WithClause *with);
 static void note_work(LintState *st, Oid relid, const char *what);
+static void note_standby_replay(LintState *st, Oid relid, const char *what);
 
 const char *
 FmSeverityName(FmSeverity severity)
@@ -549,6 +558,55 @@ estimated_rows(Oid relid)
 }
 
 /*
+ * note_standby_replay
+ *		Work that grows with existing relation "relid" runs under an ACCESS
+ *		EXCLUSIVE lock on it (its statement's, or one an earlier statement
+ *		of the same transaction took), and standbys stream from this
+ *		server.  A hot standby replays the lock: queries there wait for it
+ *		until the migration commits, replay stops while queries that were
+ *		running on the table hold it, and after max_standby_streaming_delay
+ *		the standby cancels them.  Said when standbys are connected now,
+ *		as lint() of the primary sees them.
+ */
+static void
+note_standby_replay(LintState *st, Oid relid, const char *what)
+{
+	bool		exclusive = st->stmt_lock == AccessExclusiveLock;
+	char	   *relname;
+	char	   *delay;
+
+	if (!OidIsValid(relid) || st->nested > 0 ||
+		st->standby_statement == st->stmt->number)
+		return;
+	if (!exclusive && st->one_transaction && st->held_rel != NULL)
+	{
+		HeldRel    *entry = hash_search(st->held_rel, &relid, HASH_FIND, NULL);
+
+		exclusive = entry != NULL && entry->lock->mode == AccessExclusiveLock &&
+			entry->lock->statement < st->stmt->number;
+	}
+	if (!exclusive)
+		return;
+	if (st->standbys < 0)
+		st->standbys = FmStandbysConnected();
+	if (st->standbys == 0)
+		return;
+	relname = relation_name(relid);
+	if (relname == NULL)
+		return;					/* dropped since it was found */
+	st->standby_statement = st->stmt->number;
+	delay = GetConfigOptionByName("max_standby_streaming_delay", NULL, false);
+	add_finding(st, "blocking.standby_replay", FM_SEVERITY_WARNING,
+				strcmp(delay, "-1") == 0 ?
+				"On a hot standby, queries on it wait for the lock until the migration commits, and replay (every change after it) stops while queries that were running on it finish: max_standby_streaming_delay is -1 on this server. Run it when the standbys' readers can wait, or make the lock brief: a new column or table filled by a batched backfill (see README: Batched backfills)." :
+				psprintf("On a hot standby, queries on it wait for the lock until the migration commits; replay stops while queries that were running on it finish, and after max_standby_streaming_delay (%s on this server) the standby cancels them. Run it when the standbys' readers can wait, or make the lock brief: a new column or table filled by a batched backfill (see README: Batched backfills).",
+						 delay),
+				"%s of %s (%s) runs under an ACCESS EXCLUSIVE lock, which the %d connected standby%s replay%s",
+				what, relname, estimated_rows(relid), st->standbys,
+				st->standbys == 1 ? "" : "s", st->standbys == 1 ? "s" : "");
+}
+
+/*
  * note_work
  *		Statement st->stmt does work that grows with relation "relid"
  *		("what": "UPDATE", "SET NOT NULL", ...).
@@ -559,6 +617,7 @@ note_work(LintState *st, Oid relid, const char *what)
 	HeldLock   *strongest = NULL;
 	char	   *relname;
 
+	note_standby_replay(st, relid, what);
 	if (!st->one_transaction || !OidIsValid(relid))
 		return;
 	relname = relation_name(relid);
@@ -1270,6 +1329,7 @@ lint_alter_table(LintState *st, AlterTableStmt *stmt)
 	bool		said = false;
 	ListCell   *lc;
 
+	st->stmt_lock = AlterTableGetLockLevel(stmt->cmds);
 	foreach(lc, stmt->cmds)
 	{
 		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
@@ -1734,6 +1794,7 @@ warn_relation(LintState *st, const char *rule, RangeVar *rv, const char *hint,
 	add_finding(st, rule, FM_SEVERITY_WARNING, hint, "%s %s%s", what,
 				name, how);
 	note_work(st, relid, work);
+	st->stmt_lock = NoLock;
 }
 
 static void
@@ -1749,17 +1810,21 @@ lint_maintenance(LintState *st, Node *tree)
 				if (!stmt->is_vacuumcmd || !FmOptionIsTrue(stmt->options, "full"))
 					return;
 				foreach(lc, stmt->rels)
+				{
+					st->stmt_lock = AccessExclusiveLock;
 					warn_relation(st, "blocking.vacuum_full",
 								  lfirst_node(VacuumRelation, lc)->relation,
 								  "Reads and writes wait until the table is rewritten. Plain VACUUM does not block them; pg_repack rewrites without a long lock.",
 								  "VACUUM FULL rewrites", " under an ACCESS EXCLUSIVE lock",
 								  "the VACUUM FULL rewrite");
+				}
 				return;
 			}
 		case T_ClusterStmt:
 			{
 				ClusterStmt *stmt = (ClusterStmt *) tree;
 
+				st->stmt_lock = AccessExclusiveLock;
 				if (stmt->relation != NULL)
 					warn_relation(st, "blocking.cluster", stmt->relation,
 								  "Reads and writes wait until the table is rewritten. Run it in a maintenance window.",
@@ -1774,10 +1839,13 @@ lint_maintenance(LintState *st, Node *tree)
 				if (stmt->concurrent)
 					note_lock(st, existing_relation(st, stmt->relation), ExclusiveLock);
 				else
+				{
+					st->stmt_lock = AccessExclusiveLock;
 					warn_relation(st, "blocking.refresh", stmt->relation,
 								  "Reads of it wait for the whole query. With a unique index on it, REFRESH MATERIALIZED VIEW CONCURRENTLY lets them go on.",
 								  "REFRESH MATERIALIZED VIEW without CONCURRENTLY keeps", " locked (ACCESS EXCLUSIVE) for the whole refresh",
 								  "the refresh");
+				}
 				return;
 			}
 		case T_ReindexStmt:
@@ -2216,6 +2284,7 @@ FmLint(const char *script, const char *label)
 	memset(&st, 0, sizeof(st));
 	st.script = script;
 	st.one_transaction = true;
+	st.standbys = -1;
 
 	/*
 	 * First what the whole script creates, for a DROP that a later CREATE
@@ -2256,6 +2325,7 @@ FmLint(const char *script, const char *label)
 
 		st.stmt = stmt;
 		st.tag = CreateCommandName(stmt->parsetree);
+		st.stmt_lock = NoLock;
 		lint_statement(&st, stmt->parsetree);
 		hold_statement_locks(&st, stmt->parsetree);
 	}

@@ -75,6 +75,7 @@
 #include "run.h"
 #include "runlock.h"
 #include "runner.h"
+#include "standbys.h"
 #include "worker.h"
 
 
@@ -484,6 +485,7 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	const char *volatile outcome = NULL;
 	bool		unattended;
 	FmBlocked	blocked;
+	volatile bool wait_standbys = false;
 
 	refuse_atomic(fcinfo);
 	FmRunRefuseNested("migrate()");
@@ -575,11 +577,17 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 			if (applied == 0 && stopped == NULL && FmCatalogRunLogSummarizes())
 				record_id = FmCatalogRunSummarize(run_id);
 		}
+		/* the standbys say at once when they have replayed this commit */
+		wait_standbys = applied > 0 && fm_wait_for_standbys > 0;
+		if (wait_standbys)
+			FmStandbysRequestFeedback();
 		SPI_commit();
 		/* what is left to run is linted again, for the status view */
 		if (applied > 0)
 		{
 			FmRunRefreshLint(NULL, NULL);
+			if (wait_standbys)
+				FmStandbysRequestFeedback();
 			SPI_commit();
 		}
 	}
@@ -591,6 +599,21 @@ fleetmigrate_migrate(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 
+	/*
+	 * With fleetmigrate.wait_for_standbys, the run ends when every standby
+	 * has replayed its last commit, which is recorded; the runner lock is
+	 * not held meanwhile.
+	 */
+	if (wait_standbys)
+	{
+		char	   *json;
+		bool		replayed = FmStandbysWaitNow("the run", &json);
+
+		FmCatalogRunStandbys(run_id, json);
+		SPI_commit();
+		if (!replayed)
+			FmStandbysRaiseTimeout("the run");
+	}
 	SPI_finish();
 	return migrate_result(fcinfo, record_id != 0 ? record_id : run_id,
 						  applied, outcome);

@@ -1,0 +1,526 @@
+/*-------------------------------------------------------------------------
+ *
+ * standbys.c
+ *	  Waiting until every connected standby has replayed a run's commits
+ *	  (fleetmigrate.wait_for_standbys), so that an application reading from
+ *	  standbys never sees the old schema after a run said "applied".
+ *
+ * The replay positions are the walsenders' own, in shared memory: what
+ * pg_stat_replication.replay_lsn shows.  Nothing is replicated here.
+ *
+ * A standby reports its replay position every wal_receiver_status_interval
+ * (10 s by default), and at once after replaying a commit whose record asks
+ * for it, which a commit made with synchronous_commit = remote_apply does.
+ * So the last commit of a run that waits is made with remote_apply
+ * (FmStandbysRequestFeedback(), set just before that commit); with
+ * synchronous standbys configured that commit also waits for their replay,
+ * as the server does for every remote_apply commit.
+ *
+ * migrate() commits its migrations itself and waits after its last commit
+ * (FmStandbysWaitNow()); a timeout is its error.  apply_pending() runs in
+ * the caller's transaction, so it waits when that transaction commits
+ * (FmStandbysWaitAtCommit()): after the commit and after the transaction's
+ * locks are released, from a resource owner callback.  An error there is
+ * impossible (the transaction is committed), so a timeout or a cancel is a
+ * WARNING, as the server's own wait for synchronous replication does.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "replication/walsender.h"
+#include "replication/walsender_private.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "storage/spin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "standbys.h"
+
+int			fm_wait_for_standbys = 0;
+
+/* One standby the wait is for. */
+typedef struct Standby
+{
+	int			pid;			/* its walsender */
+	char		name[NAMEDATALEN];	/* application_name */
+	bool		replayed;		/* it has replayed the target */
+	bool		gone;			/* it disconnected during the wait */
+	double		replayed_ms;	/* from the commit until it was seen replayed */
+	XLogRecPtr	apply;			/* its replay position, last seen */
+	TimeOffset	apply_lag;		/* pg_stat_replication.replay_lag, in
+								 * microseconds; -1: not known */
+} Standby;
+
+typedef struct StandbyWait
+{
+	int			nstandbys;
+	Standby    *standbys;
+	XLogRecPtr	target;			/* the commit to be replayed */
+	TimestampTz committed;
+	double		waited_ms;
+	bool		timed_out;
+	bool		canceled;
+} StandbyWait;
+
+/* the next commit asks the standbys for feedback (remote_apply) */
+static bool feedback_requested = false;
+
+/* apply_pending(): wait when the transaction commits */
+static StandbyWait *commit_wait = NULL; /* in TopMemoryContext */
+static XLogRecPtr commit_before = InvalidXLogRecPtr;
+
+/* migrate(): the last wait, for FmStandbysWaitNow()'s error */
+static StandbyWait *last_wait = NULL;	/* in TopMemoryContext */
+
+static bool callbacks_registered = false;
+
+static void register_callbacks(void);
+static void forget_commit_wait(void);
+
+/*
+ * walsender_position
+ *		The replay position and lag of walsender "pid", if it is still
+ *		streaming to a standby (or catching up).
+ */
+static bool
+walsender_position(int pid, XLogRecPtr *apply, TimeOffset *lag)
+{
+	for (int i = 0; i < max_wal_senders; i++)
+	{
+		WalSnd	   *w = &WalSndCtl->walsnds[i];
+		bool		found;
+		bool		streaming = false;
+
+		SpinLockAcquire(&w->mutex);
+		found = w->pid == pid;
+		if (found)
+		{
+			streaming = w->state == WALSNDSTATE_STREAMING ||
+				w->state == WALSNDSTATE_CATCHUP;
+			*apply = w->apply;
+			*lag = w->applyLag;
+		}
+		SpinLockRelease(&w->mutex);
+		if (found)
+			return streaming;
+	}
+	return false;
+}
+
+/*
+ * is_standby
+ *		Whether walsender "pid" serves a physical standby: a logical
+ *		walsender is connected to a database.
+ */
+static bool
+is_standby(int pid)
+{
+	PGPROC	   *proc = BackendPidGetProc(pid);
+
+	return proc != NULL && !OidIsValid(proc->databaseId);
+}
+
+/*
+ * FmStandbysConnected
+ *		How many physical standbys stream from this server now.
+ */
+int
+FmStandbysConnected(void)
+{
+	int			n = 0;
+
+	for (int i = 0; i < max_wal_senders; i++)
+	{
+		WalSnd	   *w = &WalSndCtl->walsnds[i];
+		int			pid;
+		bool		streaming;
+
+		SpinLockAcquire(&w->mutex);
+		pid = w->pid;
+		streaming = w->state == WALSNDSTATE_STREAMING ||
+			w->state == WALSNDSTATE_CATCHUP;
+		SpinLockRelease(&w->mutex);
+		if (pid != 0 && streaming && is_standby(pid))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * connected_standbys
+ *		The standbys streaming now, with their names from
+ *		pg_stat_replication, in a new wait allocated in "cxt".
+ */
+static StandbyWait *
+connected_standbys(MemoryContext cxt)
+{
+	StandbyWait *w = MemoryContextAllocZero(cxt, sizeof(StandbyWait));
+	int			ret;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ret = SPI_execute("SELECT r.pid, r.application_name"
+					  "  FROM pg_catalog.pg_stat_replication r"
+					  " ORDER BY r.application_name, r.pid",
+					  true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: error code %d", ret);
+	w->standbys = MemoryContextAllocZero(cxt, sizeof(Standby) *
+										 Max(SPI_processed, 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		pid = SPI_getbinval(tuple, desc, 1, &isnull);
+		char	   *name;
+		Standby    *s;
+		XLogRecPtr	apply;
+		TimeOffset	lag;
+
+		if (isnull || !walsender_position(DatumGetInt32(pid), &apply, &lag) ||
+			!is_standby(DatumGetInt32(pid)))
+			continue;
+		s = &w->standbys[w->nstandbys++];
+		s->pid = DatumGetInt32(pid);
+		name = SPI_getvalue(tuple, desc, 2);
+		strlcpy(s->name, name != NULL && name[0] != '\0' ? name : "walreceiver",
+				sizeof(s->name));
+		s->apply = apply;
+		s->apply_lag = lag;
+	}
+	SPI_finish();
+	return w;
+}
+
+/*
+ * wait_for
+ *		Wait until every standby of "w" has replayed w->target, or
+ *		fm_wait_for_standbys ms have passed since w->committed.  In a commit
+ *		("in_commit") interrupts are held and an error is impossible: a
+ *		cancel or a shutdown ends the wait instead, as in the server's wait
+ *		for synchronous replication (SyncRepWaitForLSN()).
+ */
+static void
+wait_for(StandbyWait *w, bool in_commit)
+{
+	for (;;)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+		bool		all = true;
+		long		elapsed_ms;
+		long		timeout;
+		int			rc;
+
+		w->waited_ms = (double) (now - w->committed) / 1000.0;
+		for (int i = 0; i < w->nstandbys; i++)
+		{
+			Standby    *s = &w->standbys[i];
+			XLogRecPtr	apply;
+			TimeOffset	lag;
+
+			if (s->replayed || s->gone)
+				continue;
+			if (!walsender_position(s->pid, &apply, &lag))
+			{
+				s->gone = true;
+				continue;
+			}
+			s->apply = apply;
+			s->apply_lag = lag;
+			if (apply >= w->target)
+			{
+				s->replayed = true;
+				s->replayed_ms = w->waited_ms;
+			}
+			else
+				all = false;
+		}
+		if (all)
+			return;
+		elapsed_ms = (long) w->waited_ms;
+		if (elapsed_ms >= fm_wait_for_standbys)
+		{
+			w->timed_out = true;
+			return;
+		}
+		if (in_commit)
+		{
+			if (ProcDiePending || QueryCancelPending)
+			{
+				/* the cancel is spent on the wait; a termination stays */
+				QueryCancelPending = false;
+				w->canceled = true;
+				return;
+			}
+		}
+		else
+			CHECK_FOR_INTERRUPTS();
+
+		/* a standby answers within milliseconds; poll often at first */
+		timeout = Min(fm_wait_for_standbys - elapsed_ms,
+					  elapsed_ms < 1000 ? 1 : 10);
+		rc = WaitLatch(MyLatch,
+					   WL_LATCH_SET | WL_TIMEOUT |
+					   (in_commit ? WL_POSTMASTER_DEATH : WL_EXIT_ON_PM_DEATH),
+					   Max(timeout, 1), PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		if (rc & WL_POSTMASTER_DEATH)
+		{
+			w->canceled = true;
+			return;
+		}
+	}
+}
+
+static const char *
+lag_text(TimeOffset lag)
+{
+	if (lag < 0)
+		return "replay lag not known";
+	return psprintf("replay lag %.0f ms", (double) lag / 1000.0);
+}
+
+/*
+ * describe
+ *		Each standby of "w" and how far it is, for a message: "standby
+ *		"s1" replayed it in 3 ms (replay lag 2 ms), standby "s2" is 1234
+ *		bytes behind (replay lag 35000 ms)".
+ */
+static char *
+describe(const StandbyWait *w)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < w->nstandbys; i++)
+	{
+		const Standby *s = &w->standbys[i];
+
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfo(&buf, "standby \"%s\" (process %d) ", s->name, s->pid);
+		if (s->replayed)
+			appendStringInfo(&buf, "replayed it in %.0f ms (%s)",
+							 s->replayed_ms, lag_text(s->apply_lag));
+		else if (s->gone)
+			appendStringInfoString(&buf, "disconnected before it replayed it");
+		else
+			appendStringInfo(&buf, "is " UINT64_FORMAT " bytes behind (%s)",
+							 (uint64) (w->target - s->apply),
+							 lag_text(s->apply_lag));
+	}
+	return buf.data;
+}
+
+/* "w" as a JSON array, for fleetmigrate.runs.standbys */
+static char *
+standbys_json(const StandbyWait *w)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (int i = 0; i < w->nstandbys; i++)
+	{
+		const Standby *s = &w->standbys[i];
+
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, "{\"standby\": ");
+		escape_json(&buf, s->name);
+		appendStringInfo(&buf, ", \"pid\": %d, \"replayed\": %s", s->pid,
+						 s->replayed ? "true" : "false");
+		if (s->replayed)
+			appendStringInfo(&buf, ", \"replayed_ms\": %.3f", s->replayed_ms);
+		else
+			appendStringInfo(&buf, ", \"behind_bytes\": " UINT64_FORMAT,
+							 s->gone ? 0 : (uint64) (w->target - s->apply));
+		if (s->gone)
+			appendStringInfoString(&buf, ", \"disconnected\": true");
+		if (s->apply_lag >= 0)
+			appendStringInfo(&buf, ", \"replay_lag_ms\": %.3f",
+							 (double) s->apply_lag / 1000.0);
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+/*
+ * report
+ *		What the wait for "w" found: a NOTICE when every standby replayed
+ *		"what" (or none is connected); otherwise, at "elevel", that the
+ *		wait timed out or was canceled, each standby and how far it is.
+ */
+static void
+report(const StandbyWait *w, const char *what, int elevel)
+{
+	bool		all = !w->timed_out && !w->canceled;
+
+	if (w->nstandbys == 0)
+		ereport(NOTICE,
+				(errmsg("no standby is connected; nothing to wait for"),
+				 errdetail("fleetmigrate.wait_for_standbys waits for the standbys in pg_stat_replication.")));
+	else if (all)
+		ereport(NOTICE,
+				(errmsg("every connected standby replayed %s within %.0f ms",
+						what, w->waited_ms),
+				 errdetail("%s.", describe(w))));
+	else
+		ereport(elevel,
+				(errcode(ERRCODE_QUERY_CANCELED),
+				 w->canceled ?
+				 errmsg("canceled the wait for standbys to replay %s", what) :
+				 errmsg("timed out after %d ms waiting for standbys to replay %s",
+						fm_wait_for_standbys, what),
+				 errdetail("The migrations are applied and committed on the primary; %s.",
+						   describe(w)),
+				 errhint("Nothing needs to run again. See how far each standby is in pg_stat_replication on the primary (on the standby: SELECT pg_is_wal_replay_paused()), or raise fleetmigrate.wait_for_standbys.")));
+}
+
+/*
+ * FmStandbysRequestFeedback
+ *		Make this transaction's commit ask the standbys for their replay
+ *		position as soon as they have replayed it (remote_apply).
+ */
+void
+FmStandbysRequestFeedback(void)
+{
+	register_callbacks();
+	feedback_requested = true;
+}
+
+/*
+ * FmStandbysWaitNow
+ *		Right after a commit made with FmStandbysRequestFeedback(): wait
+ *		until every connected standby has replayed it, and say so.  Returns
+ *		false if the wait timed out; then the run's record gets "*json" and
+ *		FmStandbysWaitNow's caller raises the error with
+ *		FmStandbysRaiseTimeout().  "*json" describes each standby.
+ */
+bool
+FmStandbysWaitNow(const char *what, char **json)
+{
+	TimestampTz committed = GetCurrentTimestamp();
+
+	if (last_wait != NULL)
+	{
+		pfree(last_wait->standbys);
+		pfree(last_wait);
+	}
+	last_wait = connected_standbys(TopMemoryContext);
+	last_wait->target = XactLastCommitEnd;
+	last_wait->committed = committed;
+	wait_for(last_wait, false);
+	*json = standbys_json(last_wait);
+	if (!last_wait->timed_out)
+		report(last_wait, what, NOTICE);
+	return !last_wait->timed_out;
+}
+
+/* The error of the last FmStandbysWaitNow() that timed out. */
+void
+FmStandbysRaiseTimeout(const char *what)
+{
+	Assert(last_wait != NULL && last_wait->timed_out);
+	report(last_wait, what, ERROR);
+}
+
+/*
+ * FmStandbysWaitAtCommit
+ *		apply_pending() applied migrations in the caller's transaction:
+ *		when it commits, wait until every standby connected now has
+ *		replayed the commit.
+ */
+void
+FmStandbysWaitAtCommit(void)
+{
+	forget_commit_wait();
+	commit_wait = connected_standbys(TopMemoryContext);
+	commit_before = XactLastCommitEnd;
+	FmStandbysRequestFeedback();
+}
+
+static void
+forget_commit_wait(void)
+{
+	if (commit_wait != NULL)
+	{
+		pfree(commit_wait->standbys);
+		pfree(commit_wait);
+		commit_wait = NULL;
+	}
+}
+
+static void
+standbys_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (feedback_requested)
+			{
+				feedback_requested = false;
+				(void) set_config_option("synchronous_commit", "remote_apply",
+										 PGC_USERSET, PGC_S_SESSION,
+										 GUC_ACTION_LOCAL, true, 0, false);
+			}
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* nothing committed here to wait for */
+			feedback_requested = false;
+			forget_commit_wait();
+			break;
+		default:
+			break;
+	}
+}
+
+/*
+ * After a commit's locks are released: the wait apply_pending() asked for.
+ */
+static void
+standbys_release_callback(ResourceReleasePhase phase, bool isCommit,
+						  bool isTopLevel, void *arg)
+{
+	StandbyWait *w = commit_wait;
+
+	if (phase != RESOURCE_RELEASE_AFTER_LOCKS || !isTopLevel || w == NULL)
+		return;
+	commit_wait = NULL;
+	if (isCommit && XactLastCommitEnd > commit_before)
+	{
+		w->target = XactLastCommitEnd;
+		w->committed = GetCurrentTimestamp();
+		wait_for(w, true);
+		report(w, "the migrations", WARNING);
+	}
+	pfree(w->standbys);
+	pfree(w);
+}
+
+static void
+register_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	RegisterXactCallback(standbys_xact_callback, NULL);
+	RegisterResourceReleaseCallback(standbys_release_callback, NULL);
+	callbacks_registered = true;
+}

@@ -1,0 +1,211 @@
+# standby_wait.pl -- fleetmigrate.wait_for_standbys (issue 21, item 3): a
+# run that applied migrations ends only when every connected standby has
+# replayed its last commit, so a query on a standby right after the run
+# returns sees the new schema (the standbys replay 300 ms late:
+# recovery_min_apply_delay).  migrate() waits after its last commit and
+# records each standby in fleetmigrate.runs.standbys; apply_pending() waits
+# when the caller's transaction commits.  A standby whose replay is paused
+# makes the wait time out: migrate() raises an error after recording the
+# run (the migrations stay applied), apply_pending() warns (its
+# transaction has committed); a cancel ends apply_pending()'s wait with a
+# warning.  Lint warns about work under an ACCESS EXCLUSIVE lock, which the
+# standbys replay (blocking.standby_replay), only where standbys stream.
+use strict;
+use warnings;
+
+use IPC::Run;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $db = 'postgres';
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+$primary->append_conf('postgresql.conf',
+	"max_worker_processes = 16\nlog_min_messages = warning\n");
+$primary->start;
+$primary->safe_psql($db, q{
+	CREATE EXTENSION fleetmigrate;
+	CREATE TABLE big (id int PRIMARY KEY, n int);
+	INSERT INTO big SELECT g, g FROM generate_series(1, 1000) g;
+	ANALYZE big;});
+$primary->backup('backup');
+my @standbys;
+for my $name ('s1', 's2')
+{
+	my $s = PostgreSQL::Test::Cluster->new($name);
+	$s->init_from_backup($primary, 'backup', has_streaming => 1);
+	# each commit is replayed 300 ms late: a run that did not wait would
+	# return before the standbys have its tables
+	$s->append_conf('postgresql.conf', "recovery_min_apply_delay = 300ms\n");
+	$s->start;
+	$primary->wait_for_catchup($s);
+	push @standbys, $s;
+}
+my ($s1, $s2) = @standbys;
+is( $primary->safe_psql($db, q{SELECT string_agg(application_name, ',' ORDER BY 1)
+	FROM pg_stat_replication WHERE state = 'streaming'}),
+	's1,s2', 'two standbys stream from the primary');
+
+# psql on the primary; returns exit code, stdout, stderr
+sub on_primary
+{
+	my ($sql) = @_;
+	my ($out, $err);
+	my $rc = $primary->psql($db, $sql, stdout => \$out, stderr => \$err);
+	return ($rc, $out, $err);
+}
+
+# the tables a migration created, on each standby, at once (no catch-up)
+sub on_standbys_now
+{
+	my ($table) = @_;
+	return join ',', map {
+		$_->safe_psql($db, "SELECT to_regclass('$table') IS NOT NULL")
+	} @standbys;
+}
+
+# Off by default: no wait and nothing recorded.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('001', 'off', 'CREATE TABLE t_off (id int)')});
+my ($rc, $out, $err) = on_primary(q{CALL fleetmigrate.migrate()});
+is($rc, 0, 'migrate() without the setting');
+unlike($err, qr/standby/, 'says nothing about standbys');
+is($primary->safe_psql($db, q{SELECT standbys IS NULL FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1}),
+	't', 'records no standbys');
+
+# migrate(): every standby has replayed the run when CALL returns.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('002', 'migrate_waits', 'CREATE TABLE t_migrate (id int)')});
+($rc, $out, $err) = on_primary(q{SET fleetmigrate.wait_for_standbys = '60s'; CALL fleetmigrate.migrate()});
+is($rc, 0, 'migrate() with wait_for_standbys');
+like($err, qr/NOTICE:  every connected standby replayed the run within \d+ ms\nDETAIL:  standby "s1" \(process \d+\) replayed it in \d+ ms \((replay lag \d+ ms|replay lag not known)\), standby "s2" \(process \d+\) replayed it in \d+ ms/,
+	'it reports each standby');
+is(on_standbys_now('t_migrate'), 't,t', 'both standbys have the new table as soon as migrate() returns');
+is( $primary->safe_psql($db, q{
+	SELECT outcome, jsonb_array_length(standbys),
+	       (SELECT string_agg(e->>'standby' || ':' || (e->>'replayed'), ',' ORDER BY e->>'standby')
+	          FROM jsonb_array_elements(standbys) e),
+	       (SELECT bool_and((e->>'replayed_ms')::float8 >= 300) FROM jsonb_array_elements(standbys) e)
+	  FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1}),
+	'succeeded|2|s1:true,s2:true|t', 'the run records each standby and how long it took (the 300 ms delay at least)');
+
+# apply_pending(): the wait is at the caller's commit.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('003', 'apply_waits', 'CREATE TABLE t_apply (id int)')});
+($rc, $out, $err) = on_primary(q{SET fleetmigrate.wait_for_standbys = '60s'; SELECT version, status FROM fleetmigrate.apply_pending()});
+is($rc, 0, 'apply_pending() with wait_for_standbys');
+is($out, '003|applied', 'it applied the migration');
+like($err, qr/NOTICE:  every connected standby replayed the migrations within \d+ ms/, 'it reports the standbys');
+is(on_standbys_now('t_apply'), 't,t', 'both standbys have the new table as soon as the statement returns');
+
+# in an explicit transaction: the wait is at COMMIT, not before
+($rc, $out, $err) = on_primary(q{
+	SET fleetmigrate.wait_for_standbys = '60s';
+	BEGIN;
+	SELECT fleetmigrate.register('004', 'in_transaction', 'CREATE TABLE t_tx (id int)');
+	SELECT version, status FROM fleetmigrate.apply_pending();
+	SELECT 'before commit';
+	COMMIT;
+	SELECT 'after commit';});
+like($err, qr/NOTICE:  every connected standby replayed the migrations/, 'a transaction block waits too');
+is(on_standbys_now('t_tx'), 't,t', 'the standbys have it after COMMIT');
+# a rolled-back transaction waits for nothing
+($rc, $out, $err) = on_primary(q{
+	SET fleetmigrate.wait_for_standbys = '60s';
+	BEGIN;
+	SELECT fleetmigrate.register('005', 'rolled_back', 'CREATE TABLE t_rb (id int)');
+	SELECT count(*) FROM fleetmigrate.apply_pending();
+	ROLLBACK;});
+unlike($err, qr/standby/, 'a rolled-back apply_pending() does not wait');
+
+# A standby that does not replay: the wait times out.
+$s2->safe_psql($db, q{SELECT pg_wal_replay_pause()});
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('005', 'paused', 'CREATE TABLE t_paused (id int)')});
+($rc, $out, $err) = on_primary(q{SET fleetmigrate.wait_for_standbys = '1s'; CALL fleetmigrate.migrate()});
+isnt($rc, 0, 'migrate() fails when a standby does not replay in time');
+like($err, qr/ERROR:  timed out after 1000 ms waiting for standbys to replay the run\nDETAIL:  The migrations are applied and committed on the primary; standby "s1" \(process \d+\) replayed it in \d+ ms \([^)]*\), standby "s2" \(process \d+\) is \d+ bytes behind \([^)]*\)\.\nHINT:  Nothing needs to run again\./,
+	'the error says which standby is behind and by how much');
+is($primary->safe_psql($db, q{SELECT state FROM fleetmigrate.status WHERE version = '005'}),
+	'applied', 'the migration stays applied');
+is( $primary->safe_psql($db, q{
+	SELECT outcome, (SELECT string_agg(e->>'standby' || ':' || (e->>'replayed') || ':' || (e ? 'behind_bytes'), ','
+	                   ORDER BY e->>'standby') FROM jsonb_array_elements(standbys) e)
+	  FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1}),
+	'succeeded|s1:true:false,s2:false:true', 'the run is recorded with the standby that is behind');
+# a run with nothing to apply does not wait
+($rc, $out, $err) = on_primary(q{SET fleetmigrate.wait_for_standbys = '1s'; CALL fleetmigrate.migrate()});
+is($rc, 0, 'a run with nothing pending does not wait');
+unlike($err, qr/standby/, 'and says nothing about standbys');
+
+# apply_pending() cannot fail after its commit: it warns.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('006', 'paused_apply', 'CREATE TABLE t_paused_apply (id int)')});
+($rc, $out, $err) = on_primary(q{SET fleetmigrate.wait_for_standbys = '1s'; SELECT version, status FROM fleetmigrate.apply_pending()});
+is($rc, 0, 'apply_pending() succeeds');
+like($err, qr/WARNING:  timed out after 1000 ms waiting for standbys to replay the migrations\nDETAIL:  The migrations are applied and committed on the primary; standby "s1" .*standby "s2" \(process \d+\) is \d+ bytes behind/,
+	'and warns which standby is behind');
+is($primary->safe_psql($db, q{SELECT state FROM fleetmigrate.status WHERE version = '006'}),
+	'applied', 'the migration is applied');
+
+# A cancel during apply_pending()'s wait ends the wait, not the commit.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('007', 'canceled', 'CREATE TABLE t_canceled (id int)')});
+my ($bout, $berr) = ('', '');
+my $h = IPC::Run::start(
+	[ 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-d', $primary->connstr($db), '-c',
+	  q{SET fleetmigrate.wait_for_standbys = '300s'}, '-c',
+	  q{SELECT version, status FROM fleetmigrate.apply_pending()} ],
+	'>', \$bout, '2>', \$berr);
+ok( $primary->poll_query_until($db, q{
+		SELECT count(*) = 1 FROM pg_stat_activity
+		 WHERE wait_event_type = 'Extension' AND query LIKE '%apply_pending%'}),
+	'apply_pending() waits for the standby at commit');
+$primary->safe_psql($db, q{
+	SELECT pg_cancel_backend(pid) FROM pg_stat_activity
+	 WHERE wait_event_type = 'Extension' AND query LIKE '%apply_pending%'});
+$h->finish;
+is($h->result(0), 0, 'the canceled wait is not an error');
+like($berr, qr/WARNING:  canceled the wait for standbys to replay the migrations\nDETAIL:  The migrations are applied and committed on the primary; .*standby "s2" \(process \d+\) is \d+ bytes behind/,
+	'it warns that the wait was canceled');
+is($primary->safe_psql($db, q{SELECT state FROM fleetmigrate.status WHERE version = '007'}),
+	'applied', 'the migration is committed');
+
+# The paused standby replays everything once resumed.
+$s2->safe_psql($db, q{SELECT pg_wal_replay_resume()});
+$primary->wait_for_catchup($s2);
+is($s2->safe_psql($db, q{SELECT count(*) FROM fleetmigrate.status WHERE state = 'applied'}),
+	$primary->safe_psql($db, q{SELECT count(*) FROM fleetmigrate.status WHERE state = 'applied'}),
+	'the resumed standby has every migration');
+
+# Lint: work under ACCESS EXCLUSIVE on an existing table, replayed on the standbys.
+sub rules
+{
+	my ($node, $sql) = @_;
+	return $node->safe_psql($db, qq{
+		SELECT coalesce(string_agg(statement || ':' || rule, ',' ORDER BY statement, rule), '')
+		  FROM fleetmigrate.lint(\$s\$$sql\$s\$) WHERE rule = 'blocking.standby_replay'});
+}
+is(rules($primary, 'ALTER TABLE big ALTER COLUMN n TYPE bigint'), '1:blocking.standby_replay',
+	'a rewrite under ACCESS EXCLUSIVE');
+like( $primary->safe_psql($db, q{
+	SELECT message || ' / ' || hint FROM fleetmigrate.lint('ALTER TABLE big ALTER COLUMN n TYPE bigint')
+	 WHERE rule = 'blocking.standby_replay'}),
+	qr/^the rewrite of public\.big \(about 1000 rows by pg_class\.reltuples\) runs under an ACCESS EXCLUSIVE lock, which the 2 connected standbys replay \/ On a hot standby, .*max_standby_streaming_delay \(30s on this server\)/,
+	'it names the table, its size, the standbys and max_standby_streaming_delay');
+is(rules($primary, 'LOCK TABLE big IN ACCESS EXCLUSIVE MODE; UPDATE big SET n = n + 1 WHERE id > 0'),
+	'2:blocking.standby_replay', 'an UPDATE under an earlier statement\'s ACCESS EXCLUSIVE lock');
+is(rules($primary, 'ALTER TABLE big ADD CONSTRAINT n_positive CHECK (n > 0)'),
+	'1:blocking.standby_replay', 'a constraint check under ACCESS EXCLUSIVE');
+is(rules($primary, 'VACUUM FULL big'), '1:blocking.standby_replay', 'VACUUM FULL');
+is(rules($primary, 'UPDATE big SET n = n + 1 WHERE id > 0'), '', 'not an UPDATE on its own (ROW EXCLUSIVE)');
+is(rules($primary, 'CREATE INDEX CONCURRENTLY big_n ON big (n)'), '', 'not a concurrent index build');
+is(rules($primary, 'ALTER TABLE big ADD COLUMN note text'), '', 'not a brief ACCESS EXCLUSIVE lock');
+is(rules($primary, 'CREATE TABLE fresh (n int); ALTER TABLE fresh ALTER COLUMN n TYPE bigint'), '',
+	'not a table the migration creates');
+is(rules($s1, 'ALTER TABLE big ALTER COLUMN n TYPE bigint'), '', 'not where no standby streams (on s1)');
+
+# Without standbys the setting says there is nothing to wait for.
+$_->stop for @standbys;
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('008', 'alone', 'CREATE TABLE t_alone (id int)')});
+($rc, $out, $err) = on_primary(q{SET fleetmigrate.wait_for_standbys = '60s'; CALL fleetmigrate.migrate()});
+is($rc, 0, 'migrate() with no standby');
+like($err, qr/NOTICE:  no standby is connected; nothing to wait for/, 'says there is nothing to wait for');
+is(rules($primary, 'ALTER TABLE big ALTER COLUMN n TYPE bigint'), '', 'lint: no standby, no warning');
+
+done_testing();
