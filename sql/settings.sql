@@ -110,7 +110,15 @@ SELECT version, status FROM fleetmigrate.apply_pending();
 SET LOCAL client_min_messages = notice;
 SELECT 'the wait is at commit';
 COMMIT;
+-- rolled back to a savepoint: nothing to wait for at commit
 SELECT fleetmigrate.register('006', 'standbys_migrate', 'CREATE TABLE st_standbys_m (id int)');
+BEGIN;
+SAVEPOINT before_apply;
+SET LOCAL client_min_messages = warning;
+SELECT version, status FROM fleetmigrate.apply_pending();
+ROLLBACK TO SAVEPOINT before_apply;
+SELECT 'no wait at this commit';
+COMMIT;
 SET client_min_messages = warning;
 CALL fleetmigrate.migrate();
 SET client_min_messages = notice;

@@ -81,6 +81,7 @@ static bool feedback_requested = false;
 /* apply_pending(): wait when the transaction commits */
 static StandbyWait *commit_wait = NULL; /* in TopMemoryContext */
 static XLogRecPtr commit_before = InvalidXLogRecPtr;
+static int	commit_wait_level = 0;	/* the (sub)transaction that applied */
 
 /* migrate(): the last wait, for FmStandbysWaitNow()'s error */
 static StandbyWait *last_wait = NULL;	/* in TopMemoryContext */
@@ -452,6 +453,7 @@ FmStandbysWaitAtCommit(void)
 	forget_commit_wait();
 	commit_wait = connected_standbys(TopMemoryContext);
 	commit_before = XactLastCommitEnd;
+	commit_wait_level = GetCurrentTransactionNestLevel();
 	FmStandbysRequestFeedback();
 }
 
@@ -492,6 +494,19 @@ standbys_xact_callback(XactEvent event, void *arg)
 	}
 }
 
+/* A rolled-back savepoint took the migrations with it: nothing to wait for. */
+static void
+standbys_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						  SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB && commit_wait != NULL &&
+		GetCurrentTransactionNestLevel() <= commit_wait_level)
+	{
+		feedback_requested = false;
+		forget_commit_wait();
+	}
+}
+
 /*
  * After a commit's locks are released: the wait apply_pending() asked for.
  */
@@ -521,6 +536,7 @@ register_callbacks(void)
 	if (callbacks_registered)
 		return;
 	RegisterXactCallback(standbys_xact_callback, NULL);
+	RegisterSubXactCallback(standbys_subxact_callback, NULL);
 	RegisterResourceReleaseCallback(standbys_release_callback, NULL);
 	callbacks_registered = true;
 }
