@@ -34,12 +34,16 @@
 #     without waiting for the standby; the migration is applied on the
 #     promoted node.  That the commit waits for the standby is shown first:
 #     with the standby's replay paused the run waits in SyncRep and nothing
-#     is recorded as applied on the primary.
+#     is recorded as applied on the primary;
+#  7. the same with apply_pending(): stopped right after its transaction
+#     committed, both its migrations are applied on the promoted node.
 # Points 1 to 5 use asynchronous replication and wait until the standby has
 # replayed what the primary wrote before stopping it (the commits an
 # asynchronous standby never received are lost with the primary whatever
-# runs; point 6 is the configuration that loses none).  The last line of
-# output gives the matrix: points tried, migrations lost, doubled.
+# runs; points 6 and 7 use the configuration that loses none).
+# apply_pending() refuses non-transactional migrations, so the concurrent
+# build is a point of migrate() only.  The last line of output gives the
+# matrix: points tried, migrations checked, lost, doubled.
 use strict;
 use warnings;
 
@@ -349,9 +353,12 @@ my ($out, $err, $h);
 	next_pair();
 }
 
-# 6. synchronous replication: what the primary committed is on the standby
+# The standby synchronous, commits waiting until it has replayed them.  (Not
+# in the standby's own configuration: ALTER SYSTEM is not replicated, so the
+# promoted node commits without waiting for a standby it does not have.)
+sub make_synchronous
 {
-	my $p = 'synchronous standby';
+	my ($p) = @_;
 	my $name = $standby->name;
 	$primary->safe_psql($db, qq{
 		ALTER SYSTEM SET synchronous_standby_names = '"$name"';
@@ -359,6 +366,12 @@ my ($out, $err, $h);
 		SELECT pg_reload_conf()});
 	poll($primary, qq{SELECT sync_state = 'sync' FROM pg_stat_replication WHERE application_name = '$name'},
 		"$p: the standby synchronous");
+}
+
+# 6. synchronous replication: what the primary committed is on the standby
+{
+	my $p = 'synchronous standby';
+	make_synchronous($p);
 	register($primary, '601', 'first', up_script('601'));
 	register($primary, '602', 'held', up_script('602', "$hold;\n"));
 
@@ -390,9 +403,35 @@ my ($out, $err, $h);
 	is(runs_tail($standby, 2), 'interrupted 1,succeeded 1',
 		"$p: the run log: the interrupted run, then the one that finished");
 	check_once($standby, $p, '601', '602');
+	next_pair();
 }
 
-is($points, 6, 'every point tried');
+# 7. synchronous replication, apply_pending(): stopped as soon as it committed
+{
+	my $p = 'synchronous standby, apply_pending';
+	make_synchronous($p);
+	register($primary, '701', 'first', up_script('701'));
+	register($primary, '702', 'second', up_script('702'));
+	$standby->safe_psql($db, 'SELECT pg_wal_replay_pause()');
+	poll($standby, q{SELECT pg_get_wal_replay_pause_state() = 'paused'}, "$p: replay paused");
+	$h = start_psql($primary, \$out, \$err,
+		q{SELECT string_agg(version || status, ',' ORDER BY version) FROM fleetmigrate.apply_pending()});
+	poll($primary, q{SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event = 'SyncRep')},
+		"$p: the commit waiting for the standby");
+	is(states($primary, '701', '702'), '701 pending 0,702 pending 0',
+		"$p: replay paused: the commit waits, nothing applied for anyone else on the primary");
+	$standby->safe_psql($db, 'SELECT pg_wal_replay_resume()');
+	$h->finish;
+	is($out, "701applied,702applied\n", "$p: apply_pending() committed both");
+	fail_over($p, undef, undef, 1);
+
+	is(states($standby, '701', '702'), '701 applied 0,702 applied 0', "$p: promoted: both applied there");
+	is($standby->safe_psql($db, 'SELECT count(*) FROM fleetmigrate.apply_pending()'), '0',
+		"$p: apply_pending() on the promoted node finds nothing pending");
+	check_once($standby, $p, '701', '702');
+}
+
+is($points, 7, 'every point tried');
 is($lost, 0, 'no migration lost');
 is($doubled, 0, 'no migration doubled');
 diag("failover matrix: $points points tried, $checked migrations checked, $lost lost, $doubled doubled");
