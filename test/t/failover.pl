@@ -171,6 +171,8 @@ sub runs_tail
 }
 
 # After the run again on the promoted node: each of VERSIONS applied once.
+# (Points 6 and 7 count as lost, besides, a migration the old primary had
+# reported as applied that the promoted node does not have before it runs.)
 sub check_once
 {
 	my ($node, $point, @versions) = @_;
@@ -390,8 +392,9 @@ sub make_synchronous
 	is(states($primary, '601'), '601 applied 0', "$p: on the primary, 601 is applied");
 	fail_over($p, $h, \$err, 1);
 
-	is(states($standby, '601', '602'), '601 applied 0,602 pending 0',
-		"$p: promoted: 601 is applied there, 602 pending");
+	my $promoted = states($standby, '601', '602');
+	$lost++ unless $promoted =~ /^601 applied/;
+	is($promoted, '601 applied 0,602 pending 0', "$p: promoted: 601 is applied there, 602 pending");
 	is($standby->safe_psql($db, q{
 		SELECT (SELECT count(*) FROM ledger WHERE version = '601'),
 		       (SELECT count(*) FROM fleetmigrate.history WHERE version = '601' AND event = 'applied'),
@@ -425,7 +428,9 @@ sub make_synchronous
 	is($out, "701applied,702applied\n", "$p: apply_pending() committed both");
 	fail_over($p, undef, undef, 1);
 
-	is(states($standby, '701', '702'), '701 applied 0,702 applied 0', "$p: promoted: both applied there");
+	my $promoted = states($standby, '701', '702');
+	$lost += grep { !/ applied / } split /,/, $promoted;
+	is($promoted, '701 applied 0,702 applied 0', "$p: promoted: both applied there");
 	is($standby->safe_psql($db, 'SELECT count(*) FROM fleetmigrate.apply_pending()'), '0',
 		"$p: apply_pending() on the promoted node finds nothing pending");
 	check_once($standby, $p, '701', '702');
