@@ -28,19 +28,23 @@
 #     of it survives, and it keeps no run log);
 #  5. apply_pending() returned 'applied' rows in a transaction not yet
 #     committed (BEGIN; SELECT * FROM apply_pending(); ... no COMMIT);
-#  6. synchronous replication (synchronous_standby_names naming the standby,
+#  6. CALL migrate(), in the middle of a batched backfill (UPDATE acct SET
+#     n = n + 1 WHERE id > 0, 100 rows a batch): five batches committed,
+#     the sixth waiting for a row a test session holds locked
+#     (fleetmigrate.lock_timeout = 0); afterwards every row has n = 1;
+#  7. synchronous replication (synchronous_standby_names naming the standby,
 #     synchronous_commit = remote_apply): the primary is stopped right after
 #     migrate() committed a migration (the run is inside the next one),
 #     without waiting for the standby; the migration is applied on the
 #     promoted node.  That the commit waits for the standby is shown first:
 #     with the standby's replay paused the run waits in SyncRep and nothing
 #     is recorded as applied on the primary;
-#  7. the same with apply_pending(): stopped right after its transaction
+#  8. the same with apply_pending(): stopped right after its transaction
 #     committed, both its migrations are applied on the promoted node.
-# Points 1 to 5 use asynchronous replication and wait until the standby has
+# Points 1 to 6 use asynchronous replication and wait until the standby has
 # replayed what the primary wrote before stopping it (the commits an
 # asynchronous standby never received are lost with the primary whatever
-# runs; points 6 and 7 use the configuration that loses none).
+# runs; points 7 and 8 use the configuration that loses none).
 # apply_pending() refuses non-transactional migrations, so the concurrent
 # build is a point of migrate() only.  The last line of output gives the
 # matrix: points tried, migrations checked, lost, doubled.
@@ -64,6 +68,8 @@ $primary->start;
 $primary->safe_psql($db, q{
 	CREATE EXTENSION fleetmigrate;
 	CREATE TABLE ledger (version text NOT NULL, n int NOT NULL);
+	CREATE TABLE acct (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+	INSERT INTO acct (id) SELECT generate_series(1, 1000);
 	CREATE TABLE big AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 100000) g});
 
 # A standby of PRIMARY, streaming, caught up.
@@ -171,7 +177,7 @@ sub runs_tail
 }
 
 # After the run again on the promoted node: each of VERSIONS applied once.
-# (Points 6 and 7 count as lost, besides, a migration the old primary had
+# (Points 7 and 8 count as lost, besides, a migration the old primary had
 # reported as applied that the promoted node does not have before it runs.)
 sub check_once
 {
@@ -370,12 +376,55 @@ sub make_synchronous
 		"$p: the standby synchronous");
 }
 
-# 6. synchronous replication: what the primary committed is on the standby
+# 6. migrate(), in the middle of a batched backfill
+{
+	my $p = 'migrate, during a batched backfill';
+	register($primary, '601', 'first', up_script('601'));
+	register($primary, '602', 'backfill', "-- batch: table=acct key=id size=100\nUPDATE acct SET n = n + 1 WHERE id > 0");
+	my $row = $primary->background_psql($db);
+	$row->query_safe('BEGIN');
+	$row->query_safe('SELECT id FROM acct WHERE id = 550 FOR UPDATE');
+	$h = start_psql($primary, \$out, \$err, 'SET fleetmigrate.lock_timeout = 0', 'CALL fleetmigrate.migrate()');
+	# five batches committed, the sixth waiting for row 550
+	poll($primary, q{
+		SELECT batches = 5 AND EXISTS (SELECT 1 FROM pg_stat_activity
+		                                WHERE query LIKE 'fleetmigrate: applying migration 602 backfill%'
+		                                  AND wait_event = 'transactionid')
+		  FROM fleetmigrate.batch_progress WHERE version = '602'},
+		"$p: the sixth batch waiting");
+	fail_over($p, $h, \$err, 0, $row);
+
+	is(states($standby, '601', '602'), '601 applied 0,602 pending 0', "$p: promoted: 601 applied, 602 pending");
+	is($standby->safe_psql($db, q{
+		SELECT (SELECT batches FROM fleetmigrate.batch_progress WHERE version = '602'),
+		       (SELECT string_agg(n || ':' || c, ',' ORDER BY n)
+		          FROM (SELECT n, count(*) AS c FROM acct GROUP BY n) g)}),
+		'5|0:500,1:500', "$p: promoted: its five committed batches there, with their progress");
+	is(last_run($standby), 'interrupted|1', "$p: promoted: the run shows as interrupted, one migration applied");
+	like($standby->safe_psql($db, 'CALL fleetmigrate.migrate()'), qr/\|1\|succeeded$/,
+		"$p: the run on the promoted node finishes the backfill");
+	is(runs_tail($standby, 2), 'interrupted 1,succeeded 1',
+		"$p: the run log: the interrupted run, then the one that finished");
+	my $rows = $standby->safe_psql($db, q{
+		SELECT (SELECT state FROM fleetmigrate.status WHERE version = '602'),
+		       (SELECT count(*) FROM fleetmigrate.history WHERE version = '602' AND event = 'applied'),
+		       (SELECT count(*) FILTER (WHERE n = 0) FROM acct),
+		       (SELECT count(*) FILTER (WHERE n > 1) FROM acct)});
+	my ($state, $events, $missed, $twice) = split /\|/, $rows;
+	$checked++;
+	$lost++ if $state ne 'applied' || $events == 0 || $missed > 0;
+	$doubled++ if $events > 1 || $twice > 0;
+	is($rows, 'applied|1|0|0', "$p: 602 applied once: every row updated once, no batch twice");
+	check_once($standby, $p, '601');
+	next_pair();
+}
+
+# 7. synchronous replication: what the primary committed is on the standby
 {
 	my $p = 'synchronous standby';
 	make_synchronous($p);
-	register($primary, '601', 'first', up_script('601'));
-	register($primary, '602', 'held', up_script('602', "$hold;\n"));
+	register($primary, '701', 'first', up_script('701'));
+	register($primary, '702', 'held', up_script('702', "$hold;\n"));
 
 	# while the standby does not replay, no commit of the run returns
 	$standby->safe_psql($db, 'SELECT pg_wal_replay_pause()');
@@ -383,60 +432,60 @@ sub make_synchronous
 	$h = start_psql($primary, \$out, \$err, q{SET fmtest.hold = 'on'}, 'CALL fleetmigrate.migrate()');
 	poll($primary, q{SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event = 'SyncRep')},
 		"$p: the run waiting for the standby");
-	is(states($primary, '601'), '601 pending 0',
-		"$p: replay paused: the run waits for the standby, 601 is not applied on the primary");
+	is(states($primary, '701'), '701 pending 0',
+		"$p: replay paused: the run waits for the standby, 701 is not applied on the primary");
 	$standby->safe_psql($db, 'SELECT pg_wal_replay_resume()');
 
-	# right after 601's commit returned: stop, without waiting for anything
-	wait_for_run($primary, '602 held', 'PgSleep');
-	is(states($primary, '601'), '601 applied 0', "$p: on the primary, 601 is applied");
+	# right after 701's commit returned: stop, without waiting for anything
+	wait_for_run($primary, '702 held', 'PgSleep');
+	is(states($primary, '701'), '701 applied 0', "$p: on the primary, 701 is applied");
 	fail_over($p, $h, \$err, 1);
 
-	my $promoted = states($standby, '601', '602');
-	$lost++ unless $promoted =~ /^601 applied/;
-	is($promoted, '601 applied 0,602 pending 0', "$p: promoted: 601 is applied there, 602 pending");
+	my $promoted = states($standby, '701', '702');
+	$lost++ unless $promoted =~ /^701 applied/;
+	is($promoted, '701 applied 0,702 pending 0', "$p: promoted: 701 is applied there, 702 pending");
 	is($standby->safe_psql($db, q{
-		SELECT (SELECT count(*) FROM ledger WHERE version = '601'),
-		       (SELECT count(*) FROM fleetmigrate.history WHERE version = '601' AND event = 'applied'),
-		       to_regclass('obj_601') IS NOT NULL}),
-		'10|1|t', "$p: promoted: 601's table, rows and history");
+		SELECT (SELECT count(*) FROM ledger WHERE version = '701'),
+		       (SELECT count(*) FROM fleetmigrate.history WHERE version = '701' AND event = 'applied'),
+		       to_regclass('obj_701') IS NOT NULL}),
+		'10|1|t', "$p: promoted: 701's table, rows and history");
 	is(last_run($standby), 'interrupted|1', "$p: promoted: the run shows as interrupted, one migration applied");
 	like($standby->safe_psql($db, 'CALL fleetmigrate.migrate()'), qr/\|1\|succeeded$/,
-		"$p: the run on the promoted node applies 602");
+		"$p: the run on the promoted node applies 702");
 	is(runs_tail($standby, 2), 'interrupted 1,succeeded 1',
 		"$p: the run log: the interrupted run, then the one that finished");
-	check_once($standby, $p, '601', '602');
+	check_once($standby, $p, '701', '702');
 	next_pair();
 }
 
-# 7. synchronous replication, apply_pending(): stopped as soon as it committed
+# 8. synchronous replication, apply_pending(): stopped as soon as it committed
 {
 	my $p = 'synchronous standby, apply_pending';
 	make_synchronous($p);
-	register($primary, '701', 'first', up_script('701'));
-	register($primary, '702', 'second', up_script('702'));
+	register($primary, '801', 'first', up_script('801'));
+	register($primary, '802', 'second', up_script('802'));
 	$standby->safe_psql($db, 'SELECT pg_wal_replay_pause()');
 	poll($standby, q{SELECT pg_get_wal_replay_pause_state() = 'paused'}, "$p: replay paused");
 	$h = start_psql($primary, \$out, \$err,
 		q{SELECT string_agg(version || status, ',' ORDER BY version) FROM fleetmigrate.apply_pending()});
 	poll($primary, q{SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event = 'SyncRep')},
 		"$p: the commit waiting for the standby");
-	is(states($primary, '701', '702'), '701 pending 0,702 pending 0',
+	is(states($primary, '801', '802'), '801 pending 0,802 pending 0',
 		"$p: replay paused: the commit waits, nothing applied for anyone else on the primary");
 	$standby->safe_psql($db, 'SELECT pg_wal_replay_resume()');
 	$h->finish;
-	is($out, "701applied,702applied\n", "$p: apply_pending() committed both");
+	is($out, "801applied,802applied\n", "$p: apply_pending() committed both");
 	fail_over($p, undef, undef, 1);
 
-	my $promoted = states($standby, '701', '702');
+	my $promoted = states($standby, '801', '802');
 	$lost += grep { !/ applied / } split /,/, $promoted;
-	is($promoted, '701 applied 0,702 applied 0', "$p: promoted: both applied there");
+	is($promoted, '801 applied 0,802 applied 0', "$p: promoted: both applied there");
 	is($standby->safe_psql($db, 'SELECT count(*) FROM fleetmigrate.apply_pending()'), '0',
 		"$p: apply_pending() on the promoted node finds nothing pending");
-	check_once($standby, $p, '701', '702');
+	check_once($standby, $p, '801', '802');
 }
 
-is($points, 7, 'every point tried');
+is($points, 8, 'every point tried');
 is($lost, 0, 'no migration lost');
 is($doubled, 0, 'no migration doubled');
 diag("failover matrix: $points points tried, $checked migrations checked, $lost lost, $doubled doubled");
