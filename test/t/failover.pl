@@ -87,8 +87,8 @@ sub new_standby
 }
 my $standby = new_standby($primary);
 
-# An ordinary migration: its table and ten rows of the ledger; HOLD_AT adds a
-# statement that sleeps while the session sets fmtest.hold.
+# An ordinary migration's up script: its table and ten rows of the ledger,
+# then EXTRA (such as $hold, which sleeps while the session sets fmtest.hold).
 sub up_script
 {
 	my ($v, $extra) = @_;
