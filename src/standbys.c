@@ -77,6 +77,8 @@ typedef struct StandbyWait
 
 /* the next commit asks the standbys for feedback (remote_apply) */
 static bool feedback_requested = false;
+static bool feedback_committing = false;	/* this commit asks for it */
+static TimestampTz feedback_committed = 0;	/* when the last such one was */
 
 /* apply_pending(): wait when the transaction commits */
 static StandbyWait *commit_wait = NULL; /* in TopMemoryContext */
@@ -403,6 +405,7 @@ FmStandbysRequestFeedback(void)
 {
 	register_callbacks();
 	feedback_requested = true;
+	feedback_committed = 0;
 }
 
 /*
@@ -416,7 +419,8 @@ FmStandbysRequestFeedback(void)
 bool
 FmStandbysWaitNow(const char *what, char **json)
 {
-	TimestampTz committed = GetCurrentTimestamp();
+	TimestampTz committed = feedback_committed != 0 ?
+		feedback_committed : GetCurrentTimestamp();
 
 	if (last_wait != NULL)
 	{
@@ -477,16 +481,24 @@ standbys_xact_callback(XactEvent event, void *arg)
 			if (feedback_requested)
 			{
 				feedback_requested = false;
+				feedback_committing = true;
 				(void) set_config_option("synchronous_commit", "remote_apply",
 										 PGC_USERSET, PGC_S_SESSION,
 										 GUC_ACTION_LOCAL, true, 0, false);
 			}
+			break;
+		case XACT_EVENT_COMMIT:
+			/* the time from which the wait is measured */
+			if (feedback_committing)
+				feedback_committed = GetCurrentTimestamp();
+			feedback_committing = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			/* nothing committed here to wait for */
 			feedback_requested = false;
+			feedback_committing = false;
 			forget_commit_wait();
 			break;
 		default:
@@ -522,7 +534,8 @@ standbys_release_callback(ResourceReleasePhase phase, bool isCommit,
 	if (isCommit && XactLastCommitEnd > commit_before)
 	{
 		w->target = XactLastCommitEnd;
-		w->committed = GetCurrentTimestamp();
+		w->committed = feedback_committed != 0 ?
+			feedback_committed : GetCurrentTimestamp();
 		wait_for(w, true);
 		report(w, "the migrations", WARNING);
 	}
