@@ -30,7 +30,7 @@ SET search_path = pg_catalog, pg_temp
 AS $schedule$
 DECLARE
     job bigint;
-    cron_db text := pg_catalog.current_setting('cron.database_name', true);
+    cron_db text;
 BEGIN
     IF pg_catalog.pg_is_in_recovery() THEN
         RAISE EXCEPTION 'cannot apply migrations on a standby; connect to the primary'
@@ -45,6 +45,12 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e
                     WHERE e.extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        -- where pg_cron lives, for those who may read the setting
+        BEGIN
+            cron_db := pg_catalog.current_setting('cron.database_name', true);
+        EXCEPTION WHEN insufficient_privilege THEN
+            cron_db := NULL;
+        END;
         IF cron_db IS NOT NULL AND cron_db OPERATOR(pg_catalog.<>) pg_catalog.current_database() THEN
             RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
                 USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -76,7 +82,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $unschedule$
 DECLARE
-    cron_db text := pg_catalog.current_setting('cron.database_name', true);
+    cron_db text;
 BEGIN
     IF pg_catalog.pg_is_in_recovery() THEN
         RAISE EXCEPTION 'cannot apply migrations on a standby; connect to the primary'
@@ -86,6 +92,12 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e
                     WHERE e.extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        -- where pg_cron lives, for those who may read the setting
+        BEGIN
+            cron_db := pg_catalog.current_setting('cron.database_name', true);
+        EXCEPTION WHEN insufficient_privilege THEN
+            cron_db := NULL;
+        END;
         IF cron_db IS NOT NULL AND cron_db OPERATOR(pg_catalog.<>) pg_catalog.current_database() THEN
             RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
                 USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -113,7 +125,7 @@ SET search_path = pg_catalog, pg_temp
 AS $schedule$
 DECLARE
     job bigint;
-    cron_db text := pg_catalog.current_setting('cron.database_name', true);
+    cron_db text;
     target text := COALESCE(database, pg_catalog.current_database());
     command constant text := 'CALL fleetmigrate.migrate(started_by => ''pg_cron'')';
     job_name text;
@@ -133,6 +145,12 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e
                     WHERE e.extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        -- where pg_cron lives, for those who may read the setting
+        BEGIN
+            cron_db := pg_catalog.current_setting('cron.database_name', true);
+        EXCEPTION WHEN insufficient_privilege THEN
+            cron_db := NULL;
+        END;
         IF cron_db IS NOT NULL AND cron_db OPERATOR(pg_catalog.<>) pg_catalog.current_database() THEN
             RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
                 USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -144,6 +162,14 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'fleetmigrate.schedule() creates a pg_cron job that runs CALL fleetmigrate.migrate().',
                   HINT = 'Install pg_cron (Debian: apt-get install postgresql-15-cron), add it to shared_preload_libraries with cron.database_name set to this database, restart the server and run CREATE EXTENSION pg_cron. On Supabase, enable pg_cron under Database, Extensions.';
+    END IF;
+
+    IF NOT pg_catalog.has_schema_privilege('cron', 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied for schema cron'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'pg_cron''s functions and its table of jobs are in schema cron.',
+                  HINT = pg_catalog.format('A superuser can allow role "%s": GRANT USAGE ON SCHEMA cron TO %I.',
+                                           CURRENT_USER, CURRENT_USER);
     END IF;
 
     IF target OPERATOR(pg_catalog.=) pg_catalog.current_database() THEN
@@ -236,7 +262,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $unschedule$
 DECLARE
-    cron_db text := pg_catalog.current_setting('cron.database_name', true);
+    cron_db text;
     target text := COALESCE(database, pg_catalog.current_database());
     job_name text;
     job bigint;
@@ -249,6 +275,12 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e
                     WHERE e.extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
+        -- where pg_cron lives, for those who may read the setting
+        BEGIN
+            cron_db := pg_catalog.current_setting('cron.database_name', true);
+        EXCEPTION WHEN insufficient_privilege THEN
+            cron_db := NULL;
+        END;
         IF cron_db IS NOT NULL AND cron_db OPERATOR(pg_catalog.<>) pg_catalog.current_database() THEN
             RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
                 USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -259,6 +291,13 @@ BEGIN
         RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Without pg_cron there is no schedule to remove.';
+    END IF;
+    IF NOT pg_catalog.has_schema_privilege('cron', 'USAGE') THEN
+        RAISE EXCEPTION 'permission denied for schema cron'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'pg_cron''s functions and its table of jobs are in schema cron.',
+                  HINT = pg_catalog.format('A superuser can allow role "%s": GRANT USAGE ON SCHEMA cron TO %I.',
+                                           CURRENT_USER, CURRENT_USER);
     END IF;
     -- no check that the database exists: a dropped database's job is removed too
     job_name := CASE WHEN target OPERATOR(pg_catalog.=) pg_catalog.current_database()

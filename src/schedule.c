@@ -34,6 +34,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
@@ -41,6 +42,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/tuplestore.h"
@@ -281,7 +283,8 @@ read_database(FmRemoteSession *session, void *arg)
 /*
  * refuse_without_pg_cron
  *		ERROR unless pg_cron is installed in this database: the jobs are
- *		in its tables.  Says where pg_cron is, when it is loaded.
+ *		in its tables.  Says where pg_cron is, when it is loaded and the
+ *		caller may read cron.database_name (a superuser-only setting).
  */
 static void
 refuse_without_pg_cron(void)
@@ -290,7 +293,10 @@ refuse_without_pg_cron(void)
 
 	if (OidIsValid(get_extension_oid("pg_cron", true)))
 		return;
-	cron_db = GetConfigOption("cron.database_name", true, false);
+	/* pg_cron shows the setting only to those who may read all settings */
+	cron_db = NULL;
+	if (has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_SETTINGS))
+		cron_db = GetConfigOption("cron.database_name", true, false);
 	if (cron_db != NULL && strcmp(cron_db, get_database_name(MyDatabaseId)) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
