@@ -45,18 +45,21 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e
                     WHERE e.extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
-        -- where pg_cron lives, for those who may read the setting
+        -- where pg_cron lives; pg_cron shows the name only to those who may
+        -- read every setting ('': it is loaded, in a database not named here)
         BEGIN
             cron_db := pg_catalog.current_setting('cron.database_name', true);
         EXCEPTION WHEN insufficient_privilege THEN
-            cron_db := NULL;
+            cron_db := '';
         END;
         IF cron_db IS NOT NULL AND cron_db OPERATOR(pg_catalog.<>) pg_catalog.current_database() THEN
             RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = pg_catalog.format('pg_cron runs in database "%s" (cron.database_name), and its jobs are created there.', cron_db),
-                      HINT = pg_catalog.format('Connect to database "%s", install fleetmigrate there too, and call fleetmigrate.schedule(%L, database => %L).',
-                                               cron_db, schedule, pg_catalog.current_database());
+                      DETAIL = CASE WHEN cron_db OPERATOR(pg_catalog.=) '' THEN 'pg_cron runs in another database of this server (cron.database_name), and its jobs are created there.'
+                                    ELSE pg_catalog.format('pg_cron runs in database "%s" (cron.database_name), and its jobs are created there.', cron_db) END,
+                      HINT = pg_catalog.format('Connect to %s, install fleetmigrate there too, and call fleetmigrate.schedule(%L, database => %L).',
+                                               CASE WHEN cron_db OPERATOR(pg_catalog.=) '' THEN 'that database (a superuser can tell you which)'
+                                                    ELSE pg_catalog.format('database "%s"', cron_db) END, schedule, pg_catalog.current_database());
         END IF;
         RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -92,18 +95,21 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e
                     WHERE e.extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
-        -- where pg_cron lives, for those who may read the setting
+        -- where pg_cron lives; pg_cron shows the name only to those who may
+        -- read every setting ('': it is loaded, in a database not named here)
         BEGIN
             cron_db := pg_catalog.current_setting('cron.database_name', true);
         EXCEPTION WHEN insufficient_privilege THEN
-            cron_db := NULL;
+            cron_db := '';
         END;
         IF cron_db IS NOT NULL AND cron_db OPERATOR(pg_catalog.<>) pg_catalog.current_database() THEN
             RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = pg_catalog.format('pg_cron runs in database "%s" (cron.database_name), and its jobs are there.', cron_db),
-                      HINT = pg_catalog.format('Connect to database "%s" and call fleetmigrate.unschedule(database => %L).',
-                                               cron_db, pg_catalog.current_database());
+                      DETAIL = CASE WHEN cron_db OPERATOR(pg_catalog.=) '' THEN 'pg_cron runs in another database of this server (cron.database_name), and its jobs are there.'
+                                    ELSE pg_catalog.format('pg_cron runs in database "%s" (cron.database_name), and its jobs are there.', cron_db) END,
+                      HINT = pg_catalog.format('Connect to %s and call fleetmigrate.unschedule(database => %L).',
+                                               CASE WHEN cron_db OPERATOR(pg_catalog.=) '' THEN 'that database (a superuser can tell you which)'
+                                                    ELSE pg_catalog.format('database "%s"', cron_db) END, pg_catalog.current_database());
         END IF;
         RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -145,18 +151,21 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e
                     WHERE e.extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
-        -- where pg_cron lives, for those who may read the setting
+        -- where pg_cron lives; pg_cron shows the name only to those who may
+        -- read every setting ('': it is loaded, in a database not named here)
         BEGIN
             cron_db := pg_catalog.current_setting('cron.database_name', true);
         EXCEPTION WHEN insufficient_privilege THEN
-            cron_db := NULL;
+            cron_db := '';
         END;
         IF cron_db IS NOT NULL AND cron_db OPERATOR(pg_catalog.<>) pg_catalog.current_database() THEN
             RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = pg_catalog.format('pg_cron runs in database "%s" (cron.database_name), and its jobs are created there.', cron_db),
-                      HINT = pg_catalog.format('Connect to database "%s", install fleetmigrate there too, and call fleetmigrate.schedule(%L, database => %L).',
-                                               cron_db, schedule, target);
+                      DETAIL = CASE WHEN cron_db OPERATOR(pg_catalog.=) '' THEN 'pg_cron runs in another database of this server (cron.database_name), and its jobs are created there.'
+                                    ELSE pg_catalog.format('pg_cron runs in database "%s" (cron.database_name), and its jobs are created there.', cron_db) END,
+                      HINT = pg_catalog.format('Connect to %s, install fleetmigrate there too, and call fleetmigrate.schedule(%L, database => %L).',
+                                               CASE WHEN cron_db OPERATOR(pg_catalog.=) '' THEN 'that database (a superuser can tell you which)'
+                                                    ELSE pg_catalog.format('database "%s"', cron_db) END, schedule, target);
         END IF;
         RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -275,18 +284,21 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e
                     WHERE e.extname OPERATOR(pg_catalog.=) 'pg_cron') THEN
-        -- where pg_cron lives, for those who may read the setting
+        -- where pg_cron lives; pg_cron shows the name only to those who may
+        -- read every setting ('': it is loaded, in a database not named here)
         BEGIN
             cron_db := pg_catalog.current_setting('cron.database_name', true);
         EXCEPTION WHEN insufficient_privilege THEN
-            cron_db := NULL;
+            cron_db := '';
         END;
         IF cron_db IS NOT NULL AND cron_db OPERATOR(pg_catalog.<>) pg_catalog.current_database() THEN
             RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
                 USING ERRCODE = 'object_not_in_prerequisite_state',
-                      DETAIL = pg_catalog.format('pg_cron runs in database "%s" (cron.database_name), and its jobs are there.', cron_db),
-                      HINT = pg_catalog.format('Connect to database "%s" and call fleetmigrate.unschedule(database => %L).',
-                                               cron_db, target);
+                      DETAIL = CASE WHEN cron_db OPERATOR(pg_catalog.=) '' THEN 'pg_cron runs in another database of this server (cron.database_name), and its jobs are there.'
+                                    ELSE pg_catalog.format('pg_cron runs in database "%s" (cron.database_name), and its jobs are there.', cron_db) END,
+                      HINT = pg_catalog.format('Connect to %s and call fleetmigrate.unschedule(database => %L).',
+                                               CASE WHEN cron_db OPERATOR(pg_catalog.=) '' THEN 'that database (a superuser can tell you which)'
+                                                    ELSE pg_catalog.format('database "%s"', cron_db) END, target);
         END IF;
         RAISE EXCEPTION 'pg_cron is not installed in database "%"', pg_catalog.current_database()
             USING ERRCODE = 'object_not_in_prerequisite_state',

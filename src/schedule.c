@@ -283,8 +283,9 @@ read_database(FmRemoteSession *session, void *arg)
 /*
  * refuse_without_pg_cron
  *		ERROR unless pg_cron is installed in this database: the jobs are
- *		in its tables.  Says where pg_cron is, when it is loaded and the
- *		caller may read cron.database_name (a superuser-only setting).
+ *		in its tables.  Says where pg_cron is when it is loaded: by name
+ *		to those who may read cron.database_name (pg_cron makes it a
+ *		superuser-only setting), as "another database" to others.
  */
 static void
 refuse_without_pg_cron(void)
@@ -293,11 +294,17 @@ refuse_without_pg_cron(void)
 
 	if (OidIsValid(get_extension_oid("pg_cron", true)))
 		return;
-	/* pg_cron shows the setting only to those who may read all settings */
-	cron_db = NULL;
-	if (has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_SETTINGS))
-		cron_db = GetConfigOption("cron.database_name", true, false);
+	cron_db = GetConfigOption("cron.database_name", true, false);
 	if (cron_db != NULL && strcmp(cron_db, get_database_name(MyDatabaseId)) != 0)
+	{
+		/* pg_cron shows the setting only to those who may read all settings */
+		if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_SETTINGS))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("pg_cron is not installed in database \"%s\"",
+							get_database_name(MyDatabaseId)),
+					 errdetail("pg_cron runs in another database of this server (cron.database_name), and its jobs are there."),
+					 errhint("Connect to that database (a superuser can tell you which) and read fleetmigrate.scheduled_databases there.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_cron is not installed in database \"%s\"",
@@ -306,6 +313,7 @@ refuse_without_pg_cron(void)
 						   cron_db),
 				 errhint("Connect to database \"%s\" and read fleetmigrate.scheduled_databases there.",
 						 cron_db)));
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("pg_cron is not installed in database \"%s\"",

@@ -61,6 +61,11 @@ $node->safe_psql('tenant_b', q{
 $node->safe_psql('tenant_c', q{
 	CREATE EXTENSION fleetmigrate;
 	SELECT fleetmigrate.register('001', 'events', 'CREATE TABLE events (id int)');});
+# the deployer may call the scheduling functions in tenant_a, where they refuse
+$node->safe_psql('tenant_a', q{
+	GRANT USAGE ON SCHEMA fleetmigrate TO regress_cron_deployer;
+	GRANT EXECUTE ON FUNCTION fleetmigrate.schedule(text, text), fleetmigrate.read_scheduled_databases()
+	    TO regress_cron_deployer;});
 # tenant_d has no fleetmigrate; tenant_e's job belongs to the deployer
 $node->safe_psql('tenant_e', q{
 	CREATE EXTENSION fleetmigrate;
@@ -142,6 +147,12 @@ my %refused = (
 	'the view read in a tenant database' => [ 'tenant_a',
 		q{SELECT * FROM fleetmigrate.scheduled_databases},
 		qr/ERROR:  55000: pg_cron is not installed in database "tenant_a"\n.*\nHINT:  Connect to database "postgres" and read fleetmigrate.scheduled_databases there./ ],
+	'called from a tenant database by a role that may not read cron.database_name' => [ 'tenant_a',
+		q{SET ROLE regress_cron_deployer; SELECT fleetmigrate.schedule('* * * * *', database => 'tenant_a')},
+		qr/ERROR:  55000: pg_cron is not installed in database "tenant_a"\nDETAIL:  pg_cron runs in another database of this server \(cron.database_name\), and its jobs are created there.\nHINT:  Connect to that database \(a superuser can tell you which\), install fleetmigrate there too, and call fleetmigrate.schedule\('\* \* \* \* \*', database => 'tenant_a'\)./ ],
+	'the view read in a tenant database by a role that may not read cron.database_name' => [ 'tenant_a',
+		q{SET ROLE regress_cron_deployer; SELECT * FROM fleetmigrate.read_scheduled_databases()},
+		qr/ERROR:  55000: pg_cron is not installed in database "tenant_a"\nDETAIL:  pg_cron runs in another database of this server \(cron.database_name\), and its jobs are there.\nHINT:  Connect to that database \(a superuser can tell you which\) and read fleetmigrate.scheduled_databases there./ ],
 	'a bad schedule' => [ $cron,
 		q{SELECT fleetmigrate.schedule('every hour', database => 'tenant_a')},
 		qr/ERROR:  22023: invalid schedule "every hour"/ ],
