@@ -31,7 +31,9 @@ OBJS = \
 	src/tiers.o \
 	src/batchspec.o \
 	src/batch.o \
-	src/standbys.o
+	src/standbys.o \
+	src/remote.o \
+	src/schedule.o
 
 EXTENSION = fleetmigrate fleetmigrate_tiers
 DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.sql \
@@ -40,6 +42,11 @@ DATA = fleetmigrate--1.0.sql fleetmigrate--1.0--1.1.sql fleetmigrate--1.1--1.2.s
 	fleetmigrate--1.7--1.8.sql fleetmigrate--1.8--1.9.sql fleetmigrate--1.9--1.10.sql fleetmigrate--1.10--1.11.sql \
 	fleetmigrate_tiers--1.9.sql
 PGFILEDESC = "fleetmigrate - SQL migrations inside the database"
+
+# libpq, for reading the databases scheduled from pg_cron's (src/remote.c),
+# linked as contrib's dblink and postgres_fdw link it
+PG_CPPFLAGS = -I$(libpq_srcdir)
+SHLIB_LINK_INTERNAL = $(libpq)
 
 REGRESS = install tiers_extension ordering register bundles register_dir_errors drift dependencies out_of_order baseline adopt import_history repeatable apply rollback settings verify params tolerate history_truth unregister summary status rehearse errors dry_run plan lint destructive consent privileges trusted tiers tiers_rls security_tiers security_tiers_trusted migrate unattended batch integrity bad_input privilege_matrix upgrade upgrade_checksums
 REGRESS_OPTS = --inputdir=. --outputdir=.

@@ -439,7 +439,7 @@ INSERT INTO bad_input VALUES
 (354, 'schedule: 100000 bytes', false, '55000', $c$SELECT fleetmigrate.schedule(repeat('*', 100000))$c$),
 (355, 'schedule: default without pg_cron', false, '55000', $c$SELECT fleetmigrate.schedule()$c$),
 (356, 'unschedule: without pg_cron', false, '55000', $c$SELECT fleetmigrate.unschedule()$c$),
-(357, 'unschedule: an argument', false, '42883', $c$SELECT fleetmigrate.unschedule('x')$c$),
+(357, 'unschedule: two arguments', false, '42883', $c$SELECT fleetmigrate.unschedule('x', 'y')$c$),
 (358, 'upgrade_user_tier: NULL user', false, '22004', $c$SELECT fleetmigrate.upgrade_user_tier(NULL, 'AUTHENTICATED')$c$),
 (359, 'upgrade_user_tier: NULL tier', false, '22004', $c$SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000001', NULL)$c$),
 (360, 'upgrade_user_tier: unknown tier', false, '22023', $c$SELECT fleetmigrate.upgrade_user_tier('00000000-0000-0000-0000-000000000001', 'GOLD')$c$),
@@ -565,7 +565,24 @@ INSERT INTO bad_input VALUES
 (1096, 'batch: table= names another table', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: table=bi_one\nUPDATE users SET email = email')$c$),
 (1097, 'batch: repeatable', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id\nUPDATE users SET email = email', repeatable => true)$c$),
 (1098, 'batch: tolerating errors', false, '22023', $c$SELECT fleetmigrate.register('090', 'x', E'-- batch: key=id\nUPDATE users SET email = email', tolerate => '{42701}')$c$),
-(1099, 'batch: apply_pending() of a batched migration', false, '25001', $c$SELECT fleetmigrate.register('001.5', 'bi_batch', E'-- batch: key=id\nUPDATE users SET email = email WHERE email IS NOT NULL'); SELECT * FROM fleetmigrate.apply_pending(target => '001.5')$c$);
+(1099, 'batch: apply_pending() of a batched migration', false, '25001', $c$SELECT fleetmigrate.register('001.5', 'bi_batch', E'-- batch: key=id\nUPDATE users SET email = email WHERE email IS NOT NULL'); SELECT * FROM fleetmigrate.apply_pending(target => '001.5')$c$),
+-- many databases, one schedule (issue 21 item 4); pg_cron lives in another
+-- database than this one
+(1250, 'schedule(database): NULL schedule', false, '22004', $c$SELECT fleetmigrate.schedule(NULL, database => 'postgres')$c$),
+(1251, 'schedule(database): outside pg_cron''s database', false, '55000', $c$SELECT fleetmigrate.schedule('* * * * *', database => 'postgres')$c$),
+(1252, 'schedule(database): not cron', false, '55000', $c$SELECT fleetmigrate.schedule('every hour', database => 'postgres')$c$),
+(1253, 'schedule(database): 100000-byte database', false, '55000', $c$SELECT fleetmigrate.schedule('* * * * *', database => repeat('d', 100000))$c$),
+(1254, 'schedule(database): quote in database', false, '55000', $c$SELECT fleetmigrate.schedule('* * * * *', database => 'x''; DROP TABLE bi_one; --')$c$),
+(1255, 'schedule(database): NULL database', false, '55000', $c$SELECT fleetmigrate.schedule('* * * * *', database => NULL)$c$),
+(1256, 'schedule(database): integer database', false, '42883', $c$SELECT fleetmigrate.schedule('* * * * *', database => 1)$c$),
+(1257, 'schedule: three arguments', false, '42883', $c$SELECT fleetmigrate.schedule('* * * * *', 'postgres', 'x')$c$),
+(1258, 'schedule: database without schedule', false, '42883', $c$SELECT fleetmigrate.schedule(database => 'postgres')$c$),
+(1259, 'unschedule(database): outside pg_cron''s database', false, '55000', $c$SELECT fleetmigrate.unschedule(database => 'postgres')$c$),
+(1260, 'unschedule(database): NULL', false, '55000', $c$SELECT fleetmigrate.unschedule(database => NULL)$c$),
+(1261, 'unschedule(database): 100000-byte database', false, '55000', $c$SELECT fleetmigrate.unschedule(repeat('d', 100000))$c$),
+(1262, 'read_scheduled_databases(): outside pg_cron''s database', false, '55000', $c$SELECT * FROM fleetmigrate.read_scheduled_databases()$c$),
+(1263, 'read_scheduled_databases(): an argument', false, '42883', $c$SELECT * FROM fleetmigrate.read_scheduled_databases('postgres')$c$),
+(1264, 'scheduled_databases: outside pg_cron''s database', false, '55000', $c$SELECT * FROM fleetmigrate.scheduled_databases$c$);
 SELECT count(*) AS cases FROM bad_input;
 
 -- the sweep

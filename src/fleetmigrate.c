@@ -29,6 +29,9 @@
  *	 migrate.c	migrate(): the unattended runner, one commit per migration
  *	 rollback.c	rollback(), verify(), rehearse_rollback()
  *	 adopt.c	adopting a database: baseline(), unbaseline(), import_history()
+ *	 remote.c	a short read-only libpq session with another database
+ *	 schedule.c	the view scheduled_databases: each pg_cron job's database,
+ *				read over remote.c
  *	 tiers.c	authentication tiers: upgrades, permission checks
  *
  * The module needs no shared memory and no preloading.

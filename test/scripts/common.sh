@@ -87,10 +87,12 @@ export PATH PGHOST PGPORT PGUSER PGDATABASE
 export FM_ROOT FM_SHARED FM_CLUSTER_DIR FM_PORT FM_DATA_DIR FM_SERVER_LOG FM_PG_CONFIG FM_PG_VERSION FM_PG_BINDIR
 
 # Packages a fresh Debian 12 or 13 needs.  The contrib modules the tests use
-# (pg_trgm, btree_gin, citext, uuid-ossp) ship inside postgresql-NN.
+# (pg_trgm, btree_gin, citext, uuid-ossp) ship inside postgresql-NN; libpq-dev
+# has the libpq header and library the module links (src/remote.c).
 FM_PACKAGES=(
     gcc make libc6-dev
     "postgresql-$FM_PG_VERSION" "postgresql-server-dev-$FM_PG_VERSION"
+    libpq-dev
     "postgresql-$FM_PG_VERSION-cron"
     perl libipc-run-perl ca-certificates util-linux procps
 )

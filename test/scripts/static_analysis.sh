@@ -32,11 +32,13 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 root=$FM_ROOT
 inc=$("$FM_PG_CONFIG" --includedir-server)
+# libpq-fe.h, for src/remote.c
+inc_client=$("$FM_PG_CONFIG" --includedir)
 cd "$root"
 status=0
 
 out=$(cppcheck --quiet --enable=warning,performance,portability,style --std=c99 \
-    -I"$inc" --suppress=missingIncludeSystem --suppress="*:$inc/*" \
+    -I"$inc" -I"$inc_client" --suppress=missingIncludeSystem --suppress="*:$inc/*" \
     --suppress=redundantAssignment:src/runner.c --suppress=toomanyconfigs --max-configs=1 \
     --suppress=constVariable --suppress=constVariablePointer --suppress=constParameterPointer \
     --suppress=constParameterCallback --suppress=normalCheckLevelMaxBranches \
@@ -48,7 +50,7 @@ fi
 
 out=$(clang-tidy src/*.c \
     --checks='-*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-bugprone-macro-parentheses,-bugprone-narrowing-conversions,-bugprone-branch-clone,-bugprone-implicit-widening-of-multiplication-result,-clang-analyzer-security.insecureAPI.*,-bugprone-multi-level-implicit-pointer-conversion,-bugprone-assignment-in-if-condition,-bugprone-switch-missing-default-case' \
-    -- -I"$inc" -D_GNU_SOURCE 2>/dev/null | grep -E '^/.*(warning|error):' | grep -v "^$inc" || true)
+    -- -I"$inc" -I"$inc_client" -D_GNU_SOURCE 2>/dev/null | grep -E '^/.*(warning|error):' | grep -v "^$inc" || true)
 if [[ -n "$out" ]]; then
     printf 'clang-tidy:\n%s\n' "$out"
     status=1
