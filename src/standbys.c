@@ -12,9 +12,12 @@
  * (10 s by default), and at once after replaying a commit whose record asks
  * for it, which a commit made with synchronous_commit = remote_apply does.
  * So the last commit of a run that waits is made with remote_apply
- * (FmStandbysRequestFeedback(), set just before that commit); with
- * synchronous standbys configured that commit also waits for their replay,
- * as the server does for every remote_apply commit.
+ * (FmStandbysRequestFeedback(), set just before that commit), but only where
+ * no synchronous standby is configured: there remote_apply would also make
+ * the commit wait for their replay, with the migrations' locks held, and
+ * overrule a caller's synchronous_commit = local.  With synchronous
+ * standbys, the caller's synchronous_commit stands and the standbys report
+ * on their interval.
  *
  * migrate() commits its migrations itself and waits after its last commit
  * (FmStandbysWaitNow()); a timeout is its error.  apply_pending() runs in
@@ -33,6 +36,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "replication/syncrep.h"
 #include "replication/walsender.h"
 #include "replication/walsender_private.h"
 #include "storage/latch.h"
@@ -123,15 +127,35 @@ walsender_position(int pid, XLogRecPtr *apply, TimeOffset *lag)
 
 /*
  * is_standby
- *		Whether walsender "pid" serves a physical standby: a logical
- *		walsender is connected to a database.
+ *		Whether walsender "pid" serves a physical standby that replays: a
+ *		logical walsender is connected to a database, and a WAL receiver
+ *		that only stores WAL (pg_receivewal, pg_basebackup's WAL stream)
+ *		reports where it has written but never a replay position.  A
+ *		standby that has not reported anything yet is counted.
  */
 static bool
 is_standby(int pid)
 {
 	PGPROC	   *proc = BackendPidGetProc(pid);
 
-	return proc != NULL && !OidIsValid(proc->databaseId);
+	if (proc == NULL || OidIsValid(proc->databaseId))
+		return false;
+	for (int i = 0; i < max_wal_senders; i++)
+	{
+		WalSnd	   *w = &WalSndCtl->walsnds[i];
+		bool		found;
+		bool		replays = false;
+
+		SpinLockAcquire(&w->mutex);
+		found = w->pid == pid;
+		if (found)
+			replays = !(XLogRecPtrIsInvalid(w->apply) &&
+						!XLogRecPtrIsInvalid(w->write));
+		SpinLockRelease(&w->mutex);
+		if (found)
+			return replays;
+	}
+	return false;
 }
 
 /*
@@ -450,10 +474,18 @@ FmStandbysRaiseTimeout(const char *what)
 void
 FmStandbysWaitAtCommit(void)
 {
-	forget_commit_wait();
+	int			level = GetCurrentTransactionNestLevel();
+
+	/* an earlier call of this transaction waits already */
+	if (commit_wait != NULL)
+	{
+		commit_wait_level = Min(commit_wait_level, level);
+		FmStandbysRequestFeedback();
+		return;
+	}
 	commit_wait = connected_standbys(TopMemoryContext);
 	commit_before = XactLastCommitEnd;
-	commit_wait_level = GetCurrentTransactionNestLevel();
+	commit_wait_level = level;
 	FmStandbysRequestFeedback();
 }
 
@@ -474,13 +506,20 @@ standbys_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
-			if (feedback_requested)
-			{
-				feedback_requested = false;
+			/*
+			 * Only where no synchronous standby is configured does
+			 * remote_apply change nothing but the standbys' feedback:
+			 * otherwise it would make the commit wait for the synchronous
+			 * standbys' replay, holding apply_pending()'s locks, and with
+			 * no time limit, even when the caller chose synchronous_commit
+			 * = local or off to go on without them.
+			 */
+			if (feedback_requested && SyncRepStandbyNames != NULL &&
+				SyncRepStandbyNames[0] == '\0')
 				(void) set_config_option("synchronous_commit", "remote_apply",
 										 PGC_USERSET, PGC_S_SESSION,
 										 GUC_ACTION_LOCAL, true, 0, false);
-			}
+			feedback_requested = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
@@ -494,17 +533,26 @@ standbys_xact_callback(XactEvent event, void *arg)
 	}
 }
 
-/* A rolled-back savepoint took the migrations with it: nothing to wait for. */
+/*
+ * A rolled-back savepoint (or exception block) took the migrations with
+ * it: nothing to wait for.  A released one hands them to its parent, whose
+ * rollback then takes them.
+ */
 static void
 standbys_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						  SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && commit_wait != NULL &&
-		GetCurrentTransactionNestLevel() <= commit_wait_level)
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (commit_wait == NULL)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB && level <= commit_wait_level)
 	{
 		feedback_requested = false;
 		forget_commit_wait();
 	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB && level == commit_wait_level)
+		commit_wait_level = level - 1;
 }
 
 /*
