@@ -242,6 +242,10 @@ is(rules($primary, 'LOCK TABLE big IN ACCESS EXCLUSIVE MODE; UPDATE big SET n = 
 is(rules($primary, 'ALTER TABLE big ADD CONSTRAINT n_positive CHECK (n > 0)'),
 	'1:blocking.standby_replay', 'a constraint check under ACCESS EXCLUSIVE');
 is(rules($primary, 'VACUUM FULL big'), '1:blocking.standby_replay', 'VACUUM FULL');
+# REINDEX locks each index ACCESS EXCLUSIVE, and planning a query on the
+# table opens them all: on a standby every query on the table waits
+is(rules($primary, 'REINDEX TABLE big'), '1:blocking.standby_replay', 'REINDEX');
+is(rules($primary, 'REINDEX TABLE CONCURRENTLY big'), '', 'not REINDEX CONCURRENTLY');
 is(rules($primary, 'UPDATE big SET n = n + 1 WHERE id > 0'), '', 'not an UPDATE on its own (ROW EXCLUSIVE)');
 is(rules($primary, 'CREATE INDEX CONCURRENTLY big_n ON big (n)'), '', 'not a concurrent index build');
 is(rules($primary, 'ALTER TABLE big ADD COLUMN note text'), '', 'not a brief ACCESS EXCLUSIVE lock');
