@@ -388,18 +388,28 @@ standbys_json(const StandbyWait *w)
 /*
  * report
  *		What the wait for "w" found: a NOTICE when every standby replayed
- *		"what" (or none is connected); otherwise, at "elevel", that the
- *		wait timed out or was canceled, each standby and how far it is.
+ *		"what" (or none is connected); a WARNING when the others did but one
+ *		disconnected before it had; otherwise, at "elevel", that the wait
+ *		timed out or was canceled, each standby and how far it is.
  */
 static void
 report(const StandbyWait *w, const char *what, int elevel)
 {
 	bool		all = !w->timed_out && !w->canceled;
+	bool		gone = false;
 
+	for (int i = 0; i < w->nstandbys; i++)
+		gone |= w->standbys[i].gone;
 	if (w->nstandbys == 0)
 		ereport(NOTICE,
 				(errmsg("no standby is connected; nothing to wait for"),
 				 errdetail("fleetmigrate.wait_for_standbys waits for the standbys in pg_stat_replication.")));
+	else if (all && gone)
+		ereport(WARNING,
+				(errmsg("a standby disconnected before it replayed %s", what),
+				 errdetail("The migrations are applied and committed on the primary; %s.",
+						   describe(w)),
+				 errhint("Readers of that standby can see the old schema until it has reconnected and replayed the rest: see pg_stat_replication on the primary.")));
 	else if (all)
 		ereport(NOTICE,
 				(errmsg("every connected standby replayed %s within %.0f ms",

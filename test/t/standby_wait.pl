@@ -215,6 +215,26 @@ like($berr, qr/WARNING:  canceled the wait for standbys to replay the migrations
 is($primary->safe_psql($db, q{SELECT state FROM fleetmigrate.status WHERE version = '007'}),
 	'applied', 'the migration is committed');
 
+# A standby that disconnects during the wait is not waited for, and the run
+# does not say that every standby replayed it: it warns.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('007b', 'disconnected', 'CREATE TABLE t_disconnected (id int)')});
+($bout, $berr) = ('', '');
+$h = IPC::Run::start(
+	[ 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-d', $primary->connstr($db), '-c',
+	  q{SET fleetmigrate.wait_for_standbys = '300s'}, '-c', q{CALL fleetmigrate.migrate()} ],
+	'>', \$bout, '2>', \$berr);
+ok( $primary->poll_query_until($db, q{
+		SELECT count(*) = 1 FROM pg_stat_activity
+		 WHERE wait_event_type = 'Extension' AND query LIKE '%migrate%'}),
+	'migrate() waits for the paused standby');
+$s2->stop('immediate');
+$h->finish;
+is($h->result(0), 0, 'a standby that disconnects ends the wait for it');
+like($berr, qr/WARNING:  a standby disconnected before it replayed the run\nDETAIL:  The migrations are applied and committed on the primary; standby "s1" \(process \d+\) replayed it in \d+ ms \([^)]*\), standby "s2" \(process \d+\) disconnected before it replayed it\./,
+	'it warns that the standby disconnected before it replayed the run');
+unlike($berr, qr/every connected standby replayed/, 'it does not say that every standby replayed it');
+$s2->start;
+
 # The paused standby replays everything once resumed.
 $s2->safe_psql($db, q{SELECT pg_wal_replay_resume()});
 $primary->wait_for_catchup($s2);
