@@ -8,11 +8,12 @@
 # makes the wait time out: migrate() raises an error after recording the
 # run (the migrations stay applied), apply_pending() warns (its
 # transaction has committed); a cancel ends apply_pending()'s wait with a
-# warning.  Migrations a savepoint kept are waited for; pg_receivewal,
-# streaming throughout, is neither waited for nor counted.  With a
-# synchronous standby configured the caller's synchronous_commit stands.
-# Lint warns about work under an ACCESS EXCLUSIVE lock, which the standbys
-# replay (blocking.standby_replay), only where standbys stream.
+# warning; a standby that disconnects during the wait makes it warn.
+# Migrations a savepoint kept are waited for; pg_receivewal, streaming
+# throughout, is neither waited for nor counted.  With a synchronous
+# standby configured the caller's synchronous_commit stands.  Lint warns
+# about work under an ACCESS EXCLUSIVE lock, which the standbys replay
+# (blocking.standby_replay, REINDEX included), only where standbys stream.
 use strict;
 use warnings;
 
