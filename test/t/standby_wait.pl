@@ -216,6 +216,45 @@ like($berr, qr/WARNING:  canceled the wait for standbys to replay the migrations
 is($primary->safe_psql($db, q{SELECT state FROM fleetmigrate.status WHERE version = '007'}),
 	'applied', 'the migration is committed');
 
+# A statement_timeout during migrate()'s wait is the server's error; the
+# migrations stay applied and the run records no standbys.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('007c', 'statement_timeout', 'CREATE TABLE t_statement_timeout (id int)')});
+($rc, $out, $err) = on_primary(q{SET fleetmigrate.wait_for_standbys = '300s'; SET statement_timeout = '3s'; CALL fleetmigrate.migrate()});
+like($err, qr/ERROR:  canceling statement due to statement timeout/, 'statement_timeout ends migrate()\'s wait with its error');
+is( $primary->safe_psql($db, q{
+	SELECT s.state || ':' || (SELECT outcome || ':' || (standbys IS NULL) FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1)
+	  FROM fleetmigrate.status s WHERE version = '007c'}),
+	'applied:succeeded:true', 'the migration stays applied, the run succeeded and records no standbys');
+# apply_pending()'s wait at commit is not limited by statement_timeout (the
+# server stops that timer before the commit), only by the setting.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('007e', 'not_statement_timeout', 'CREATE TABLE t_not_statement_timeout (id int)')});
+($rc, $out, $err) = on_primary(q{SET fleetmigrate.wait_for_standbys = '3s'; SET statement_timeout = '1s';
+	SELECT version, status FROM fleetmigrate.apply_pending()});
+is($rc, 0, 'statement_timeout does not end apply_pending()\'s wait');
+like($err, qr/WARNING:  timed out after 3000 ms waiting for standbys to replay the migrations/,
+	'the wait ran its own time');
+# pg_terminate_backend() during apply_pending()'s wait at commit ends the
+# session; the commit stands.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('007d', 'terminated', 'CREATE TABLE t_terminated (id int)')});
+($bout, $berr) = ('', '');
+$h = IPC::Run::start(
+	[ 'psql', '-X', '-d', $primary->connstr($db), '-c', q{SET fleetmigrate.wait_for_standbys = '300s'},
+	  '-c', q{SELECT version, status FROM fleetmigrate.apply_pending()}, '-c', q{SELECT 'still there'} ],
+	'>', \$bout, '2>', \$berr);
+ok( $primary->poll_query_until($db, q{
+		SELECT count(*) = 1 FROM pg_stat_activity
+		 WHERE wait_event_type = 'Extension' AND query LIKE '%apply_pending%'}),
+	'apply_pending() waits at commit');
+$primary->safe_psql($db, q{
+	SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	 WHERE wait_event_type = 'Extension' AND query LIKE '%apply_pending%'});
+$h->finish;
+like($berr, qr/WARNING:  canceled the wait for standbys to replay the migrations.*FATAL:  terminating connection due to administrator command/s,
+	'the terminated session warns that the wait ended, then ends');
+unlike($bout, qr/still there/, 'the session does not go on');
+is($primary->safe_psql($db, q{SELECT state FROM fleetmigrate.status WHERE version = '007d'}),
+	'applied', 'the terminated session\'s migration is committed');
+
 # A standby that disconnects during the wait is not waited for, and the run
 # does not say that every standby replayed it: it warns.
 $primary->safe_psql($db, q{SELECT fleetmigrate.register('007b', 'disconnected', 'CREATE TABLE t_disconnected (id int)')});
