@@ -55,6 +55,13 @@
 
 int			fm_wait_for_standbys = 0;
 
+/*
+ * The server's own, from libpq/libpq.h (the same in PostgreSQL 14 to 18),
+ * which cannot be included here: it includes libpq/libpq-be.h, which needs
+ * the GSSAPI headers where the server was built with GSSAPI.
+ */
+extern bool pq_check_connection(void);
+
 /* One standby the wait is for. */
 typedef struct Standby
 {
@@ -237,7 +244,9 @@ connected_standbys(MemoryContext cxt)
  *		fm_wait_for_standbys ms have passed since w->committed.  In a commit
  *		("in_commit") interrupts are held and an error is impossible: a
  *		cancel or a shutdown ends the wait instead, as in the server's wait
- *		for synchronous replication (SyncRepWaitForLSN()).
+ *		for synchronous replication (SyncRepWaitForLSN()); so does a client
+ *		that has gone away (pq_check_connection(), as
+ *		client_connection_check_interval does).
  */
 static void
 wait_for(StandbyWait *w, bool in_commit)
@@ -288,6 +297,12 @@ wait_for(StandbyWait *w, bool in_commit)
 			{
 				/* the cancel is spent on the wait; a termination stays */
 				QueryCancelPending = false;
+				w->canceled = true;
+				return;
+			}
+			/* a client that went away waits for nothing */
+			if (MyProcPort != NULL && !pq_check_connection())
+			{
 				w->canceled = true;
 				return;
 			}
