@@ -300,8 +300,13 @@ wait_for(StandbyWait *w, bool in_commit)
 				w->canceled = true;
 				return;
 			}
-			/* a client that went away waits for nothing */
-			if (MyProcPort != NULL && !pq_check_connection())
+			/*
+			 * A client that went away waits for nothing.  Where the
+			 * platform cannot tell (no WL_SOCKET_CLOSED), the check would
+			 * be an error, as client_connection_check_interval is refused.
+			 */
+			if (MyProcPort != NULL && WaitEventSetCanReportClosed() &&
+				!pq_check_connection())
 			{
 				w->canceled = true;
 				return;
