@@ -253,13 +253,13 @@ wait_for(StandbyWait *w, bool in_commit)
 {
 	for (;;)
 	{
-		TimestampTz now = GetCurrentTimestamp();
+		TimestampTz checked = GetCurrentTimestamp();
 		bool		all = true;
 		long		elapsed_ms;
 		long		timeout;
 		int			rc;
 
-		w->waited_ms = (double) (now - w->committed) / 1000.0;
+		w->waited_ms = (double) (checked - w->committed) / 1000.0;
 		for (int i = 0; i < w->nstandbys; i++)
 		{
 			Standby    *s = &w->standbys[i];
