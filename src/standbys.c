@@ -393,7 +393,8 @@ standbys_json(const StandbyWait *w)
 			appendStringInfo(&buf, ", \"replayed_ms\": %.3f", s->replayed_ms);
 		else
 			appendStringInfo(&buf, ", \"behind_bytes\": " UINT64_FORMAT,
-							 s->gone ? 0 : (uint64) (w->target - s->apply));
+							 s->apply < w->target ?
+							 (uint64) (w->target - s->apply) : 0);
 		if (s->gone)
 			appendStringInfoString(&buf, ", \"disconnected\": true");
 		if (s->apply_lag >= 0)

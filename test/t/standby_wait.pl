@@ -290,6 +290,11 @@ is($h->result(0), 0, 'a standby that disconnects ends the wait for it');
 like($berr, qr/WARNING:  a standby disconnected before it replayed the run\nDETAIL:  The migrations are applied and committed on the primary; standby "s1" \(process \d+\) replayed it in \d+ ms \([^)]*\), standby "s2" \(process \d+\) disconnected before it replayed it\./,
 	'it warns that the standby disconnected before it replayed the run');
 unlike($berr, qr/every connected standby replayed/, 'it does not say that every standby replayed it');
+is( $primary->safe_psql($db, q{
+	SELECT e->>'replayed', e->>'disconnected', (e->>'behind_bytes')::bigint > 0
+	  FROM fleetmigrate.runs r, jsonb_array_elements(r.standbys) e
+	 WHERE r.id = (SELECT max(id) FROM fleetmigrate.runs) AND e->>'standby' = 's2'}),
+	'false|true|t', 'the run records it as disconnected, behind by what it had not replayed when last seen');
 $s2->start;
 
 # The paused standby replays everything once resumed.
