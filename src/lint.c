@@ -1854,6 +1854,14 @@ lint_maintenance(LintState *st, Node *tree)
 
 				if (FmOptionIsTrue(stmt->params, "concurrently") || stmt->relation == NULL)
 					return;
+
+				/*
+				 * Each index is rebuilt under an ACCESS EXCLUSIVE lock, and a
+				 * query that plans on the table opens every index of it: on
+				 * a standby that replays the lock, every query on the table
+				 * waits for the rebuild.
+				 */
+				st->stmt_lock = AccessExclusiveLock;
 				warn_relation(st, "blocking.reindex", stmt->relation,
 							  "Writes (and, for the index, reads that use it) wait for the whole rebuild. REINDEX ... CONCURRENTLY lets them go on.",
 							  "REINDEX without CONCURRENTLY rebuilds", " under a lock that blocks writes",

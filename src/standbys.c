@@ -12,9 +12,12 @@
  * (10 s by default), and at once after replaying a commit whose record asks
  * for it, which a commit made with synchronous_commit = remote_apply does.
  * So the last commit of a run that waits is made with remote_apply
- * (FmStandbysRequestFeedback(), set just before that commit); with
- * synchronous standbys configured that commit also waits for their replay,
- * as the server does for every remote_apply commit.
+ * (FmStandbysRequestFeedback(), set just before that commit), but only where
+ * no synchronous standby is configured: there remote_apply would also make
+ * the commit wait for their replay, with the migrations' locks held, and
+ * overrule a caller's synchronous_commit = local.  With synchronous
+ * standbys, the caller's synchronous_commit stands and the standbys report
+ * on their interval.
  *
  * migrate() commits its migrations itself and waits after its last commit
  * (FmStandbysWaitNow()); a timeout is its error.  apply_pending() runs in
@@ -33,6 +36,7 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "replication/syncrep.h"
 #include "replication/walsender.h"
 #include "replication/walsender_private.h"
 #include "storage/latch.h"
@@ -50,6 +54,13 @@
 #include "standbys.h"
 
 int			fm_wait_for_standbys = 0;
+
+/*
+ * The server's own, from libpq/libpq.h (the same in PostgreSQL 14 to 18),
+ * which cannot be included here: it includes libpq/libpq-be.h, which needs
+ * the GSSAPI headers where the server was built with GSSAPI.
+ */
+extern bool pq_check_connection(void);
 
 /* One standby the wait is for. */
 typedef struct Standby
@@ -125,15 +136,35 @@ walsender_position(int pid, XLogRecPtr *apply, TimeOffset *lag)
 
 /*
  * is_standby
- *		Whether walsender "pid" serves a physical standby: a logical
- *		walsender is connected to a database.
+ *		Whether walsender "pid" serves a physical standby that replays: a
+ *		logical walsender is connected to a database, and a WAL receiver
+ *		that only stores WAL (pg_receivewal, pg_basebackup's WAL stream)
+ *		reports where it has written but never a replay position.  A
+ *		standby that has not reported anything yet is counted.
  */
 static bool
 is_standby(int pid)
 {
 	PGPROC	   *proc = BackendPidGetProc(pid);
 
-	return proc != NULL && !OidIsValid(proc->databaseId);
+	if (proc == NULL || OidIsValid(proc->databaseId))
+		return false;
+	for (int i = 0; i < max_wal_senders; i++)
+	{
+		WalSnd	   *w = &WalSndCtl->walsnds[i];
+		bool		found;
+		bool		replays = false;
+
+		SpinLockAcquire(&w->mutex);
+		found = w->pid == pid;
+		if (found)
+			replays = !(XLogRecPtrIsInvalid(w->apply) &&
+						!XLogRecPtrIsInvalid(w->write));
+		SpinLockRelease(&w->mutex);
+		if (found)
+			return replays;
+	}
+	return false;
 }
 
 /*
@@ -215,20 +246,22 @@ connected_standbys(MemoryContext cxt)
  *		fm_wait_for_standbys ms have passed since w->committed.  In a commit
  *		("in_commit") interrupts are held and an error is impossible: a
  *		cancel or a shutdown ends the wait instead, as in the server's wait
- *		for synchronous replication (SyncRepWaitForLSN()).
+ *		for synchronous replication (SyncRepWaitForLSN()); so does a client
+ *		that has gone away (pq_check_connection(), as
+ *		client_connection_check_interval does).
  */
 static void
 wait_for(StandbyWait *w, bool in_commit)
 {
 	for (;;)
 	{
-		TimestampTz at = GetCurrentTimestamp();
+		TimestampTz checked = GetCurrentTimestamp();
 		bool		all = true;
 		long		elapsed_ms;
 		long		timeout;
 		int			rc;
 
-		w->waited_ms = (double) (at - w->committed) / 1000.0;
+		w->waited_ms = (double) (checked - w->committed) / 1000.0;
 		for (int i = 0; i < w->nstandbys; i++)
 		{
 			Standby    *s = &w->standbys[i];
@@ -266,6 +299,17 @@ wait_for(StandbyWait *w, bool in_commit)
 			{
 				/* the cancel is spent on the wait; a termination stays */
 				QueryCancelPending = false;
+				w->canceled = true;
+				return;
+			}
+			/*
+			 * A client that went away waits for nothing.  Where the
+			 * platform cannot tell (no WL_SOCKET_CLOSED), the check would
+			 * be an error, as client_connection_check_interval is refused.
+			 */
+			if (MyProcPort != NULL && WaitEventSetCanReportClosed() &&
+				!pq_check_connection())
+			{
 				w->canceled = true;
 				return;
 			}
@@ -351,7 +395,8 @@ standbys_json(const StandbyWait *w)
 			appendStringInfo(&buf, ", \"replayed_ms\": %.3f", s->replayed_ms);
 		else
 			appendStringInfo(&buf, ", \"behind_bytes\": " UINT64_FORMAT,
-							 s->gone ? 0 : (uint64) (w->target - s->apply));
+							 s->apply < w->target ?
+							 (uint64) (w->target - s->apply) : 0);
 		if (s->gone)
 			appendStringInfoString(&buf, ", \"disconnected\": true");
 		if (s->apply_lag >= 0)
@@ -366,18 +411,28 @@ standbys_json(const StandbyWait *w)
 /*
  * report
  *		What the wait for "w" found: a NOTICE when every standby replayed
- *		"what" (or none is connected); otherwise, at "elevel", that the
- *		wait timed out or was canceled, each standby and how far it is.
+ *		"what" (or none is connected); a WARNING when the others did but one
+ *		disconnected before it had; otherwise, at "elevel", that the wait
+ *		timed out or was canceled, each standby and how far it is.
  */
 static void
 report(const StandbyWait *w, const char *what, int elevel)
 {
 	bool		all = !w->timed_out && !w->canceled;
+	bool		gone = false;
 
+	for (int i = 0; i < w->nstandbys; i++)
+		gone |= w->standbys[i].gone;
 	if (w->nstandbys == 0)
 		ereport(NOTICE,
 				(errmsg("no standby is connected; nothing to wait for"),
 				 errdetail("fleetmigrate.wait_for_standbys waits for the standbys in pg_stat_replication.")));
+	else if (all && gone)
+		ereport(WARNING,
+				(errmsg("a standby disconnected before it replayed %s", what),
+				 errdetail("The migrations are applied and committed on the primary; %s.",
+						   describe(w)),
+				 errhint("Readers of that standby can see the old schema until it has reconnected and replayed the rest: see pg_stat_replication on the primary.")));
 	else if (all)
 		ereport(NOTICE,
 				(errmsg("every connected standby replayed %s within %.0f ms",
@@ -454,10 +509,18 @@ FmStandbysRaiseTimeout(const char *what)
 void
 FmStandbysWaitAtCommit(void)
 {
-	forget_commit_wait();
+	int			level = GetCurrentTransactionNestLevel();
+
+	/* an earlier call of this transaction waits already */
+	if (commit_wait != NULL)
+	{
+		commit_wait_level = Min(commit_wait_level, level);
+		FmStandbysRequestFeedback();
+		return;
+	}
 	commit_wait = connected_standbys(TopMemoryContext);
 	commit_before = XactLastCommitEnd;
-	commit_wait_level = GetCurrentTransactionNestLevel();
+	commit_wait_level = level;
 	FmStandbysRequestFeedback();
 }
 
@@ -478,14 +541,22 @@ standbys_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:
+			/*
+			 * Only where no synchronous standby is configured does
+			 * remote_apply change nothing but the standbys' feedback:
+			 * otherwise it would make the commit wait for the synchronous
+			 * standbys' replay, holding apply_pending()'s locks, and with
+			 * no time limit, even when the caller chose synchronous_commit
+			 * = local or off to go on without them.
+			 */
 			if (feedback_requested)
-			{
-				feedback_requested = false;
 				feedback_committing = true;
+			if (feedback_requested && SyncRepStandbyNames != NULL &&
+				SyncRepStandbyNames[0] == '\0')
 				(void) set_config_option("synchronous_commit", "remote_apply",
 										 PGC_USERSET, PGC_S_SESSION,
 										 GUC_ACTION_LOCAL, true, 0, false);
-			}
+			feedback_requested = false;
 			break;
 		case XACT_EVENT_COMMIT:
 			/* the time from which the wait is measured */
@@ -506,17 +577,26 @@ standbys_xact_callback(XactEvent event, void *arg)
 	}
 }
 
-/* A rolled-back savepoint took the migrations with it: nothing to wait for. */
+/*
+ * A rolled-back savepoint (or exception block) took the migrations with
+ * it: nothing to wait for.  A released one hands them to its parent, whose
+ * rollback then takes them.
+ */
 static void
 standbys_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						  SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && commit_wait != NULL &&
-		GetCurrentTransactionNestLevel() <= commit_wait_level)
+	int			level = GetCurrentTransactionNestLevel();
+
+	if (commit_wait == NULL)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB && level <= commit_wait_level)
 	{
 		feedback_requested = false;
 		forget_commit_wait();
 	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB && level == commit_wait_level)
+		commit_wait_level = level - 1;
 }
 
 /*

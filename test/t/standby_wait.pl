@@ -8,8 +8,12 @@
 # makes the wait time out: migrate() raises an error after recording the
 # run (the migrations stay applied), apply_pending() warns (its
 # transaction has committed); a cancel ends apply_pending()'s wait with a
-# warning.  Lint warns about work under an ACCESS EXCLUSIVE lock, which the
-# standbys replay (blocking.standby_replay), only where standbys stream.
+# warning; a standby that disconnects during the wait makes it warn.
+# Migrations a savepoint kept are waited for; pg_receivewal, streaming
+# throughout, is neither waited for nor counted.  With a synchronous
+# standby configured the caller's synchronous_commit stands.  Lint warns
+# about work under an ACCESS EXCLUSIVE lock, which the standbys replay
+# (blocking.standby_replay, REINDEX included), only where standbys stream.
 use strict;
 use warnings;
 
@@ -43,9 +47,24 @@ for my $name ('s1', 's2')
 	push @standbys, $s;
 }
 my ($s1, $s2) = @standbys;
-is( $primary->safe_psql($db, q{SELECT string_agg(application_name, ',' ORDER BY 1)
+# pg_receivewal streams too, through the test, but it only stores WAL: it
+# reports where it wrote, never a replay position, and is no standby to
+# wait for or to warn about
+my $walstore = PostgreSQL::Test::Utils::tempdir;
+my $receivewal;
+{
+	local $ENV{PGAPPNAME} = 'pg_receivewal';
+	$receivewal = IPC::Run::start(
+		[ 'pg_receivewal', '-D', $walstore, '-h', $primary->host, '-p', $primary->port,
+		  '--no-loop', '--status-interval=1' ],
+		'>', \my $receivewal_out, '2>', \my $receivewal_err);
+}
+ok( $primary->poll_query_until($db, q{SELECT write_lsn IS NOT NULL FROM pg_stat_replication
+	WHERE application_name = 'pg_receivewal' AND state = 'streaming'}),
+	'pg_receivewal streams and has reported a write position');
+is( $primary->safe_psql($db, q{SELECT string_agg(application_name, ',' ORDER BY application_name COLLATE "C")
 	FROM pg_stat_replication WHERE state = 'streaming'}),
-	's1,s2', 'two standbys stream from the primary');
+	'pg_receivewal,s1,s2', 'two standbys and pg_receivewal stream from the primary');
 
 # psql on the primary; returns exit code, stdout, stderr
 sub on_primary
@@ -77,8 +96,8 @@ is($primary->safe_psql($db, q{SELECT standbys IS NULL FROM fleetmigrate.runs ORD
 $primary->safe_psql($db, q{SELECT fleetmigrate.register('002', 'migrate_waits', 'CREATE TABLE t_migrate (id int)')});
 ($rc, $out, $err) = on_primary(q{SET fleetmigrate.wait_for_standbys = '60s'; CALL fleetmigrate.migrate()});
 is($rc, 0, 'migrate() with wait_for_standbys');
-like($err, qr/NOTICE:  every connected standby replayed the run within \d+ ms\nDETAIL:  standby "s1" \(process \d+\) replayed it in \d+ ms \((replay lag \d+ ms|replay lag not known)\), standby "s2" \(process \d+\) replayed it in \d+ ms/,
-	'it reports each standby');
+like($err, qr/NOTICE:  every connected standby replayed the run within \d+ ms\nDETAIL:  standby "s1" \(process \d+\) replayed it in \d+ ms \((replay lag \d+ ms|replay lag not known)\), standby "s2" \(process \d+\) replayed it in \d+ ms \([^)]*\)\.(\n|\z)/,
+	'it reports each standby (not pg_receivewal)');
 is(on_standbys_now('t_migrate'), 't,t', 'both standbys have the new table as soon as migrate() returns');
 is( $primary->safe_psql($db, q{
 	SELECT outcome, jsonb_array_length(standbys),
@@ -107,6 +126,36 @@ is(on_standbys_now('t_apply'), 't,t', 'both standbys have the new table as soon 
 	SELECT 'after commit';});
 like($err, qr/NOTICE:  every connected standby replayed the migrations/, 'a transaction block waits too');
 is(on_standbys_now('t_tx'), 't,t', 'the standbys have it after COMMIT');
+# migrations kept by a released savepoint are waited for, even when a later
+# savepoint is rolled back; so are those of a first call when a second call
+# is rolled back to a savepoint
+($rc, $out, $err) = on_primary(q{
+	SET fleetmigrate.wait_for_standbys = '60s';
+	BEGIN;
+	SELECT fleetmigrate.register('004a', 'released', 'CREATE TABLE t_released (id int)');
+	SAVEPOINT a;
+	SELECT version, status FROM fleetmigrate.apply_pending();
+	RELEASE a;
+	SAVEPOINT b;
+	ROLLBACK TO b;
+	COMMIT;});
+like($err, qr/NOTICE:  every connected standby replayed the migrations/,
+	'a released savepoint\'s migrations are waited for after a later rollback to a savepoint');
+is(on_standbys_now('t_released'), 't,t', 'the standbys have them after COMMIT');
+($rc, $out, $err) = on_primary(q{
+	SET fleetmigrate.wait_for_standbys = '60s';
+	BEGIN;
+	SELECT fleetmigrate.register('004b', 'first_call', 'CREATE TABLE t_first_call (id int)');
+	SELECT version, status FROM fleetmigrate.apply_pending();
+	SELECT fleetmigrate.register('004c', 'second_call', 'CREATE TABLE t_second_call (id int)');
+	SAVEPOINT s;
+	SELECT version, status FROM fleetmigrate.apply_pending();
+	ROLLBACK TO s;
+	SELECT fleetmigrate.unregister('004c', 'second_call', 'rolled back in the test');
+	COMMIT;});
+like($err, qr/NOTICE:  every connected standby replayed the migrations/,
+	'a first call\'s migrations are waited for when a second call is rolled back to a savepoint');
+is(on_standbys_now('t_first_call'), 't,t', 'the standbys have them after COMMIT');
 # a rolled-back transaction waits for nothing
 ($rc, $out, $err) = on_primary(q{
 	SET fleetmigrate.wait_for_standbys = '60s';
@@ -166,6 +215,87 @@ like($berr, qr/WARNING:  canceled the wait for standbys to replay the migrations
 is($primary->safe_psql($db, q{SELECT state FROM fleetmigrate.status WHERE version = '007'}),
 	'applied', 'the migration is committed');
 
+# A statement_timeout during migrate()'s wait is the server's error; the
+# migrations stay applied and the run records no standbys.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('007c', 'statement_timeout', 'CREATE TABLE t_statement_timeout (id int)')});
+($rc, $out, $err) = on_primary(q{SET fleetmigrate.wait_for_standbys = '300s'; SET statement_timeout = '3s'; CALL fleetmigrate.migrate()});
+like($err, qr/ERROR:  canceling statement due to statement timeout/, 'statement_timeout ends migrate()\'s wait with its error');
+is( $primary->safe_psql($db, q{
+	SELECT s.state || ':' || (SELECT outcome || ':' || (standbys IS NULL) FROM fleetmigrate.runs ORDER BY id DESC LIMIT 1)
+	  FROM fleetmigrate.status s WHERE version = '007c'}),
+	'applied:succeeded:true', 'the migration stays applied, the run succeeded and records no standbys');
+# apply_pending()'s wait at commit is not limited by statement_timeout (the
+# server stops that timer before the commit), only by the setting.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('007e', 'not_statement_timeout', 'CREATE TABLE t_not_statement_timeout (id int)')});
+($rc, $out, $err) = on_primary(q{SET fleetmigrate.wait_for_standbys = '3s'; SET statement_timeout = '1s';
+	SELECT version, status FROM fleetmigrate.apply_pending()});
+is($rc, 0, 'statement_timeout does not end apply_pending()\'s wait');
+like($err, qr/WARNING:  timed out after 3000 ms waiting for standbys to replay the migrations/,
+	'the wait ran its own time');
+# A client that goes away ends the wait at commit: nobody is left to read
+# the answer.  The commit stands.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('007f', 'client_gone', 'CREATE TABLE t_client_gone (id int)')});
+$h = IPC::Run::start(
+	[ 'psql', '-X', '-d', $primary->connstr($db), '-c', q{SET fleetmigrate.wait_for_standbys = '300s'},
+	  '-c', q{SELECT version, status FROM fleetmigrate.apply_pending()} ],
+	'>', \$bout, '2>', \$berr);
+ok( $primary->poll_query_until($db, q{
+		SELECT count(*) = 1 FROM pg_stat_activity
+		 WHERE wait_event_type = 'Extension' AND query LIKE '%apply_pending%'}),
+	'apply_pending() waits at commit');
+$h->kill_kill;
+ok( $primary->poll_query_until($db, q{SELECT count(*) = 0 FROM pg_stat_activity
+	 WHERE wait_event_type = 'Extension' AND query LIKE '%apply_pending%'}),
+	'a client that went away ends its session\'s wait');
+is($primary->safe_psql($db, q{SELECT state FROM fleetmigrate.status WHERE version = '007f'}),
+	'applied', 'and its migration is committed');
+# pg_terminate_backend() during apply_pending()'s wait at commit ends the
+# session; the commit stands.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('007d', 'terminated', 'CREATE TABLE t_terminated (id int)')});
+($bout, $berr) = ('', '');
+$h = IPC::Run::start(
+	[ 'psql', '-X', '-d', $primary->connstr($db), '-c', q{SET fleetmigrate.wait_for_standbys = '300s'},
+	  '-c', q{SELECT version, status FROM fleetmigrate.apply_pending()}, '-c', q{SELECT 'still there'} ],
+	'>', \$bout, '2>', \$berr);
+ok( $primary->poll_query_until($db, q{
+		SELECT count(*) = 1 FROM pg_stat_activity
+		 WHERE wait_event_type = 'Extension' AND query LIKE '%apply_pending%'}),
+	'apply_pending() waits at commit');
+$primary->safe_psql($db, q{
+	SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	 WHERE wait_event_type = 'Extension' AND query LIKE '%apply_pending%'});
+$h->finish;
+like($berr, qr/WARNING:  canceled the wait for standbys to replay the migrations.*FATAL:  terminating connection due to administrator command/s,
+	'the terminated session warns that the wait ended, then ends');
+unlike($bout, qr/still there/, 'the session does not go on');
+is($primary->safe_psql($db, q{SELECT state FROM fleetmigrate.status WHERE version = '007d'}),
+	'applied', 'the terminated session\'s migration is committed');
+
+# A standby that disconnects during the wait is not waited for, and the run
+# does not say that every standby replayed it: it warns.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('007b', 'disconnected', 'CREATE TABLE t_disconnected (id int)')});
+($bout, $berr) = ('', '');
+$h = IPC::Run::start(
+	[ 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-d', $primary->connstr($db), '-c',
+	  q{SET fleetmigrate.wait_for_standbys = '300s'}, '-c', q{CALL fleetmigrate.migrate()} ],
+	'>', \$bout, '2>', \$berr);
+ok( $primary->poll_query_until($db, q{
+		SELECT count(*) = 1 FROM pg_stat_activity
+		 WHERE wait_event_type = 'Extension' AND query LIKE '%migrate%'}),
+	'migrate() waits for the paused standby');
+$s2->stop('immediate');
+$h->finish;
+is($h->result(0), 0, 'a standby that disconnects ends the wait for it');
+like($berr, qr/WARNING:  a standby disconnected before it replayed the run\nDETAIL:  The migrations are applied and committed on the primary; standby "s1" \(process \d+\) replayed it in \d+ ms \([^)]*\), standby "s2" \(process \d+\) disconnected before it replayed it\./,
+	'it warns that the standby disconnected before it replayed the run');
+unlike($berr, qr/every connected standby replayed/, 'it does not say that every standby replayed it');
+is( $primary->safe_psql($db, q{
+	SELECT e->>'replayed', e->>'disconnected', (e->>'behind_bytes')::bigint > 0
+	  FROM fleetmigrate.runs r, jsonb_array_elements(r.standbys) e
+	 WHERE r.id = (SELECT max(id) FROM fleetmigrate.runs) AND e->>'standby' = 's2'}),
+	'false|true|t', 'the run records it as disconnected, behind by what it had not replayed when last seen');
+$s2->start;
+
 # The paused standby replays everything once resumed.
 $s2->safe_psql($db, q{SELECT pg_wal_replay_resume()});
 $primary->wait_for_catchup($s2);
@@ -193,6 +323,10 @@ is(rules($primary, 'LOCK TABLE big IN ACCESS EXCLUSIVE MODE; UPDATE big SET n = 
 is(rules($primary, 'ALTER TABLE big ADD CONSTRAINT n_positive CHECK (n > 0)'),
 	'1:blocking.standby_replay', 'a constraint check under ACCESS EXCLUSIVE');
 is(rules($primary, 'VACUUM FULL big'), '1:blocking.standby_replay', 'VACUUM FULL');
+# REINDEX locks each index ACCESS EXCLUSIVE, and planning a query on the
+# table opens them all: on a standby every query on the table waits
+is(rules($primary, 'REINDEX TABLE big'), '1:blocking.standby_replay', 'REINDEX');
+is(rules($primary, 'REINDEX TABLE CONCURRENTLY big'), '', 'not REINDEX CONCURRENTLY');
 is(rules($primary, 'UPDATE big SET n = n + 1 WHERE id > 0'), '', 'not an UPDATE on its own (ROW EXCLUSIVE)');
 is(rules($primary, 'CREATE INDEX CONCURRENTLY big_n ON big (n)'), '', 'not a concurrent index build');
 is(rules($primary, 'ALTER TABLE big ADD COLUMN note text'), '', 'not a brief ACCESS EXCLUSIVE lock');
@@ -207,5 +341,23 @@ $primary->safe_psql($db, q{SELECT fleetmigrate.register('008', 'alone', 'CREATE 
 is($rc, 0, 'migrate() with no standby');
 like($err, qr/NOTICE:  no standby is connected; nothing to wait for/, 'says there is nothing to wait for');
 is(rules($primary, 'ALTER TABLE big ALTER COLUMN n TYPE bigint'), '', 'lint: no standby, no warning');
+
+# With a synchronous standby configured, the wait leaves the caller's
+# synchronous_commit alone: here the synchronous standby is down and the
+# session chose synchronous_commit = local to go on without it.
+$primary->safe_psql($db, q{SELECT fleetmigrate.register('009', 'sync_local', 'CREATE TABLE t_sync_local (id int)')});
+$primary->append_conf('postgresql.conf', "synchronous_standby_names = 's1'\n");
+$primary->reload;
+my $timed_out = 0;
+($rc, $out, $err) = on_primary(
+	q{SET synchronous_commit = local; SET fleetmigrate.wait_for_standbys = '1s';
+	  SELECT version, status FROM fleetmigrate.apply_pending()},
+	timeout => 60, timed_out => \$timed_out);
+ok(!$timed_out, 'synchronous_commit = local stands: the commit does not wait for the synchronous standby');
+is($out, '009|applied', 'apply_pending() applied the migration');
+like($err, qr/NOTICE:  no standby is connected; nothing to wait for/, 'and found no standby to wait for');
+$primary->safe_psql($db, q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event = 'SyncRep'})
+	if $timed_out;
+$receivewal->kill_kill;
 
 done_testing();
