@@ -10,6 +10,9 @@
  */
 
 -- ---- standbys that have caught up (issue 21, item 3) ------------------------
+-- (And the view runs on a hot standby: a standby cannot see the primary's
+-- sessions or locks, so a run the primary records as 'running' is shown as
+-- recorded, not as 'interrupted'; once promoted, the server tells again.)
 -- With fleetmigrate.wait_for_standbys set, a run of migrate() that applied
 -- migrations waits after its last commit until every connected standby has
 -- replayed it (src/standbys.c), and records here how far each one got:
@@ -33,7 +36,8 @@ SELECT r.id,
        r.started_by,
        r.target,
        r.applied,
-       CASE WHEN r.outcome OPERATOR(pg_catalog.=) 'running' AND NOT EXISTS (
+       CASE WHEN r.outcome OPERATOR(pg_catalog.=) 'running'
+                 AND NOT pg_catalog.pg_is_in_recovery() AND NOT EXISTS (
                 SELECT 1
                   FROM pg_catalog.pg_locks l
                  WHERE l.locktype OPERATOR(pg_catalog.=) 'object'

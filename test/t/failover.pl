@@ -221,6 +221,9 @@ my ($out, $err, $h);
 	wait_for_run($primary, '102 held', 'PgSleep');
 	is(states($primary, '101', '102'), '101 applied 0,102 pending 0',
 		"$p: on the primary, 101 is applied and 102 is running");
+	$primary->wait_for_catchup($standby);
+	is(last_run($standby), 'running|1',
+		"$p: on the standby, before the failover, the run is shown as the primary records it");
 	fail_over($p, $h, \$err);
 
 	is(states($standby, '101', '102', '103'), '101 applied 0,102 pending 0,103 pending 0',
