@@ -574,6 +574,7 @@ note_standby_replay(LintState *st, Oid relid, const char *what)
 	bool		exclusive = st->stmt_lock == AccessExclusiveLock;
 	char	   *relname;
 	char	   *delay;
+	const char *brief;
 
 	if (!OidIsValid(relid) || st->nested > 0 ||
 		st->standby_statement == st->stmt->number)
@@ -596,11 +597,16 @@ note_standby_replay(LintState *st, Oid relid, const char *what)
 		return;					/* dropped since it was found */
 	st->standby_statement = st->stmt->number;
 	delay = GetConfigOptionByName("max_standby_streaming_delay", NULL, false);
+	/* how to make the lock brief: an index is rebuilt concurrently */
+	brief = strcmp(what, "the index rebuild") == 0 ?
+		"REINDEX ... CONCURRENTLY, which takes no such lock" :
+		"a new column or table filled by a batched backfill (see README: Batched backfills)";
 	add_finding(st, "blocking.standby_replay", FM_SEVERITY_WARNING,
 				strcmp(delay, "-1") == 0 ?
-				"On a hot standby, queries on it wait for the lock until the migration commits, and replay (every change after it) stops while queries that were running on it finish: max_standby_streaming_delay is -1 on this server. Run it when the standbys' readers can wait, or make the lock brief: a new column or table filled by a batched backfill (see README: Batched backfills)." :
-				psprintf("On a hot standby, queries on it wait for the lock until the migration commits; replay stops while queries that were running on it finish, and after max_standby_streaming_delay (%s on this server) the standby cancels them. Run it when the standbys' readers can wait, or make the lock brief: a new column or table filled by a batched backfill (see README: Batched backfills).",
-						 delay),
+				psprintf("On a hot standby, queries on it wait for the lock until the migration commits, and replay (every change after it) stops while queries that were running on it finish: max_standby_streaming_delay is -1 on this server. Run it when the standbys' readers can wait, or make the lock brief: %s.",
+						 brief) :
+				psprintf("On a hot standby, queries on it wait for the lock until the migration commits; replay stops while queries that were running on it finish, and after max_standby_streaming_delay (%s on this server) the standby cancels them. Run it when the standbys' readers can wait, or make the lock brief: %s.",
+						 delay, brief),
 				"%s of %s (%s) runs under an ACCESS EXCLUSIVE lock, which the %d connected standby%s replay%s",
 				what, relname, estimated_rows(relid), st->standbys,
 				st->standbys == 1 ? "" : "s", st->standbys == 1 ? "s" : "");

@@ -327,6 +327,10 @@ is(rules($primary, 'VACUUM FULL big'), '1:blocking.standby_replay', 'VACUUM FULL
 # table opens them all: on a standby every query on the table waits
 is(rules($primary, 'REINDEX TABLE big'), '1:blocking.standby_replay', 'REINDEX');
 is(rules($primary, 'REINDEX TABLE CONCURRENTLY big'), '', 'not REINDEX CONCURRENTLY');
+like( $primary->safe_psql($db, q{
+	SELECT hint FROM fleetmigrate.lint('REINDEX TABLE big') WHERE rule = 'blocking.standby_replay'}),
+	qr/make the lock brief: REINDEX \.\.\. CONCURRENTLY, which takes no such lock\.$/,
+	'its hint for REINDEX is REINDEX CONCURRENTLY, not a backfill');
 is(rules($primary, 'UPDATE big SET n = n + 1 WHERE id > 0'), '', 'not an UPDATE on its own (ROW EXCLUSIVE)');
 is(rules($primary, 'CREATE INDEX CONCURRENTLY big_n ON big (n)'), '', 'not a concurrent index build');
 is(rules($primary, 'ALTER TABLE big ADD COLUMN note text'), '', 'not a brief ACCESS EXCLUSIVE lock');
