@@ -22,8 +22,12 @@
  * what that role's own job could read there; before connecting, the
  * role's LOGIN and CONNECT privilege and the database's connection flag
  * are checked again (they may have changed since schedule()).  Host and
- * port are pg_cron's: cron.host, and the job's nodeport (this server's port
- * when it was scheduled).
+ * port are the job's, as pg_cron connects: cron.job.nodename and nodeport
+ * (cron.host and this server's port when it was scheduled), which only
+ * pg_cron and superusers write.  Never the setting cron.host as this
+ * session sees it: when pg_cron is installed but not loaded, it is a
+ * placeholder any role may SET, and the connection would take the server's
+ * .pgpass password for the job's role to a server of the reader's choosing.
  *
  * A database that cannot be read (it was dropped, the role may not
  * connect, fleetmigrate is not installed there, it does not answer) is a
@@ -76,6 +80,7 @@ enum
 typedef struct ScheduledJob
 {
 	char	   *values[JOB_COLUMNS];	/* the view's first columns, as text */
+	char	   *host;			/* cron.job.nodename */
 	int			port;			/* cron.job.nodeport */
 	char	   *refusal;		/* why not to connect, or NULL */
 } ScheduledJob;
@@ -105,7 +110,8 @@ static const char *const jobs_query =
 "            WHEN NOT pg_catalog.has_database_privilege(r.oid, db.oid, 'CONNECT')"
 "            THEN pg_catalog.format('role \"%s\" has no CONNECT privilege on database \"%s\"',"
 "                                   j.username, j.database)"
-"       END"
+"       END,"
+"       j.nodename"
 "  FROM cron.job j"
 "  LEFT JOIN pg_catalog.pg_database db ON db.datname OPERATOR(pg_catalog.=) j.database"
 "  LEFT JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) j.username"
@@ -155,7 +161,6 @@ fleetmigrate_read_scheduled_databases(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	AttInMetadata *attinmeta;
-	const char *host;
 	List	   *jobs;
 	ListCell   *lc;
 
@@ -165,8 +170,6 @@ fleetmigrate_read_scheduled_databases(PG_FUNCTION_ARGS)
 	if (attinmeta->tupdesc->natts != NUM_COLUMNS)
 		elog(ERROR, "read_scheduled_databases() returns %d columns, not %d",
 			 attinmeta->tupdesc->natts, NUM_COLUMNS);
-	host = GetConfigOption("cron.host", true, false);
-
 	jobs = read_jobs();
 	foreach(lc, jobs)
 	{
@@ -177,14 +180,12 @@ fleetmigrate_read_scheduled_databases(PG_FUNCTION_ARGS)
 		memcpy(values, job->values, sizeof(job->values));
 		if (job->refusal != NULL)
 			values[COL_ERROR] = job->refusal;
-		else if (host == NULL || host[0] == '\0')
-			values[COL_ERROR] = pstrdup("cron.host is not set: pg_cron is not loaded (shared_preload_libraries)");
 		else
 		{
 			FmRemoteTarget target;
 			DatabaseRecord record;
 
-			target.host = host;
+			target.host = job->host;
 			target.port = job->port;
 			target.dbname = job->values[COL_DATABASE];
 			target.user = job->values[COL_USERNAME];
@@ -236,8 +237,11 @@ read_jobs(void)
 		port = SPI_getbinval(row, desc, JOB_COLUMNS + 1, &isnull);
 		job->port = isnull ? 0 : DatumGetInt32(port);
 		job->refusal = SPI_getvalue(row, desc, JOB_COLUMNS + 2);
+		job->host = SPI_getvalue(row, desc, JOB_COLUMNS + 3);
 		if (job->refusal == NULL && job->port <= 0)
 			job->refusal = pstrdup("the job has no port (cron.job.nodeport)");
+		if (job->refusal == NULL && (job->host == NULL || job->host[0] == '\0'))
+			job->refusal = pstrdup("the job has no host (cron.job.nodename)");
 		jobs = lappend(jobs, job);
 		MemoryContextSwitchTo(spi);
 	}

@@ -331,5 +331,27 @@ for my $sql (
 }
 $standby->stop;
 
+# ---- pg_cron installed but not loaded ------------------------------------------
+# Without pg_cron in shared_preload_libraries, cron.host is a placeholder that
+# any role may SET.  The view must connect where pg_cron would (the job's
+# nodename and nodeport, written by pg_cron or a superuser), never where the
+# reader says: else a role sends the server's .pgpass password to a server
+# of its choosing.
+$node->safe_psql($cron, 'GRANT CONNECT ON DATABASE tenant_e TO regress_cron_deployer');
+$node->adjust_conf('postgresql.conf', 'shared_preload_libraries', "''");
+$node->restart;
+my $evil_dir = PostgreSQL::Test::Utils::tempdir_short();
+my $evil_path = "$evil_dir/.s.PGSQL." . $node->port;
+my $evil = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Local => $evil_path, Listen => 5)
+  or die "cannot listen on $evil_path: $!";
+$node->psql($cron, qq{SET ROLE regress_cron_deployer; SET cron.host = '$evil_dir';
+	SELECT database, coalesce(error, 'read') FROM fleetmigrate.scheduled_databases},
+	stdout => \$out, stderr => \$err);
+is($out, 'tenant_e|read', 'pg_cron not loaded: the job is read where pg_cron would connect')
+  or diag $err;
+ok(!IO::Select->new($evil)->can_read(0), '... not at a cron.host the reader set');
+close $evil;
+unlink $evil_path;
+
 $node->stop;
 done_testing();
