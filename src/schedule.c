@@ -30,14 +30,21 @@
  * .pgpass password for the job's role to a server of the reader's choosing.
  *
  * A database that cannot be read (it was dropped, the role may not
- * connect, fleetmigrate is not installed there, it does not answer) is a
- * row with the reason in "error", never an error of the view.  The
+ * connect, fleetmigrate is not installed there, it does not answer, its
+ * answer is not valid for the view's columns) is a row with the reason in
+ * "error", never an error of the view.  What a database answers is as its
+ * job's role wants it: a role that owns its database can put views of its
+ * own where fleetmigrate's are read, and even change DateStyle in the
+ * middle of the query, so each row's values are converted in a
+ * subtransaction (build_row()) and a data exception becomes the row's
+ * error.  The
  * databases are read one after another, each within FM_REMOTE_TIMEOUT_MS.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
@@ -49,6 +56,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/resowner.h"
 #include "utils/tuplestore.h"
 
 #include "compat.h"
@@ -146,6 +154,7 @@ PG_FUNCTION_INFO_V1(fleetmigrate_read_scheduled_databases);
 
 static List *read_jobs(void);
 static char *read_database(FmRemoteSession *session, void *arg);
+static HeapTuple build_row(AttInMetadata *attinmeta, char **values);
 static void refuse_without_pg_cron(void);
 
 /*
@@ -193,7 +202,7 @@ fleetmigrate_read_scheduled_databases(PG_FUNCTION_ARGS)
 			record.dbname = target.dbname;
 			values[COL_ERROR] = FmRemoteRead(&target, read_database, &record);
 		}
-		tuple = BuildTupleFromCStrings(attinmeta, values);
+		tuple = build_row(attinmeta, values);
 		tuplestore_puttuple(rsinfo->setResult, tuple);
 		heap_freetuple(tuple);
 	}
@@ -282,6 +291,55 @@ read_database(FmRemoteSession *session, void *arg)
 	for (int i = 0; i < 12; i++)
 		record->values[COL_APPLIED + i] = row[i];
 	return NULL;
+}
+
+/*
+ * build_row
+ *		The view's row from values (text, NULL for NULL), converted by each
+ *		column's input function in a subtransaction: when what the database
+ *		answered does not convert (a data exception, class 22), the row
+ *		keeps the job's columns and says why in "error".  Other errors
+ *		(out of memory, a cancel) are thrown.
+ */
+static HeapTuple
+build_row(AttInMetadata *attinmeta, char **values)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile HeapTuple tuple = NULL;
+	ErrorData  *edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(outer);
+	PG_TRY();
+	{
+		tuple = BuildTupleFromCStrings(attinmeta, values);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(outer);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(outer);
+		CurrentResourceOwner = owner;
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			ReThrowError(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(outer);
+	CurrentResourceOwner = owner;
+	if (tuple != NULL)
+		return tuple;
+
+	/* the job's columns and extversion (text), and why the rest is not shown */
+	for (int c = COL_APPLIED; c < COL_ERROR; c++)
+		values[c] = NULL;
+	values[COL_ERROR] = psprintf("could not read database \"%s\": its answer is not valid: %s",
+								 values[COL_DATABASE], edata->message);
+	FreeErrorData(edata);
+	return BuildTupleFromCStrings(attinmeta, values);
 }
 
 /*

@@ -294,6 +294,46 @@ unlink $hang_path;
 is($node->safe_psql($cron, q{SELECT fleetmigrate.unschedule(database => 'tenant_hang')}), 't',
 	'tenant_hang unscheduled');
 
+# ---- a database whose answer is not what the view expects ---------------------
+# A role that owns its database installs fleetmigrate there (a trusted
+# extension) in a schema it created, renames that schema and puts views of
+# its own in a new "fleetmigrate": the view reads them.  Wrong values are
+# that database's own record; but one database must not make the view fail
+# for every reader.
+$node->safe_psql($cron, q{
+	CREATE ROLE regress_cron_tenant_owner LOGIN;
+	CREATE DATABASE tenant_own OWNER regress_cron_tenant_owner;});
+$node->safe_psql('tenant_own', q{
+	SET ROLE regress_cron_tenant_owner;
+	CREATE SCHEMA fleetmigrate;
+	CREATE EXTENSION fleetmigrate;
+	ALTER SCHEMA fleetmigrate RENAME TO fleetmigrate_real;
+	CREATE SCHEMA fleetmigrate;
+	CREATE VIEW fleetmigrate.summary AS SELECT 'lots' AS applied, 0 AS pending, 0 AS failed, 0 AS drift;
+	CREATE VIEW fleetmigrate.runs AS
+	SELECT 1 AS id, 'me' AS started_by, 'succeeded' AS outcome, now() AS last_run_at,
+	       now() AS finished_at, now() AS started_at, 99999999999 AS applied,
+	       NULL::text AS failed_version, NULL::text AS failed_name, NULL::text AS error;});
+my $own_job = $node->safe_psql($cron, q{
+	SELECT cron.schedule_in_database('fleetmigrate tenant_own', '0 0 1 1 *',
+	    'CALL fleetmigrate.migrate()', 'tenant_own', 'regress_cron_tenant_owner', false)});
+$node->psql($cron, q{SELECT database, extversion, applied, last_applied, error
+	  FROM fleetmigrate.scheduled_databases WHERE database IN ('tenant_c', 'tenant_own')},
+	stdout => \$out, stderr => \$err);
+is( $out,
+	"tenant_c|1.11|1|1|\n"
+	  . 'tenant_own|1.11|||could not read database "tenant_own": its answer is not valid: invalid input syntax for type bigint: "lots"',
+	'a database whose answer does not fit the view: an error row, the others are read')
+  or diag $err;
+$node->safe_psql('tenant_own', q{
+	SET ROLE regress_cron_tenant_owner;
+	DROP VIEW fleetmigrate.summary;
+	CREATE VIEW fleetmigrate.summary AS SELECT 1 AS applied, 0 AS pending, 0 AS failed, 0 AS drift;});
+like( $node->safe_psql($cron, q{SELECT error FROM fleetmigrate.scheduled_databases WHERE database = 'tenant_own'}),
+	qr/^could not read database "tenant_own": its answer is not valid: value "99999999999" is out of range for type integer$/,
+	'... a value out of range too');
+$node->safe_psql($cron, "SELECT cron.unschedule($own_job)");
+
 # ---- unscheduling --------------------------------------------------------------
 is($node->safe_psql($cron, q{SELECT fleetmigrate.unschedule(database => 'tenant_a')}), 't',
 	'unschedule(database => ...) removes that database\'s job');
