@@ -138,12 +138,23 @@ static const char *const extension_query =
 "SELECT e.extversion FROM pg_catalog.pg_extension e"
 " WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate'";
 
-/* In the scheduled database: its summary and its last run. */
+/*
+ * In the scheduled database: its summary and its last run.  Each value is
+ * cut there, as text (numbers and times at 100 characters, texts at
+ * FM_REMOTE_TEXT_MAX): what a database answers is as its job's role wants
+ * it (see build_row()), and one answer of hundreds of megabytes would be
+ * held three times over in this backend.
+ */
+#define FM_REMOTE_TEXT_MAX "10000"
+#define CUT(x, n) "pg_catalog.left((" x ")::pg_catalog.text, " n ")"
 static const char *const record_query =
-"SELECT s.applied, s.pending, s.failed, s.drift,"
-"       l.id, l.started_by, l.outcome,"
-"       COALESCE(l.last_run_at, l.finished_at, l.started_at), l.applied,"
-"       l.failed_version, l.failed_name, l.error"
+"SELECT " CUT("s.applied", "100") ", " CUT("s.pending", "100") ","
+"       " CUT("s.failed", "100") ", " CUT("s.drift", "100") ","
+"       " CUT("l.id", "100") ", " CUT("l.started_by", FM_REMOTE_TEXT_MAX) ","
+"       " CUT("l.outcome", FM_REMOTE_TEXT_MAX) ","
+"       " CUT("COALESCE(l.last_run_at, l.finished_at, l.started_at)", "100") ","
+"       " CUT("l.applied", "100") ", " CUT("l.failed_version", FM_REMOTE_TEXT_MAX) ","
+"       " CUT("l.failed_name", FM_REMOTE_TEXT_MAX) ", " CUT("l.error", FM_REMOTE_TEXT_MAX)
 "  FROM fleetmigrate.summary s"
 "  LEFT JOIN (SELECT r.id, r.started_by, r.outcome, r.last_run_at, r.finished_at,"
 "                    r.started_at, r.applied, r.failed_version, r.failed_name, r.error"

@@ -332,6 +332,17 @@ $node->safe_psql('tenant_own', q{
 like( $node->safe_psql($cron, q{SELECT error FROM fleetmigrate.scheduled_databases WHERE database = 'tenant_own'}),
 	qr/^could not read database "tenant_own": its answer is not valid: value "99999999999" is out of range for type integer$/,
 	'... a value out of range too');
+# an answer of many megabytes is cut there, before it is sent
+$node->safe_psql('tenant_own', q{
+	SET ROLE regress_cron_tenant_owner;
+	DROP VIEW fleetmigrate.runs;
+	CREATE VIEW fleetmigrate.runs AS
+	SELECT 1 AS id, 'me' AS started_by, 'failed' AS outcome, now() AS last_run_at,
+	       now() AS finished_at, now() AS started_at, 0 AS applied,
+	       NULL::text AS failed_version, NULL::text AS failed_name, repeat('x', 50000000) AS error;});
+is( $node->safe_psql($cron, q{
+	SELECT length(last_error), error IS NULL FROM fleetmigrate.scheduled_databases WHERE database = 'tenant_own'}),
+	'10000|t', '... a text of 50 MB is read as its first 10000 characters');
 $node->safe_psql($cron, "SELECT cron.unschedule($own_job)");
 
 # ---- unscheduling --------------------------------------------------------------
