@@ -12,7 +12,7 @@
 /* Where to connect: all four are given, nothing comes from a conninfo. */
 typedef struct FmRemoteTarget
 {
-	const char *host;			/* host name or socket directory (cron.host) */
+	const char *host;			/* host name or socket directory (cron.job.nodename) */
 	int			port;
 	const char *dbname;			/* never expanded as a connection string */
 	const char *user;

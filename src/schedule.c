@@ -22,18 +22,29 @@
  * what that role's own job could read there; before connecting, the
  * role's LOGIN and CONNECT privilege and the database's connection flag
  * are checked again (they may have changed since schedule()).  Host and
- * port are pg_cron's: cron.host, and the job's nodeport (this server's port
- * when it was scheduled).
+ * port are the job's, as pg_cron connects: cron.job.nodename and nodeport
+ * (cron.host and this server's port when it was scheduled), which only
+ * pg_cron and superusers write.  Never the setting cron.host as this
+ * session sees it: when pg_cron is installed but not loaded, it is a
+ * placeholder any role may SET, and the connection would take the server's
+ * .pgpass password for the job's role to a server of the reader's choosing.
  *
  * A database that cannot be read (it was dropped, the role may not
- * connect, fleetmigrate is not installed there, it does not answer) is a
- * row with the reason in "error", never an error of the view.  The
+ * connect, fleetmigrate is not installed there, it does not answer, its
+ * answer is not valid for the view's columns) is a row with the reason in
+ * "error", never an error of the view.  What a database answers is as its
+ * job's role wants it: a role that owns its database can put views of its
+ * own where fleetmigrate's are read, and even change DateStyle in the
+ * middle of the query, so each row's values are converted in a
+ * subtransaction (build_row()) and a data exception becomes the row's
+ * error.  The
  * databases are read one after another, each within FM_REMOTE_TIMEOUT_MS.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
@@ -45,6 +56,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/resowner.h"
 #include "utils/tuplestore.h"
 
 #include "compat.h"
@@ -76,6 +88,7 @@ enum
 typedef struct ScheduledJob
 {
 	char	   *values[JOB_COLUMNS];	/* the view's first columns, as text */
+	char	   *host;			/* cron.job.nodename */
 	int			port;			/* cron.job.nodeport */
 	char	   *refusal;		/* why not to connect, or NULL */
 } ScheduledJob;
@@ -105,7 +118,8 @@ static const char *const jobs_query =
 "            WHEN NOT pg_catalog.has_database_privilege(r.oid, db.oid, 'CONNECT')"
 "            THEN pg_catalog.format('role \"%s\" has no CONNECT privilege on database \"%s\"',"
 "                                   j.username, j.database)"
-"       END"
+"       END,"
+"       j.nodename"
 "  FROM cron.job j"
 "  LEFT JOIN pg_catalog.pg_database db ON db.datname OPERATOR(pg_catalog.=) j.database"
 "  LEFT JOIN pg_catalog.pg_roles r ON r.rolname OPERATOR(pg_catalog.=) j.username"
@@ -124,12 +138,23 @@ static const char *const extension_query =
 "SELECT e.extversion FROM pg_catalog.pg_extension e"
 " WHERE e.extname OPERATOR(pg_catalog.=) 'fleetmigrate'";
 
-/* In the scheduled database: its summary and its last run. */
+/*
+ * In the scheduled database: its summary and its last run.  Each value is
+ * cut there, as text (numbers and times at 100 characters, texts at
+ * FM_REMOTE_TEXT_MAX): what a database answers is as its job's role wants
+ * it (see build_row()), and one answer of hundreds of megabytes would be
+ * held three times over in this backend.
+ */
+#define FM_REMOTE_TEXT_MAX "10000"
+#define CUT(x, n) "pg_catalog.left((" x ")::pg_catalog.text, " n ")"
 static const char *const record_query =
-"SELECT s.applied, s.pending, s.failed, s.drift,"
-"       l.id, l.started_by, l.outcome,"
-"       COALESCE(l.last_run_at, l.finished_at, l.started_at), l.applied,"
-"       l.failed_version, l.failed_name, l.error"
+"SELECT " CUT("s.applied", "100") ", " CUT("s.pending", "100") ","
+"       " CUT("s.failed", "100") ", " CUT("s.drift", "100") ","
+"       " CUT("l.id", "100") ", " CUT("l.started_by", FM_REMOTE_TEXT_MAX) ","
+"       " CUT("l.outcome", FM_REMOTE_TEXT_MAX) ","
+"       " CUT("COALESCE(l.last_run_at, l.finished_at, l.started_at)", "100") ","
+"       " CUT("l.applied", "100") ", " CUT("l.failed_version", FM_REMOTE_TEXT_MAX) ","
+"       " CUT("l.failed_name", FM_REMOTE_TEXT_MAX) ", " CUT("l.error", FM_REMOTE_TEXT_MAX)
 "  FROM fleetmigrate.summary s"
 "  LEFT JOIN (SELECT r.id, r.started_by, r.outcome, r.last_run_at, r.finished_at,"
 "                    r.started_at, r.applied, r.failed_version, r.failed_name, r.error"
@@ -140,6 +165,7 @@ PG_FUNCTION_INFO_V1(fleetmigrate_read_scheduled_databases);
 
 static List *read_jobs(void);
 static char *read_database(FmRemoteSession *session, void *arg);
+static HeapTuple build_row(AttInMetadata *attinmeta, char **values);
 static void refuse_without_pg_cron(void);
 
 /*
@@ -155,7 +181,6 @@ fleetmigrate_read_scheduled_databases(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	AttInMetadata *attinmeta;
-	const char *host;
 	List	   *jobs;
 	ListCell   *lc;
 
@@ -165,8 +190,6 @@ fleetmigrate_read_scheduled_databases(PG_FUNCTION_ARGS)
 	if (attinmeta->tupdesc->natts != NUM_COLUMNS)
 		elog(ERROR, "read_scheduled_databases() returns %d columns, not %d",
 			 attinmeta->tupdesc->natts, NUM_COLUMNS);
-	host = GetConfigOption("cron.host", true, false);
-
 	jobs = read_jobs();
 	foreach(lc, jobs)
 	{
@@ -177,14 +200,12 @@ fleetmigrate_read_scheduled_databases(PG_FUNCTION_ARGS)
 		memcpy(values, job->values, sizeof(job->values));
 		if (job->refusal != NULL)
 			values[COL_ERROR] = job->refusal;
-		else if (host == NULL || host[0] == '\0')
-			values[COL_ERROR] = pstrdup("cron.host is not set: pg_cron is not loaded (shared_preload_libraries)");
 		else
 		{
 			FmRemoteTarget target;
 			DatabaseRecord record;
 
-			target.host = host;
+			target.host = job->host;
 			target.port = job->port;
 			target.dbname = job->values[COL_DATABASE];
 			target.user = job->values[COL_USERNAME];
@@ -192,7 +213,7 @@ fleetmigrate_read_scheduled_databases(PG_FUNCTION_ARGS)
 			record.dbname = target.dbname;
 			values[COL_ERROR] = FmRemoteRead(&target, read_database, &record);
 		}
-		tuple = BuildTupleFromCStrings(attinmeta, values);
+		tuple = build_row(attinmeta, values);
 		tuplestore_puttuple(rsinfo->setResult, tuple);
 		heap_freetuple(tuple);
 	}
@@ -236,8 +257,11 @@ read_jobs(void)
 		port = SPI_getbinval(row, desc, JOB_COLUMNS + 1, &isnull);
 		job->port = isnull ? 0 : DatumGetInt32(port);
 		job->refusal = SPI_getvalue(row, desc, JOB_COLUMNS + 2);
+		job->host = SPI_getvalue(row, desc, JOB_COLUMNS + 3);
 		if (job->refusal == NULL && job->port <= 0)
 			job->refusal = pstrdup("the job has no port (cron.job.nodeport)");
+		if (job->refusal == NULL && (job->host == NULL || job->host[0] == '\0'))
+			job->refusal = pstrdup("the job has no host (cron.job.nodename)");
 		jobs = lappend(jobs, job);
 		MemoryContextSwitchTo(spi);
 	}
@@ -278,6 +302,55 @@ read_database(FmRemoteSession *session, void *arg)
 	for (int i = 0; i < 12; i++)
 		record->values[COL_APPLIED + i] = row[i];
 	return NULL;
+}
+
+/*
+ * build_row
+ *		The view's row from values (text, NULL for NULL), converted by each
+ *		column's input function in a subtransaction: when what the database
+ *		answered does not convert (a data exception, class 22), the row
+ *		keeps the job's columns and says why in "error".  Other errors
+ *		(out of memory, a cancel) are thrown.
+ */
+static HeapTuple
+build_row(AttInMetadata *attinmeta, char **values)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile HeapTuple tuple = NULL;
+	ErrorData  *edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(outer);
+	PG_TRY();
+	{
+		tuple = BuildTupleFromCStrings(attinmeta, values);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(outer);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(outer);
+		CurrentResourceOwner = owner;
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			ReThrowError(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(outer);
+	CurrentResourceOwner = owner;
+	if (tuple != NULL)
+		return tuple;
+
+	/* the job's columns and extversion (text), and why the rest is not shown */
+	for (int c = COL_APPLIED; c < COL_ERROR; c++)
+		values[c] = NULL;
+	values[COL_ERROR] = psprintf("could not read database \"%s\": its answer is not valid: %s",
+								 values[COL_DATABASE], edata->message);
+	FreeErrorData(edata);
+	return BuildTupleFromCStrings(attinmeta, values);
 }
 
 /*

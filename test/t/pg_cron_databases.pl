@@ -294,6 +294,57 @@ unlink $hang_path;
 is($node->safe_psql($cron, q{SELECT fleetmigrate.unschedule(database => 'tenant_hang')}), 't',
 	'tenant_hang unscheduled');
 
+# ---- a database whose answer is not what the view expects ---------------------
+# A role that owns its database installs fleetmigrate there (a trusted
+# extension) in a schema it created, renames that schema and puts views of
+# its own in a new "fleetmigrate": the view reads them.  Wrong values are
+# that database's own record; but one database must not make the view fail
+# for every reader.
+$node->safe_psql($cron, q{
+	CREATE ROLE regress_cron_tenant_owner LOGIN;
+	CREATE DATABASE tenant_own OWNER regress_cron_tenant_owner;});
+$node->safe_psql('tenant_own', q{
+	SET ROLE regress_cron_tenant_owner;
+	CREATE SCHEMA fleetmigrate;
+	CREATE EXTENSION fleetmigrate;
+	ALTER SCHEMA fleetmigrate RENAME TO fleetmigrate_real;
+	CREATE SCHEMA fleetmigrate;
+	CREATE VIEW fleetmigrate.summary AS SELECT 'lots' AS applied, 0 AS pending, 0 AS failed, 0 AS drift;
+	CREATE VIEW fleetmigrate.runs AS
+	SELECT 1 AS id, 'me' AS started_by, 'succeeded' AS outcome, now() AS last_run_at,
+	       now() AS finished_at, now() AS started_at, 99999999999 AS applied,
+	       NULL::text AS failed_version, NULL::text AS failed_name, NULL::text AS error;});
+my $own_job = $node->safe_psql($cron, q{
+	SELECT cron.schedule_in_database('fleetmigrate tenant_own', '0 0 1 1 *',
+	    'CALL fleetmigrate.migrate()', 'tenant_own', 'regress_cron_tenant_owner', false)});
+$node->psql($cron, q{SELECT database, extversion, applied, last_applied, error
+	  FROM fleetmigrate.scheduled_databases WHERE database IN ('tenant_c', 'tenant_own')},
+	stdout => \$out, stderr => \$err);
+is( $out,
+	"tenant_c|1.11|1|1|\n"
+	  . 'tenant_own|1.11|||could not read database "tenant_own": its answer is not valid: invalid input syntax for type bigint: "lots"',
+	'a database whose answer does not fit the view: an error row, the others are read')
+  or diag $err;
+$node->safe_psql('tenant_own', q{
+	SET ROLE regress_cron_tenant_owner;
+	DROP VIEW fleetmigrate.summary;
+	CREATE VIEW fleetmigrate.summary AS SELECT 1 AS applied, 0 AS pending, 0 AS failed, 0 AS drift;});
+like( $node->safe_psql($cron, q{SELECT error FROM fleetmigrate.scheduled_databases WHERE database = 'tenant_own'}),
+	qr/^could not read database "tenant_own": its answer is not valid: value "99999999999" is out of range for type integer$/,
+	'... a value out of range too');
+# an answer of many megabytes is cut there, before it is sent
+$node->safe_psql('tenant_own', q{
+	SET ROLE regress_cron_tenant_owner;
+	DROP VIEW fleetmigrate.runs;
+	CREATE VIEW fleetmigrate.runs AS
+	SELECT 1 AS id, 'me' AS started_by, 'failed' AS outcome, now() AS last_run_at,
+	       now() AS finished_at, now() AS started_at, 0 AS applied,
+	       NULL::text AS failed_version, NULL::text AS failed_name, repeat('x', 50000000) AS error;});
+is( $node->safe_psql($cron, q{
+	SELECT length(last_error), error IS NULL FROM fleetmigrate.scheduled_databases WHERE database = 'tenant_own'}),
+	'10000|t', '... a text of 50 MB is read as its first 10000 characters');
+$node->safe_psql($cron, "SELECT cron.unschedule($own_job)");
+
 # ---- unscheduling --------------------------------------------------------------
 is($node->safe_psql($cron, q{SELECT fleetmigrate.unschedule(database => 'tenant_a')}), 't',
 	'unschedule(database => ...) removes that database\'s job');
@@ -330,6 +381,28 @@ for my $sql (
 		"refused on a standby: $sql");
 }
 $standby->stop;
+
+# ---- pg_cron installed but not loaded ------------------------------------------
+# Without pg_cron in shared_preload_libraries, cron.host is a placeholder that
+# any role may SET.  The view must connect where pg_cron would (the job's
+# nodename and nodeport, written by pg_cron or a superuser), never where the
+# reader says: else a role sends the server's .pgpass password to a server
+# of its choosing.
+$node->safe_psql($cron, 'GRANT CONNECT ON DATABASE tenant_e TO regress_cron_deployer');
+$node->adjust_conf('postgresql.conf', 'shared_preload_libraries', "''");
+$node->restart;
+my $evil_dir = PostgreSQL::Test::Utils::tempdir_short();
+my $evil_path = "$evil_dir/.s.PGSQL." . $node->port;
+my $evil = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Local => $evil_path, Listen => 5)
+  or die "cannot listen on $evil_path: $!";
+$node->psql($cron, qq{SET ROLE regress_cron_deployer; SET cron.host = '$evil_dir';
+	SELECT database, coalesce(error, 'read') FROM fleetmigrate.scheduled_databases},
+	stdout => \$out, stderr => \$err);
+is($out, 'tenant_e|read', 'pg_cron not loaded: the job is read where pg_cron would connect')
+  or diag $err;
+ok(!IO::Select->new($evil)->can_read(0), '... not at a cron.host the reader set');
+close $evil;
+unlink $evil_path;
 
 $node->stop;
 done_testing();
