@@ -54,6 +54,9 @@
 struct FmRemoteSession
 {
 	PGconn	   *conn;
+	PGresult   *result;			/* the query's result while it is read:
+								 * freed with the connection if an ERROR
+								 * cuts the reading short */
 	const char *dbname;
 	TimestampTz deadline;		/* of the whole session */
 };
@@ -69,7 +72,7 @@ static char *connect_and_read(FmRemoteSession *session, const FmRemoteTarget *ta
 							  FmRemoteReader reader, void *arg);
 static bool wait_socket(FmRemoteSession *session, int io);
 static char *libpq_message(PGconn *conn);
-static char *run_query(FmRemoteSession *session, const char *sql, PGresult **result);
+static char *run_query(FmRemoteSession *session, const char *sql);
 
 /*
  * FmRemoteRead
@@ -103,6 +106,8 @@ FmRemoteRead(const FmRemoteTarget *target, FmRemoteReader reader, void *arg)
 	}
 	PG_FINALLY();
 	{
+		PQclear(session->result);
+		session->result = NULL;
 		if (session->conn != NULL)
 			PQfinish(session->conn);
 		session->conn = NULL;
@@ -128,7 +133,6 @@ connect_and_read(FmRemoteSession *session, const FmRemoteTarget *target,
 		"client_encoding", "fallback_application_name", NULL};
 	const char *values[8];
 	PostgresPollingStatusType status;
-	PGresult   *result = NULL;
 	char	   *error;
 
 	snprintf(port, sizeof(port), "%d", target->port);
@@ -169,11 +173,12 @@ connect_and_read(FmRemoteSession *session, const FmRemoteTarget *target,
 		return psprintf("could not read database \"%s\": %s",
 						target->dbname, libpq_message(session->conn));
 
-	error = run_query(session, "START TRANSACTION READ ONLY", &result);
-	if (error == NULL && PQresultStatus(result) != PGRES_COMMAND_OK)
+	error = run_query(session, "START TRANSACTION READ ONLY");
+	if (error == NULL && PQresultStatus(session->result) != PGRES_COMMAND_OK)
 		error = psprintf("could not read database \"%s\": START TRANSACTION did not succeed",
 						 target->dbname);
-	PQclear(result);
+	PQclear(session->result);
+	session->result = NULL;
 	if (error != NULL)
 		return error;
 
@@ -196,67 +201,62 @@ char **
 FmRemoteQueryRow(FmRemoteSession *session, const char *sql, int ncols,
 				 bool *found, char **error)
 {
-	PGresult   *volatile result = NULL;
+	PGresult   *result;
 	char	  **row = NULL;
 
 	*found = false;
-	*error = NULL;
-	PG_TRY();
+	*error = run_query(session, sql);
+	result = session->result;
+	if (*error == NULL && PQresultStatus(result) != PGRES_TUPLES_OK)
+		*error = psprintf("could not read database \"%s\": the query did not return rows",
+						  session->dbname);
+	else if (*error == NULL && PQnfields(result) != ncols)
+		*error = psprintf("could not read database \"%s\": the query returned %d columns, not %d",
+						  session->dbname, PQnfields(result), ncols);
+	else if (*error == NULL && PQntuples(result) > 0)
 	{
-		PGresult   *res = NULL;
-
-		*error = run_query(session, sql, &res);
-		result = res;
-		if (*error == NULL && PQresultStatus(result) != PGRES_TUPLES_OK)
-			*error = psprintf("could not read database \"%s\": the query did not return rows",
-							  session->dbname);
-		else if (*error == NULL && PQnfields(result) != ncols)
-			*error = psprintf("could not read database \"%s\": the query returned %d columns, not %d",
-							  session->dbname, PQnfields(result), ncols);
-		else if (*error == NULL && PQntuples(result) > 0)
+		row = palloc0(sizeof(char *) * ncols);
+		for (int i = 0; i < ncols && *error == NULL; i++)
 		{
-			row = palloc0(sizeof(char *) * ncols);
-			for (int i = 0; i < ncols && *error == NULL; i++)
-			{
-				const char *value;
-				int			len;
+			const char *value;
+			int			len;
 
-				if (PQgetisnull(result, 0, i))
-					continue;
-				value = PQgetvalue(result, 0, i);
-				len = PQgetlength(result, 0, i);
-				if (!pg_verifymbstr(value, len, true))
-					*error = psprintf("could not read database \"%s\": its answer is not valid in encoding \"%s\"",
-									  session->dbname, GetDatabaseEncodingName());
-				else
-					row[i] = pnstrdup(value, len);
-			}
-			if (*error == NULL)
-				*found = true;
+			if (PQgetisnull(result, 0, i))
+				continue;
+			value = PQgetvalue(result, 0, i);
+			len = PQgetlength(result, 0, i);
+			if (!pg_verifymbstr(value, len, true))
+				*error = psprintf("could not read database \"%s\": its answer is not valid in encoding \"%s\"",
+								  session->dbname, GetDatabaseEncodingName());
+			else
+				row[i] = pnstrdup(value, len);
 		}
+		if (*error == NULL)
+			*found = true;
 	}
-	PG_FINALLY();
-	{
-		PQclear(result);
-	}
-	PG_END_TRY();
+	PQclear(session->result);
+	session->result = NULL;
 
 	return *found ? row : NULL;
 }
 
 /*
  * run_query
- *		Send sql and collect its result into *result (the last one, for the
- *		caller to PQclear), waiting interruptibly.  Returns NULL, or why it
- *		failed (palloc'd); *result is NULL then.
+ *		Send sql and collect its result into session->result (the last
+ *		one, for the caller to PQclear), waiting interruptibly.  Returns
+ *		NULL, or why it failed (palloc'd); session->result is NULL then.
+ *		Kept in the session, a result is freed with the connection when an
+ *		interrupt ERRORs in the middle.
  */
 static char *
-run_query(FmRemoteSession *session, const char *sql, PGresult **result)
+run_query(FmRemoteSession *session, const char *sql)
 {
 	PGconn	   *conn = session->conn;
+	PGresult  **result = &session->result;
 	PGresult   *res;
 	char	   *error = NULL;
 
+	PQclear(*result);
 	*result = NULL;
 	if (!PQsendQuery(conn, sql))
 		return psprintf("could not read database \"%s\": %s",
