@@ -65,6 +65,7 @@ typedef struct Checksums
 
 PG_FUNCTION_INFO_V1(fleetmigrate_register);
 
+static bool run_log_has(const char *column);
 static char *sha256_hex(const char *data);
 static bool same_checksum(const char *a, const char *b);
 static char *nullable_text(HeapTuple tuple, TupleDesc desc, int column);
@@ -2719,10 +2720,17 @@ FmCatalogRunDestroyed(int64 run_id, const char *destroyed)
 bool
 FmCatalogRunLogSummarizes(void)
 {
+	return run_log_has("run_count");
+}
+
+/* Whether this database's run log has "column" (its catalog's version). */
+static bool
+run_log_has(const char *column)
+{
 	Oid			nsp = get_namespace_oid("fleetmigrate", true);
 	Oid			rel = OidIsValid(nsp) ? get_relname_relid("run_log", nsp) : InvalidOid;
 
-	return OidIsValid(rel) && get_attnum(rel, "run_count") != InvalidAttrNumber;
+	return OidIsValid(rel) && get_attnum(rel, column) != InvalidAttrNumber;
 }
 
 /*
@@ -3120,10 +3128,8 @@ FmCatalogRunStandbys(int64 run_id, const char *standbys)
 {
 	Oid			argtypes[2] = {INT8OID, TEXTOID};
 	Datum		values[2];
-	Oid			nsp = get_namespace_oid("fleetmigrate", true);
-	Oid			rel = OidIsValid(nsp) ? get_relname_relid("run_log", nsp) : InvalidOid;
 
-	if (!OidIsValid(rel) || get_attnum(rel, "standbys") == InvalidAttrNumber)
+	if (!run_log_has("standbys"))
 		return;
 	values[0] = Int64GetDatum(run_id);
 	values[1] = CStringGetTextDatum(standbys);

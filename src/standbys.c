@@ -102,6 +102,7 @@ static StandbyWait *last_wait = NULL;	/* in TopMemoryContext */
 static bool callbacks_registered = false;
 
 static void register_callbacks(void);
+static void free_wait(StandbyWait *w);
 static void forget_commit_wait(void);
 
 /*
@@ -477,11 +478,8 @@ FmStandbysWaitNow(const char *what, char **json)
 	TimestampTz committed = feedback_committed != 0 ?
 		feedback_committed : GetCurrentTimestamp();
 
-	if (last_wait != NULL)
-	{
-		pfree(last_wait->standbys);
-		pfree(last_wait);
-	}
+	free_wait(last_wait);
+	last_wait = NULL;
 	last_wait = connected_standbys(TopMemoryContext);
 	last_wait->target = XactLastCommitEnd;
 	last_wait->committed = committed;
@@ -524,13 +522,22 @@ FmStandbysWaitAtCommit(void)
 	FmStandbysRequestFeedback();
 }
 
+/* Free a wait made by connected_standbys() (NULL: nothing). */
+static void
+free_wait(StandbyWait *w)
+{
+	if (w == NULL)
+		return;
+	pfree(w->standbys);
+	pfree(w);
+}
+
 static void
 forget_commit_wait(void)
 {
 	if (commit_wait != NULL)
 	{
-		pfree(commit_wait->standbys);
-		pfree(commit_wait);
+		free_wait(commit_wait);
 		commit_wait = NULL;
 	}
 }
@@ -619,8 +626,7 @@ standbys_release_callback(ResourceReleasePhase phase, bool isCommit,
 		wait_for(w, true);
 		report(w, "the migrations", WARNING);
 	}
-	pfree(w->standbys);
-	pfree(w);
+	free_wait(w);
 }
 
 static void
